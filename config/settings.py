@@ -1,0 +1,173 @@
+"""Settings for Playlist Analytics, every knob read from the environment.
+
+Names documented in README.md and .env.example are a public interface: keep them.
+A fresh clone runs with no configuration (SQLite in ./data, DEBUG from .env.example);
+production settings that would be unsafe fail loudly at start-up.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A .env file is optional; real environment variables always win over it.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data")))
+
+# Used only when DEBUG is on and no SECRET_KEY is set, so a fresh clone runs.
+_DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-never-use-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it to a long random string "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or set DEBUG=true for local development."
+        )
+    SECRET_KEY = _DEVELOPMENT_SECRET_KEY
+elif not DEBUG and (SECRET_KEY == _DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 40):
+    raise ImproperlyConfigured("SECRET_KEY is too weak for production: use 40+ random characters.")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS is empty. List the host names this site is served under, "
+        "comma-separated (e.g. ALLOWED_HOSTS=analytics.example.com)."
+    )
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_q",
+    "warehouse",
+    "ingestion",
+    "dashboard",
+    "accounts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database_from_env():
+    default_sqlite = f"sqlite:///{DATA_DIR / 'db.sqlite3'}"
+    database = env.db_url("DATABASE_URL", default=default_sqlite)
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers (the web app) work while a writer (an ingest) loads;
+        # IMMEDIATE transactions take the write lock up front, so concurrent
+        # writers wait for `timeout` seconds instead of failing with
+        # "database is locked" half-way through a transaction.
+        database.setdefault("OPTIONS", {}).update(
+            {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=20),
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            }
+        )
+        if database["NAME"] != ":memory:":
+            Path(database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        database.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+        database.setdefault("CONN_HEALTH_CHECKS", True)
+    return database
+
+
+DATABASES = {"default": _database_from_env()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+}
+
+# --- Spotify -----------------------------------------------------------------
+# Empty credentials are allowed: ingestion then refuses with a message that says
+# what to set. `make run` points these at the local sandbox instead.
+SPOTIFY_CLIENT_ID = env.str("SPOTIFY_CLIENT_ID", default="")
+SPOTIFY_CLIENT_SECRET = env.str("SPOTIFY_CLIENT_SECRET", default="")
+# Optional: a user's refresh token. In Development Mode only a user token can read
+# playlist items (of playlists that user owns or collaborates on).
+SPOTIFY_REFRESH_TOKEN = env.str("SPOTIFY_REFRESH_TOKEN", default="")
+SPOTIFY_API_BASE_URL = env.str("SPOTIFY_API_BASE_URL", default="https://api.spotify.com/v1/")
+SPOTIFY_ACCOUNTS_BASE_URL = env.str(
+    "SPOTIFY_ACCOUNTS_BASE_URL", default="https://accounts.spotify.com/"
+)
+# Seconds to wait for Spotify to connect and answer, per request.
+SPOTIFY_REQUEST_TIMEOUT = env.float("SPOTIFY_REQUEST_TIMEOUT", default=10.0)
+# Artist lookups run in parallel up to this many at once ...
+SPOTIFY_MAX_CONCURRENCY = env.int("SPOTIFY_MAX_CONCURRENCY", default=8)
+# ... and every request of this process is held under this rate (0 = no cap).
+SPOTIFY_MAX_REQUESTS_PER_SECOND = env.float("SPOTIFY_MAX_REQUESTS_PER_SECOND", default=20.0)
+# Cached artists (genres) older than this are fetched again.
+SPOTIFY_ARTIST_TTL_DAYS = env.int("SPOTIFY_ARTIST_TTL_DAYS", default=30)
+
+# --- Queue (django-q2) -------------------------------------------------------
+Q_CLUSTER = {
+    "name": "playlist-analytics",
+    "orm": "default",
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": 600,
+    "retry": 900,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "queue_limit": 2,
+    "bulk": 1,
+    "catch_up": False,
+}

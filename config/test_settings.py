@@ -1,0 +1,17 @@
+"""Settings for the test suite: the real settings, made safe and fast to test."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import Q_CLUSTER  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tasks run inline in tests; the integration tests start a real qcluster instead.
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+# Tests point the Spotify seam at a sandbox they start; never at the real API.
+SPOTIFY_API_BASE_URL = "http://127.0.0.1:9/v1/"
+SPOTIFY_ACCOUNTS_BASE_URL = "http://127.0.0.1:9/"
+SPOTIFY_MAX_REQUESTS_PER_SECOND = 0

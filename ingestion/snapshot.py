@@ -1,0 +1,65 @@
+"""The normalized playlist snapshot every source produces and the transform reads.
+
+Plain dataclasses with no behaviour: a source (the Spotify API, an export file)
+fills them; `ingestion.transform` turns them into warehouse rows.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class ItemKind(StrEnum):
+    TRACK = "track"
+    LOCAL = "local"  # a local file: a row, keyed by its spotify:local: URI
+    EPISODE = "episode"  # skipped: podcasts are not music analytics
+    UNAVAILABLE = "unavailable"  # skipped: Spotify sent no item (removed content)
+
+
+@dataclass(frozen=True)
+class ArtistRef:
+    id: str | None  # None for local files
+    name: str
+
+
+@dataclass(frozen=True)
+class Track:
+    id: str | None  # None for local files
+    uri: str
+    name: str
+    duration_ms: int | None = None
+    explicit: bool | None = None
+    isrc: str | None = None
+    popularity: int | None = None
+    album_id: str | None = None
+    album_name: str | None = None
+    album_release_date: str | None = None
+    album_release_date_precision: str | None = None
+    artists: tuple[ArtistRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlaylistItem:
+    position: int
+    kind: ItemKind
+    track: Track | None = None
+    added_at: datetime | None = None
+    added_by: str | None = None
+
+
+@dataclass
+class PlaylistSnapshot:
+    playlist_id: str
+    name: str
+    source: str
+    snapshot_id: str = ""
+    description: str = ""
+    owner_id: str = ""
+    owner_name: str = ""
+    image_url: str = ""
+    public: bool | None = None
+    collaborative: bool = False
+    total_items: int = 0
+    items: list[PlaylistItem] = field(default_factory=list)
+    # artist id -> genres ([] = none listed, None = unknown), for artists of the items.
+    artist_genres: dict[str, list[str] | None] = field(default_factory=dict)

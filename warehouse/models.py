@@ -1,0 +1,106 @@
+"""The warehouse: a fact table of playlist × track rows and its two dimensions.
+
+`PlaylistTrack` is unmanaged: its table is created by a migration with
+dialect-aware DDL and written only by `warehouse.loader` (raw SQL UPSERT), so
+Django never alters it behind the loader's back. The dimensions are ordinary
+managed models.
+"""
+
+from django.db import models
+
+
+class Source(models.TextChoices):
+    SPOTIFY_API = "spotify_api", "Spotify Web API"
+    SPOTIFY_EXPORT = "spotify_export", "Spotify account data export"
+    EXPORTIFY = "exportify", "Exportify CSV"
+    MPD = "mpd", "Million Playlist Dataset"
+
+
+class Playlist(models.Model):
+    """A playlist as last ingested. Also remembers the snapshot that was loaded."""
+
+    playlist_id = models.CharField(primary_key=True, max_length=100)
+    name = models.TextField()
+    description = models.TextField(blank=True, default="")
+    owner_id = models.CharField(max_length=100, blank=True, default="")
+    owner_name = models.TextField(blank=True, default="")
+    image_url = models.URLField(max_length=1000, blank=True, default="")
+    public = models.BooleanField(null=True)
+    collaborative = models.BooleanField(default=False)
+    source = models.CharField(max_length=20, choices=Source, default=Source.SPOTIFY_API)
+    # The snapshot of the last successful load, and when it was first loaded.
+    # Every present track row carries `last_seen_at = snapshot_seen_at`, so
+    # reloading the same snapshot writes nothing and a row whose `last_seen_at`
+    # differs was not in the latest snapshot (it was removed).
+    snapshot_id = models.CharField(max_length=200, blank=True, default="")
+    snapshot_seen_at = models.DateTimeField(null=True, blank=True)
+    total_items = models.PositiveIntegerField(default=0)
+    last_ingested_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "warehouse_playlists"
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.playlist_id})"
+
+
+class Artist(models.Model):
+    """An artist and its genres; doubles as the cache that saves API calls."""
+
+    artist_id = models.CharField(primary_key=True, max_length=100)
+    name = models.TextField()
+    # [] means Spotify lists no genre for this artist; None means we don't know
+    # (the field was absent, or the artist could not be fetched).
+    genres = models.JSONField(null=True, blank=True)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "warehouse_artists"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class PlaylistTrack(models.Model):
+    """One row per playlist × track (the table analysts query directly)."""
+
+    pk = models.CompositePrimaryKey("playlist_id", "track_id")
+    playlist_id = models.TextField()
+    # The Spotify track id; for local files their `spotify:local:` URI.
+    track_id = models.TextField()
+    track_name = models.TextField(null=True)
+    track_duration_ms = models.IntegerField(null=True)
+    track_duration_sec = models.FloatField(null=True)
+    # Spotify no longer sends popularity to new apps: usually null.
+    track_popularity = models.SmallIntegerField(null=True)
+    track_genres = models.JSONField(default=list)
+    track_isrc = models.TextField(null=True)
+    track_explicit = models.BooleanField(null=True)
+    album_id = models.TextField(null=True)
+    album_name = models.TextField(null=True)
+    album_release_date = models.TextField(null=True)
+    album_release_date_precision = models.TextField(null=True)
+    release_year = models.SmallIntegerField(null=True)
+    artist_ids = models.JSONField(default=list)
+    artist_names = models.JSONField(default=list)
+    position = models.IntegerField()
+    occurrences = models.IntegerField(default=1)
+    added_at = models.DateTimeField(null=True)
+    added_by = models.TextField(null=True)
+    is_local = models.BooleanField(default=False)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    removed_at = models.DateTimeField(null=True)
+    source = models.TextField(choices=Source, default=Source.SPOTIFY_API)
+    loaded_at = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "playlist_tracks"
+        ordering = ["playlist_id", "position"]
+
+    def __str__(self):
+        return f"{self.track_name} in {self.playlist_id}"

@@ -1,0 +1,54 @@
+"""DDL of the `playlist_tracks` fact table, per database dialect.
+
+The column list here is the single source of truth for the loader's SQL.
+"""
+
+# (column, PostgreSQL type, SQLite type). Order matters: it is the COPY order.
+COLUMNS = (
+    ("playlist_id", "text NOT NULL", "TEXT NOT NULL"),
+    ("track_id", "text NOT NULL", "TEXT NOT NULL"),
+    ("track_name", "text", "TEXT"),
+    ("track_duration_ms", "integer", "INTEGER"),
+    ("track_duration_sec", "double precision", "REAL"),
+    ("track_popularity", "smallint", "INTEGER"),
+    ("track_genres", "jsonb NOT NULL DEFAULT '[]'", "TEXT NOT NULL DEFAULT '[]'"),
+    ("track_isrc", "text", "TEXT"),
+    ("track_explicit", "boolean", "BOOLEAN"),
+    ("album_id", "text", "TEXT"),
+    ("album_name", "text", "TEXT"),
+    ("album_release_date", "text", "TEXT"),
+    ("album_release_date_precision", "text", "TEXT"),
+    ("release_year", "smallint", "INTEGER"),
+    ("artist_ids", "jsonb NOT NULL DEFAULT '[]'", "TEXT NOT NULL DEFAULT '[]'"),
+    ("artist_names", "jsonb NOT NULL DEFAULT '[]'", "TEXT NOT NULL DEFAULT '[]'"),
+    ("position", "integer NOT NULL", "INTEGER NOT NULL"),
+    ("occurrences", "integer NOT NULL DEFAULT 1", "INTEGER NOT NULL DEFAULT 1"),
+    ("added_at", "timestamptz", "DATETIME"),
+    ("added_by", "text", "TEXT"),
+    ("is_local", "boolean NOT NULL DEFAULT false", "BOOLEAN NOT NULL DEFAULT 0"),
+    ("first_seen_at", "timestamptz NOT NULL", "DATETIME NOT NULL"),
+    ("last_seen_at", "timestamptz NOT NULL", "DATETIME NOT NULL"),
+    ("removed_at", "timestamptz", "DATETIME"),
+    ("source", "text NOT NULL DEFAULT 'spotify_api'", "TEXT NOT NULL DEFAULT 'spotify_api'"),
+    ("loaded_at", "timestamptz NOT NULL", "DATETIME NOT NULL"),
+)
+
+COLUMN_NAMES = tuple(name for name, _, _ in COLUMNS)
+TABLE = "playlist_tracks"
+
+
+def create_table_sql(vendor):
+    """CREATE TABLE for `vendor` ("postgresql" or "sqlite")."""
+    type_index = 1 if vendor == "postgresql" else 2
+    columns = ",\n    ".join(f"{col[0]} {col[type_index]}" for col in COLUMNS)
+    return [
+        f"CREATE TABLE {TABLE} (\n    {columns},\n    PRIMARY KEY (playlist_id, track_id)\n)",
+        # The primary key already serves lookups by playlist; this one serves
+        # warehouse-wide questions about what is present now.
+        f"CREATE INDEX {TABLE}_present_idx ON {TABLE} (playlist_id, position) "
+        "WHERE removed_at IS NULL",
+    ]
+
+
+def drop_table_sql():
+    return [f"DROP TABLE IF EXISTS {TABLE}"]
