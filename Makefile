@@ -1,0 +1,45 @@
+# Playlist Analytics: `make run` for the demo, `make test` for the suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+SANDBOX_PORT ?= 8765
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint migrate sandbox clean
+
+# Reinstall only when the pinned requirements change.
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+.env:
+	cp .env.example .env
+
+install: $(VENV)/.installed .env
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+# Starts the Spotify sandbox, ingests the demo playlists, serves the app.
+run: install
+	PY=$(PY) PORT=$(PORT) SANDBOX_PORT=$(SANDBOX_PORT) bash scripts/run.sh
+
+# A Spotify Web API stand-in on its own, for trying the shell command.
+sandbox: install
+	$(PY) manage.py spotify_sandbox --port $(SANDBOX_PORT)
+
+# The whole suite; DATABASE_URL picks the database (SQLite by default).
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py check
+
+clean:
+	rm -rf $(VENV) data staticfiles .pytest_cache

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make run`: the local Spotify sandbox, the demo playlists ingested, the web app.
+# Ctrl-C stops everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+PORT=${PORT:-8000}
+SANDBOX_PORT=${SANDBOX_PORT:-8765}
+
+# Point the Spotify seam at the sandbox, signed in as its demo user (these
+# override .env for this script only).
+export DEBUG=${DEBUG:-true}
+export SPOTIFY_API_BASE_URL="http://127.0.0.1:${SANDBOX_PORT}/v1/"
+export SPOTIFY_ACCOUNTS_BASE_URL="http://127.0.0.1:${SANDBOX_PORT}/"
+export SPOTIFY_CLIENT_ID=sandbox-client-id
+export SPOTIFY_CLIENT_SECRET=sandbox-client-secret
+export SPOTIFY_REFRESH_TOKEN=sandbox-refresh-sandbox-demo
+
+children=()
+cleanup() {
+    for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+"$PY" manage.py migrate --noinput
+"$PY" manage.py spotify_sandbox --port "$SANDBOX_PORT" &
+children+=($!)
+for _ in $(seq 50); do
+    curl -fs -o /dev/null "http://127.0.0.1:${SANDBOX_PORT}/_sandbox/stats" && break
+    sleep 0.2
+done
+
+echo "Ingesting the sandbox's demo playlists…"
+# shellcheck disable=SC2046
+"$PY" manage.py ingest $("$PY" -c 'from ingestion.sandbox import DEMO_PLAYLISTS; print(" ".join(DEMO_PLAYLISTS))') || true
+
+echo "Serving on http://127.0.0.1:${PORT}/ (Ctrl-C to stop)"
+"$PY" manage.py runserver "127.0.0.1:${PORT}" &
+children+=($!)
+wait -n
