@@ -135,10 +135,12 @@ def _copy(cursor, records):
         )
         buffer.write("\n")
     buffer.seek(0)
-    # The psycopg2 cursor under Django's wrapper has copy_expert.
-    cursor.cursor.copy_expert(
-        f"COPY {STAGING} ({', '.join(COLUMN_NAMES)}) FROM STDIN WITH (FORMAT text)", buffer
-    )
+    # copy_expert lives on the psycopg2 cursor under Django's wrapper; the
+    # error wrapper turns its errors into Django's (IntegrityError, …).
+    with connection.wrap_database_errors:
+        cursor.cursor.copy_expert(
+            f"COPY {STAGING} ({', '.join(COLUMN_NAMES)}) FROM STDIN WITH (FORMAT text)", buffer
+        )
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
