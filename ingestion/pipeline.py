@@ -31,7 +31,7 @@ class IngestResult:
     rows_updated: int = 0
     rows_unchanged: int = 0
     rows_removed: int = 0
-    artists_unknown: int = 0
+    artists_not_found: int = 0
     api_calls: int = 0
     seconds: float = 0.0
     error: str | None = None
@@ -85,14 +85,14 @@ def _run(result, client, *, force, progress):
     result.rows_updated = loaded.rows_updated
     result.rows_unchanged = loaded.rows_unchanged
     result.rows_removed = loaded.rows_removed
-    result.artists_unknown = sum(1 for genres in extracted.artist_genres.values() if genres is None)
+    result.artists_not_found = extracted.artists_not_found
     result.status = Status.SUCCEEDED
-    if result.artists_unknown:
-        # Rows are loaded, but some genres are missing: say so rather than
-        # presenting the genre chart as complete.
+    if result.artists_not_found:
+        # Rows are loaded, but some artists (and so genres) are missing: say so
+        # rather than presenting the genre chart as complete.
         result.status = Status.PARTIAL
         result.error = (
-            f"Spotify returned no genre information for {result.artists_unknown} artist(s); "
+            f"Spotify could not find {result.artists_not_found} of the playlist's artists; "
             "their tracks are loaded without genres."
         )
 

@@ -63,3 +63,5 @@ class PlaylistSnapshot:
     items: list[PlaylistItem] = field(default_factory=list)
     # artist id -> genres ([] = none listed, None = unknown), for artists of the items.
     artist_genres: dict[str, list[str] | None] = field(default_factory=dict)
+    # Artists the source names but could not describe (e.g. Spotify answered 404).
+    artists_not_found: int = 0

@@ -33,7 +33,7 @@ done
 
 echo "Ingesting the sandbox's demo playlists…"
 # shellcheck disable=SC2046
-"$PY" manage.py ingest $("$PY" -c 'from ingestion.sandbox import DEMO_PLAYLISTS; print(" ".join(DEMO_PLAYLISTS))') || true
+"$PY" manage.py ingest $("$PY" -c 'import ingestion.sandbox as s; print(" ".join([*s.DEMO_PLAYLISTS.values(), s.MIXED_PLAYLIST_ID, s.COLLAB_PLAYLIST_ID]))') || true
 
 echo "Serving on http://127.0.0.1:${PORT}/ (Ctrl-C to stop)"
 "$PY" manage.py runserver "127.0.0.1:${PORT}" &

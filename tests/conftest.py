@@ -1,6 +1,13 @@
 import pytest
 from django.db import connection
 
+from ingestion.sandbox import (
+    DEMO_REFRESH_TOKEN,
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SandboxServer,
+)
+
 
 def pytest_collection_modifyitems(config, items):
     if connection.vendor == "postgresql":
@@ -10,3 +17,23 @@ def pytest_collection_modifyitems(config, items):
         if "postgres_only" in item.keywords:
             item.add_marker(skip)
 
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """One Spotify sandbox for the whole run, spoken to over real HTTP."""
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server, settings):
+    """The sandbox, reset, with settings pointing the Spotify seam at it as its demo user."""
+    sandbox_server.state.reset()
+    settings.SPOTIFY_API_BASE_URL = sandbox_server.api_base_url
+    settings.SPOTIFY_ACCOUNTS_BASE_URL = sandbox_server.accounts_base_url
+    settings.SPOTIFY_CLIENT_ID = SANDBOX_CLIENT_ID
+    settings.SPOTIFY_CLIENT_SECRET = SANDBOX_CLIENT_SECRET
+    settings.SPOTIFY_REFRESH_TOKEN = DEMO_REFRESH_TOKEN
+    yield sandbox_server
+    sandbox_server.state.reset()

@@ -1,0 +1,80 @@
+"""Local stand-in of the Spotify Web API ("the sandbox"), pure standard library.
+
+    from ingestion.sandbox import SandboxServer, DEMO_PLAYLISTS
+
+    with SandboxServer(mode="development") as server:
+        server.api_base_url        # "http://127.0.0.1:PORT/v1/"
+        server.token_url           # "http://127.0.0.1:PORT/api/token"
+        server.state.set_faults(rate_limit={"retry_after": 7, "times": 1})
+
+Credentials: ``SANDBOX_CLIENT_ID`` / ``SANDBOX_CLIENT_SECRET``. Every user has a pre-issued,
+sandbox-only refresh token ``"sandbox-refresh-" + user_id`` (e.g. ``DEMO_REFRESH_TOKEN``).
+"""
+
+from .catalog import (
+    ALICE_REFRESH_TOKEN,
+    ALICE_USER_ID,
+    BOB_PUBLIC_PLAYLIST_ID,
+    BOB_REFRESH_TOKEN,
+    BOB_USER_ID,
+    COLLAB_PLAYLIST_ID,
+    DEFAULT_SEED,
+    DEMO_PLAYLISTS,
+    DEMO_REFRESH_TOKEN,
+    DEMO_USER_ID,
+    DISCOVER_WEEKLY_PLAYLIST_ID,
+    EDITORIAL_PLAYLIST_ID,
+    EDITORIAL_PLAYLIST_IDS,
+    GENRES,
+    LEGACY_SHAPE_PLAYLIST_ID,
+    MIXED_PLAYLIST_ID,
+    OTHER_USER_PLAYLIST_ID,
+    PRE_ISSUED_SCOPE,
+    PRIVATE_PLAYLIST_ID,
+    REFRESH_TOKEN_PREFIX,
+    SPOTIFY_USER_ID,
+    Catalog,
+    build_catalog,
+)
+from .server import (
+    DEVELOPMENT,
+    EXTENDED,
+    MODES,
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SandboxServer,
+    SandboxState,
+)
+
+__all__ = [
+    "ALICE_REFRESH_TOKEN",
+    "ALICE_USER_ID",
+    "BOB_PUBLIC_PLAYLIST_ID",
+    "BOB_REFRESH_TOKEN",
+    "BOB_USER_ID",
+    "COLLAB_PLAYLIST_ID",
+    "DEFAULT_SEED",
+    "DEMO_PLAYLISTS",
+    "DEMO_REFRESH_TOKEN",
+    "DEMO_USER_ID",
+    "DEVELOPMENT",
+    "DISCOVER_WEEKLY_PLAYLIST_ID",
+    "EDITORIAL_PLAYLIST_ID",
+    "EDITORIAL_PLAYLIST_IDS",
+    "EXTENDED",
+    "GENRES",
+    "LEGACY_SHAPE_PLAYLIST_ID",
+    "MIXED_PLAYLIST_ID",
+    "MODES",
+    "OTHER_USER_PLAYLIST_ID",
+    "PRE_ISSUED_SCOPE",
+    "PRIVATE_PLAYLIST_ID",
+    "REFRESH_TOKEN_PREFIX",
+    "SANDBOX_CLIENT_ID",
+    "SANDBOX_CLIENT_SECRET",
+    "SPOTIFY_USER_ID",
+    "Catalog",
+    "SandboxServer",
+    "SandboxState",
+    "build_catalog",
+]
