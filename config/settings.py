@@ -135,6 +135,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    # spotipy logs every HTTP error itself; ingestion.spotify reports each one
+    # with a message a person can act on, so spotipy's copy is noise.
+    "loggers": {"spotipy": {"level": "CRITICAL"}},
 }
 
 # --- Spotify -----------------------------------------------------------------

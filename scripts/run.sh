@@ -15,6 +15,8 @@ export SPOTIFY_ACCOUNTS_BASE_URL="http://127.0.0.1:${SANDBOX_PORT}/"
 export SPOTIFY_CLIENT_ID=sandbox-client-id
 export SPOTIFY_CLIENT_SECRET=sandbox-client-secret
 export SPOTIFY_REFRESH_TOKEN=sandbox-refresh-sandbox-demo
+# The sandbox is local: no need to pace requests as for the real API.
+export SPOTIFY_MAX_REQUESTS_PER_SECOND=0
 
 children=()
 cleanup() {

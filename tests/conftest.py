@@ -18,7 +18,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-
 @pytest.fixture(scope="session")
 def sandbox_server():
     """One Spotify sandbox for the whole run, spoken to over real HTTP."""

@@ -48,7 +48,9 @@ def extract_playlist(client, playlist_id, *, known_snapshot_id="", progress=noop
     snapshot = _snapshot_from_metadata(metadata)
     snapshot.items = _extract_items(client, playlist_id, paging["total"], progress)
     snapshot.total_items = len(snapshot.items)
-    snapshot.artist_genres = artist_genres(client, _artist_ids(snapshot.items), progress=progress)
+    snapshot.artist_genres, snapshot.artists_not_found = artist_genres(
+        client, _artist_ids(snapshot.items), progress=progress
+    )
     return snapshot
 
 
@@ -135,7 +137,8 @@ def _artist_ids(items):
 
 
 def artist_genres(client, artist_ids, *, progress=noop_progress):
-    """Genres by artist id, from the artist cache, fetching the missing or stale ones."""
+    """Genres by artist id from the artist cache, fetching the missing or stale ones;
+    and how many of those Spotify could not find."""
     now = timezone.now()
     fresh_after = now - timedelta(days=settings.SPOTIFY_ARTIST_TTL_DAYS)
     genres = {}
@@ -148,15 +151,16 @@ def artist_genres(client, artist_ids, *, progress=noop_progress):
         )
     missing = [artist_id for artist_id in artist_ids if artist_id not in genres]
     progress("artists", 0, len(missing))
-    if missing:
-        fetched = client.artists(
-            missing, on_progress=lambda done, total: progress("artists", done, total)
-        )
-        _cache_artists(fetched, now)
-        genres.update(
-            {artist_id: (artist or {}).get("genres") for artist_id, artist in fetched.items()}
-        )
-    return genres
+    if not missing:
+        return genres, 0
+    fetched = client.artists(
+        missing, on_progress=lambda done, total: progress("artists", done, total)
+    )
+    _cache_artists(fetched, now)
+    genres.update(
+        {artist_id: (artist or {}).get("genres") for artist_id, artist in fetched.items()}
+    )
+    return genres, sum(1 for artist in fetched.values() if artist is None)
 
 
 def _cache_artists(fetched, now):

@@ -259,3 +259,24 @@ def test_a_revoked_refresh_token_asks_to_sign_in_again(sandbox, settings):
     result = ingest_playlist(DEMO_PLAYLISTS[50])
     assert result.status == Status.FAILED
     assert "Sign in with Spotify again" in result.error
+
+
+def test_artists_spotify_cannot_find_make_the_run_partial(sandbox, monkeypatch):
+    # The sandbox knows every artist it lists; a vanished one is simulated at
+    # the HTTP seam: the lookup of the first artist answers "not found".
+    client = SpotifyClient.from_settings()
+    lookup = client._artist_or_none
+    vanished = []
+
+    def first_artist_vanished(artist_id):
+        if not vanished:
+            vanished.append(artist_id)
+            return None
+        return lookup(artist_id)
+
+    monkeypatch.setattr(client, "_artist_or_none", first_artist_vanished)
+    result = ingest_playlist(DEMO_PLAYLISTS[50], client=client)
+    assert (result.status, result.artists_not_found) == (Status.PARTIAL, 1)
+    assert "could not find 1" in result.error
+    assert result.tracks_loaded == 50
+    assert Artist.objects.get(pk=vanished[0]).genres is None

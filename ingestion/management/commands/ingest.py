@@ -5,6 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from ingestion.pipeline import IngestResult, Status, ingest_playlist
+from ingestion.references import InvalidPlaylistReference, parse_playlist_id
 from ingestion.spotify import SpotifyClient, SpotifyError
 
 
@@ -22,28 +23,54 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json",
             action="store_true",
+            dest="as_json",
             help="print one JSON object per playlist on stdout (summaries go to stderr)",
         )
 
-    def handle(self, *references, force=False, json=False, **options):
-        summary_out = self.stderr if json else self.stdout
+    def handle(self, *args, references, force, as_json, **options):
+        summary_out = self.stderr if as_json else self.stdout
         try:
             client = SpotifyClient.from_settings()
         except SpotifyError as error:
             raise CommandError(str(error)) from error
         results = []
+        rate_limited = None
         for reference in dict.fromkeys(references):
-            self.stderr.write(f"Ingesting {reference}")
-            result = ingest_playlist(
-                reference, client=client, force=force, progress=ProgressPrinter(self.stderr)
-            )
+            if rate_limited:
+                # Spotify asked this app to wait: asking again now only prolongs it.
+                result = not_attempted(reference, rate_limited)
+            else:
+                self.stderr.write(f"Ingesting {reference}")
+                result = ingest_playlist(
+                    reference, client=client, force=force, progress=ProgressPrinter(self.stderr)
+                )
+                if result.retry_after is not None:
+                    rate_limited = result
             results.append(result)
             summary_out.write(summarize(result))
-            if json:
+            if as_json:
                 self.stdout.write(dump_json(result))
         failed = [result for result in results if result.status == Status.FAILED]
         if failed:
             raise CommandError(f"{len(failed)} of {len(results)} playlist(s) failed.", returncode=1)
+
+
+def not_attempted(reference, rate_limited: IngestResult):
+    return IngestResult(
+        reference=reference,
+        playlist_id=playlist_id_or_none(reference),
+        status=Status.FAILED,
+        error=f"Not attempted: {rate_limited.error}",
+        retry_after=rate_limited.retry_after,
+        quota_exceeded=rate_limited.quota_exceeded,
+    )
+
+
+def playlist_id_or_none(reference):
+    try:
+        return parse_playlist_id(reference)
+    except InvalidPlaylistReference:
+        return None
 
 
 def dump_json(result: IngestResult):

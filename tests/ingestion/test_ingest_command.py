@@ -1,0 +1,93 @@
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from ingestion.sandbox import DEMO_PLAYLISTS, EDITORIAL_PLAYLIST_ID, MIXED_PLAYLIST_ID
+from warehouse.models import PlaylistTrack
+
+pytestmark = pytest.mark.django_db
+
+
+def run_ingest(*args):
+    stdout, stderr = StringIO(), StringIO()
+    error = None
+    try:
+        call_command("ingest", *args, stdout=stdout, stderr=stderr)
+    except CommandError as raised:
+        error = raised
+    return stdout.getvalue(), stderr.getvalue(), error
+
+
+def test_it_prints_progress_on_stderr_and_a_summary_on_stdout(sandbox):
+    playlist_id = DEMO_PLAYLISTS[237]
+    stdout, stderr, error = run_ingest(f"https://open.spotify.com/playlist/{playlist_id}?si=x")
+    assert error is None
+    assert "items: 237/237" in stderr
+    assert "artists: " in stderr
+    assert stdout.startswith("SUCCEEDED: ")
+    assert (
+        f"{PlaylistTrack.objects.filter(playlist_id=playlist_id).count()} tracks loaded" in stdout
+    )
+    assert "API calls" in stdout
+
+
+def test_json_output_has_one_object_per_playlist(sandbox):
+    stdout, stderr, error = run_ingest("--json", MIXED_PLAYLIST_ID, DEMO_PLAYLISTS[1])
+    assert error is None
+    results = [json.loads(line) for line in stdout.splitlines()]
+    assert [result["playlist_id"] for result in results] == [MIXED_PLAYLIST_ID, DEMO_PLAYLISTS[1]]
+    mixed = results[0]
+    assert mixed["status"] in ("succeeded", "partial")
+    assert (
+        mixed["tracks_loaded"]
+        == PlaylistTrack.objects.filter(playlist_id=MIXED_PLAYLIST_ID).count()
+    )
+    assert set(mixed["items_skipped"]) == {"episode", "unavailable"}
+    assert mixed["api_calls"] > 1
+    assert "error" in mixed
+    # The human summaries moved to stderr.
+    assert "SUCCEEDED" in stderr or "PARTIAL" in stderr
+
+
+def test_it_exits_non_zero_when_any_playlist_failed(sandbox):
+    stdout, stderr, error = run_ingest(
+        "--json", DEMO_PLAYLISTS[1], EDITORIAL_PLAYLIST_ID, "nonsense"
+    )
+    assert error is not None
+    assert error.returncode == 1
+    assert "2 of 3" in str(error)
+    statuses = [json.loads(line)["status"] for line in stdout.splitlines()]
+    assert statuses == ["succeeded", "failed", "failed"]
+    failed = json.loads(stdout.splitlines()[2])
+    assert failed["playlist_id"] is None
+    assert "is not a Spotify playlist" in failed["error"]
+
+
+def test_a_rate_limit_stops_the_command_from_asking_again(sandbox):
+    sandbox.state.set_faults(rate_limit={"retry_after": 3600, "times": 1})
+    stdout, stderr, error = run_ingest("--json", DEMO_PLAYLISTS[50], DEMO_PLAYLISTS[1])
+    first, second = (json.loads(line) for line in stdout.splitlines())
+    assert (first["status"], first["retry_after"]) == ("failed", 3600)
+    assert "about 60 min" in first["error"]
+    assert (second["status"], second["playlist_id"]) == ("failed", DEMO_PLAYLISTS[1])
+    assert second["error"].startswith("Not attempted: Spotify rate-limited")
+    assert sandbox.state.stats()["playlist"] == 1
+    assert error.returncode == 1
+
+
+def test_unchanged_playlists_say_so_and_force_reloads(sandbox):
+    run_ingest(DEMO_PLAYLISTS[50])
+    stdout, _, _ = run_ingest(DEMO_PLAYLISTS[50])
+    assert stdout.startswith("UNCHANGED")
+    assert "1 API calls" in stdout
+    stdout, _, _ = run_ingest("--force", DEMO_PLAYLISTS[50])
+    assert stdout.startswith("SUCCEEDED")
+    assert "0 new, 0 updated, 50 unchanged" in stdout
+
+
+def test_missing_credentials_stop_the_command_with_what_to_set(sandbox, settings):
+    settings.SPOTIFY_CLIENT_ID = ""
+    _, _, error = run_ingest(DEMO_PLAYLISTS[1])
+    assert "SPOTIFY_CLIENT_ID" in str(error)
