@@ -24,7 +24,7 @@ class Playlist(models.Model):
     description = models.TextField(blank=True, default="")
     owner_id = models.CharField(max_length=100, blank=True, default="")
     owner_name = models.TextField(blank=True, default="")
-    image_url = models.URLField(max_length=1000, blank=True, default="")
+    image_url = models.CharField(max_length=1000, blank=True, default="")
     public = models.BooleanField(null=True)
     collaborative = models.BooleanField(default=False)
     source = models.CharField(max_length=20, choices=Source, default=Source.SPOTIFY_API)

@@ -82,7 +82,7 @@ class Migration(migrations.Migration):
                 ('description', models.TextField(blank=True, default='')),
                 ('owner_id', models.CharField(blank=True, default='', max_length=100)),
                 ('owner_name', models.TextField(blank=True, default='')),
-                ('image_url', models.URLField(blank=True, default='', max_length=1000)),
+                ('image_url', models.CharField(blank=True, default='', max_length=1000)),
                 ('public', models.BooleanField(null=True)),
                 ('collaborative', models.BooleanField(default=False)),
                 ('source', models.CharField(choices=[('spotify_api', 'Spotify Web API'), ('spotify_export', 'Spotify account data export'), ('exportify', 'Exportify CSV'), ('mpd', 'Million Playlist Dataset')], default='spotify_api', max_length=20)),

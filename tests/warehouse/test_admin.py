@@ -1,0 +1,47 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from ingestion.transform import transform_snapshot
+from tests.factories import TrackFactory, snapshot_of
+from warehouse.loader import load_playlist
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def loaded_playlist():
+    kept, dropped = TrackFactory(name="<script>alert(1)</script>"), TrackFactory(name="Gone Song")
+    first = snapshot_of([kept, dropped], name="Road <b>trip</b>", snapshot_id="s1")
+    load_playlist(first, transform_snapshot(first).rows, now=NOW)
+    second = snapshot_of([kept], playlist_id=first.playlist_id, name=first.name, snapshot_id="s2")
+    load_playlist(second, transform_snapshot(second).rows, now=NOW + dt.timedelta(days=1))
+    return second
+
+
+def test_the_playlist_list_shows_present_track_counts(admin_client, loaded_playlist):
+    response = admin_client.get(reverse("admin:warehouse_playlist_changelist"))
+    assert response.status_code == 200
+    row = response.context["cl"].result_list[0]
+    assert row.present_count == 1
+    assert b"Road &lt;b&gt;trip&lt;/b&gt;" in response.content
+
+
+def test_a_playlist_page_lists_its_tracks_escaped_and_marks_removed_ones(
+    admin_client, loaded_playlist
+):
+    url = reverse("admin:warehouse_playlist_change", args=[loaded_playlist.playlist_id])
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
+    assert "<script>alert(1)" not in content
+    assert "Gone Song — Artist" in content and "[removed]" in content
+
+
+def test_the_warehouse_cannot_be_edited_from_the_admin(admin_client, loaded_playlist):
+    assert admin_client.get(reverse("admin:warehouse_playlist_add")).status_code == 403
+    assert admin_client.get(reverse("admin:warehouse_artist_add")).status_code == 403
