@@ -28,8 +28,9 @@ trap cleanup EXIT INT TERM
 "$PY" manage.py migrate --noinput
 "$PY" manage.py spotify_sandbox --port "$SANDBOX_PORT" &
 children+=($!)
+sandbox_ready="import urllib.request; urllib.request.urlopen('http://127.0.0.1:${SANDBOX_PORT}/_sandbox/stats', timeout=1)"
 for _ in $(seq 50); do
-    curl -fs -o /dev/null "http://127.0.0.1:${SANDBOX_PORT}/_sandbox/stats" && break
+    "$PY" -c "$sandbox_ready" 2>/dev/null && break
     sleep 0.2
 done
 
