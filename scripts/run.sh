@@ -39,6 +39,7 @@ echo "Ingesting the sandbox's demo playlists…"
 "$PY" manage.py ingest $("$PY" -c 'import ingestion.sandbox as s; print(" ".join([*s.DEMO_PLAYLISTS.values(), s.MIXED_PLAYLIST_ID, s.COLLAB_PLAYLIST_ID]))') || true
 
 echo "Serving on http://127.0.0.1:${PORT}/ (Ctrl-C to stop)"
-"$PY" manage.py runserver "127.0.0.1:${PORT}" &
+# --noreload: one process, so stopping the script stops the server too.
+"$PY" manage.py runserver --noreload "127.0.0.1:${PORT}" &
 children+=($!)
 wait -n
