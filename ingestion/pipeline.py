@@ -74,19 +74,8 @@ def _run(result, client, *, force, progress):
     if isinstance(extracted, Unchanged):
         result.status = Status.UNCHANGED
         return
-    progress("transform", 0, 1)
-    transformed = transform_snapshot(extracted)
-    progress("load", 0, 1)
-    loaded = load_playlist(extracted, transformed.rows)
-    result.items_total = transformed.items_total
-    result.items_skipped = transformed.items_skipped
-    result.tracks_loaded = loaded.rows_loaded
-    result.rows_inserted = loaded.rows_inserted
-    result.rows_updated = loaded.rows_updated
-    result.rows_unchanged = loaded.rows_unchanged
-    result.rows_removed = loaded.rows_removed
+    transform_and_load(extracted, result, progress=progress)
     result.artists_not_found = extracted.artists_not_found
-    result.status = Status.SUCCEEDED
     if result.artists_not_found:
         # Rows are loaded, but some artists (and so genres) are missing: say so
         # rather than presenting the genre chart as complete.
@@ -95,6 +84,24 @@ def _run(result, client, *, force, progress):
             f"Spotify could not find {result.artists_not_found} of the playlist's artists; "
             "their tracks are loaded without genres."
         )
+
+
+def transform_and_load(snapshot, result, *, progress=noop_progress):
+    """The source-independent half of an ingest: snapshot → rows → warehouse."""
+    progress("transform", 0, 1)
+    transformed = transform_snapshot(snapshot)
+    progress("load", 0, 1)
+    loaded = load_playlist(snapshot, transformed.rows)
+    result.playlist_id = snapshot.playlist_id
+    result.name = snapshot.name
+    result.items_total = transformed.items_total
+    result.items_skipped = transformed.items_skipped
+    result.tracks_loaded = loaded.rows_loaded
+    result.rows_inserted = loaded.rows_inserted
+    result.rows_updated = loaded.rows_updated
+    result.rows_unchanged = loaded.rows_unchanged
+    result.rows_removed = loaded.rows_removed
+    result.status = Status.SUCCEEDED
 
 
 def _last_loaded_snapshot(playlist_id):

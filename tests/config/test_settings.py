@@ -1,0 +1,77 @@
+"""Settings are read in a fresh interpreter: they run once per process."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STRONG_KEY = "k" * 50
+
+
+def load_settings(tmp_path, code="pass", **env):
+    """Import config.settings with exactly `env` (no .env file) and run `code`."""
+    variables = {"PATH": os.environ["PATH"], "DATA_DIR": str(tmp_path), **env}
+    variables["ENV_FILE"] = str(tmp_path / "no.env")  # the developer's .env must not leak in
+    return subprocess.run(
+        [sys.executable, "-c", f"import config.settings as s\n{code}"],
+        cwd=ROOT,
+        env=variables,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_production_without_a_secret_key_refuses_to_start(tmp_path):
+    result = load_settings(tmp_path, DEBUG="false", ALLOWED_HOSTS="example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_with_a_weak_secret_key_refuses_to_start(tmp_path):
+    result = load_settings(tmp_path, DEBUG="false", SECRET_KEY="short", ALLOWED_HOSTS="x.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY is too weak" in result.stderr
+
+
+def test_production_without_allowed_hosts_refuses_to_start(tmp_path):
+    result = load_settings(tmp_path, DEBUG="false", SECRET_KEY=STRONG_KEY)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS is empty" in result.stderr
+
+
+def test_production_settings_start_and_secure_cookies(tmp_path):
+    code = "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.ALLOWED_HOSTS)"
+    result = load_settings(
+        tmp_path, code, DEBUG="false", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="a.com,b.com"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False True True ['a.com', 'b.com']"
+
+
+def test_the_default_database_is_a_sqlite_file_in_wal_mode_with_immediate_writes(tmp_path):
+    code = """
+import django; django.setup()
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("PRAGMA journal_mode")
+    print(connection.settings_dict["NAME"], cursor.fetchone()[0],
+          connection.settings_dict["OPTIONS"]["transaction_mode"])
+"""
+    result = load_settings(tmp_path, code, DEBUG="true", DJANGO_SETTINGS_MODULE="config.settings")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(tmp_path / "db.sqlite3"), "wal", "IMMEDIATE"]
+
+
+@pytest.mark.parametrize(
+    ("name", "default"),
+    [
+        ("SPOTIFY_API_BASE_URL", "https://api.spotify.com/v1/"),
+        ("SPOTIFY_ACCOUNTS_BASE_URL", "https://accounts.spotify.com/"),
+    ],
+)
+def test_spotify_base_urls_default_to_spotify(tmp_path, name, default):
+    result = load_settings(tmp_path, f"print(s.{name})", DEBUG="true")
+    assert result.stdout.strip() == default
