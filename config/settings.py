@@ -161,16 +161,66 @@ SPOTIFY_MAX_REQUESTS_PER_SECOND = env.float("SPOTIFY_MAX_REQUESTS_PER_SECOND", d
 # Cached artists (genres) older than this are fetched again.
 SPOTIFY_ARTIST_TTL_DAYS = env.int("SPOTIFY_ARTIST_TTL_DAYS", default=30)
 
+# --- Ingest runs ---------------------------------------------------------------
+# Attempts per run before it fails for good (rate limits and transient errors
+# are retried; "not found" or "not readable" fail at once).
+INGEST_MAX_ATTEMPTS = env.int("INGEST_MAX_ATTEMPTS", default=5)
+# Backoff after a transient error: base × 2^(attempt-1), capped.
+INGEST_RETRY_BACKOFF_SECONDS = env.int("INGEST_RETRY_BACKOFF_SECONDS", default=60)
+INGEST_RETRY_BACKOFF_MAX_SECONDS = env.int("INGEST_RETRY_BACKOFF_MAX_SECONDS", default=3600)
+# A running run writes a heartbeat at least this often while it makes progress ...
+INGEST_HEARTBEAT_SECONDS = env.int("INGEST_HEARTBEAT_SECONDS", default=5)
+# ... and the reaper treats one silent for this long as dead (its worker crashed).
+INGEST_STALE_AFTER_SECONDS = env.int("INGEST_STALE_AFTER_SECONDS", default=300)
+# When the daily refresh of every tracked playlist runs (HH:MM in TIME_ZONE).
+INGEST_DAILY_REFRESH_AT = env.str("INGEST_DAILY_REFRESH_AT", default="03:00")
+# How often the reaper looks for runs whose worker died.
+INGEST_REAPER_MINUTES = env.int("INGEST_REAPER_MINUTES", default=5)
+
 # --- Queue (django-q2) -------------------------------------------------------
+# See docs/django-q2-notes.md for why each value is what it is.
+_Q_TIMEOUT = env.int("Q_TIMEOUT", default=1200)
+_Q_WORKERS = env.int("Q_WORKERS", default=2)
+if DATABASES["default"]["ENGINE"].endswith("sqlite3") and _Q_WORKERS > 2:
+    raise ImproperlyConfigured(
+        "Q_WORKERS > 2 on SQLite makes workers fight over the write lock. "
+        "Use at most 2 workers, or PostgreSQL (DATABASE_URL)."
+    )
 Q_CLUSTER = {
     "name": "playlist-analytics",
-    "orm": "default",
-    "workers": env.int("Q_WORKERS", default=2),
-    "timeout": 600,
-    "retry": 900,
+    "workers": _Q_WORKERS,
+    # Our tasks hold one playlist each; the app retries, never django-q:
+    # one delivery attempt, failures acknowledged, no catch-up of missed days.
     "max_attempts": 1,
     "ack_failures": True,
-    "queue_limit": 2,
-    "bulk": 1,
     "catch_up": False,
+    "timeout": _Q_TIMEOUT,
+    # A task is redelivered after `retry` seconds; it may first wait in the
+    # in-memory queue for up to one task's time, so retry > 2 × timeout, or
+    # a slow task would run twice in parallel.
+    "retry": 2 * _Q_TIMEOUT + 300,
+    "queue_limit": _Q_WORKERS,
+    "bulk": 1,
+    "save_limit": 1000,
+    # qinfo/qmonitor read cluster stats from the shared cache below.
+    "cache": "default",
+}
+REDIS_URL = env.str("REDIS_URL", default="")
+if env.str("Q_BROKER", default="orm") == "redis":
+    # Faster, but a crash loses queued tasks (no receipts); runs survive in the
+    # database and the reaper requeues what was running.
+    Q_CLUSTER["redis"] = REDIS_URL or "redis://127.0.0.1:6379/0"
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# A cache shared by every process (web, workers): the database, or Redis.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+    )
 }

@@ -37,6 +37,8 @@ class IngestResult:
     error: str | None = None
     retry_after: int | None = None
     quota_exceeded: bool = False
+    # Whether trying again later can help (rate limits, 5xx, timeouts).
+    retryable: bool = False
 
     def as_dict(self):
         return asdict(self)
@@ -53,12 +55,12 @@ def ingest_playlist(reference, *, client=None, force=False, progress=noop_progre
         _run(result, client, force=force, progress=progress)
     except InvalidPlaylistReference as error:
         result.error = str(error)
-    except RateLimited as error:
-        result.error = str(error)
-        result.retry_after = error.retry_after
-        result.quota_exceeded = error.quota_exceeded
     except SpotifyError as error:
         result.error = str(error)
+        result.retryable = error.retryable
+        if isinstance(error, RateLimited):
+            result.retry_after = error.retry_after
+            result.quota_exceeded = error.quota_exceeded
     finally:
         result.api_calls = (client.api_calls - calls_before) if client else 0
         result.seconds = round(time.monotonic() - started, 3)

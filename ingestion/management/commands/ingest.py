@@ -1,10 +1,17 @@
-"""`manage.py ingest REF [REF …]`: load playlists into the warehouse from the shell."""
+"""`manage.py ingest REF [REF …]`: load playlists into the warehouse from the shell.
+
+Every ingestion is recorded as an ingest run (trigger "shell"). By default the
+runs execute here and now; with --queue they go to the queue cluster
+(`manage.py qcluster`), which retries rate limits and transient errors.
+"""
 
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ingestion.pipeline import IngestResult, Status, ingest_playlist
+from ingestion import runs
+from ingestion.models import Trigger
+from ingestion.pipeline import IngestResult, Status
 from ingestion.references import InvalidPlaylistReference, parse_playlist_id
 from ingestion.spotify import SpotifyClient, SpotifyError
 
@@ -16,7 +23,18 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("references", nargs="+", metavar="REF", help="playlist link, URI or id")
+        parser.add_argument("references", nargs="*", metavar="REF", help="playlist link, URI or id")
+        parser.add_argument(
+            "--all",
+            action="store_true",
+            dest="all_tracked",
+            help="refresh every tracked playlist (those loaded from the Spotify API)",
+        )
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="queue the runs for the cluster (manage.py qcluster) instead of running here",
+        )
         parser.add_argument(
             "--force", action="store_true", help="reload even if the snapshot is unchanged"
         )
@@ -27,39 +45,89 @@ class Command(BaseCommand):
             help="print one JSON object per playlist on stdout (summaries go to stderr)",
         )
 
-    def handle(self, *args, references, force, as_json, **options):
-        summary_out = self.stderr if as_json else self.stdout
+    def handle(self, *args, references, all_tracked, queue, force, as_json, **options):
+        if all_tracked:
+            references = [*references, *runs.tracked_playlist_ids()]
+        if not references:
+            raise CommandError("Give playlist references, or --all to refresh every tracked one.")
+        references = list(dict.fromkeys(references))
+        if queue:
+            self.queue_runs(references, force=force)
+        else:
+            self.run_here(references, force=force, as_json=as_json)
+
+    def queue_runs(self, references, *, force):
+        refused = 0
+        for reference in references:
+            try:
+                run, created = runs.request_ingest(reference, trigger=Trigger.SHELL, force=force)
+            except InvalidPlaylistReference as error:
+                refused += 1
+                self.stderr.write(f"{reference}: {error}")
+                continue
+            state = "queued" if created else f"already {run.status}"
+            self.stdout.write(f"run {run.pk} {state}: {run.playlist_id}")
+        if refused:
+            raise CommandError(f"{refused} reference(s) refused.", returncode=1)
+
+    def run_here(self, references, *, force, as_json):
         try:
             client = SpotifyClient.from_settings()
         except SpotifyError as error:
             raise CommandError(str(error)) from error
+        summary_out = self.stderr if as_json else self.stdout
         results = []
         rate_limited = None
-        for reference in dict.fromkeys(references):
+        for reference in references:
             if rate_limited:
                 # Spotify asked this app to wait: asking again now only prolongs it.
-                result = not_attempted(reference, rate_limited)
+                result, run_id = not_attempted(reference, rate_limited), None
             else:
                 self.stderr.write(f"Ingesting {reference}")
-                result = ingest_playlist(
-                    reference, client=client, force=force, progress=ProgressPrinter(self.stderr)
-                )
+                result, run_id = self.run_one(reference, client=client, force=force)
                 if result.retry_after is not None:
                     rate_limited = result
             results.append(result)
-            summary_out.write(summarize(result))
+            summary_out.write(summarize(result, run_id))
             if as_json:
-                self.stdout.write(dump_json(result))
+                self.stdout.write(dump_json(result, run_id))
         failed = [result for result in results if result.status == Status.FAILED]
         if failed:
             raise CommandError(f"{len(failed)} of {len(results)} playlist(s) failed.", returncode=1)
+
+    def run_one(self, reference, *, client, force):
+        """Record a shell run and execute it here; (result, run id)."""
+        try:
+            run, created = runs.request_ingest(
+                reference, trigger=Trigger.SHELL, force=force, enqueue=False
+            )
+        except InvalidPlaylistReference as error:
+            return IngestResult(reference=reference, error=str(error)), None
+        if not created:
+            return already_active(reference, run), run.pk
+        run = runs.claim_run(run.pk)
+        # The shell reports a rate limit at once rather than waiting to retry.
+        result = runs.execute_run(
+            run, client=client, retries=False, progress=ProgressPrinter(self.stderr)
+        )
+        return result, run.pk
+
+
+def already_active(reference, run):
+    return IngestResult(
+        reference=reference,
+        playlist_id=run.playlist_id,
+        error=(
+            f"Run {run.pk} for this playlist is already {run.status}; wait for it to finish "
+            "or cancel it in the admin."
+        ),
+    )
 
 
 def not_attempted(reference, rate_limited: IngestResult):
     return IngestResult(
         reference=reference,
         playlist_id=playlist_id_or_none(reference),
-        status=Status.FAILED,
         error=f"Not attempted: {rate_limited.error}",
         retry_after=rate_limited.retry_after,
         quota_exceeded=rate_limited.quota_exceeded,
@@ -73,13 +141,14 @@ def playlist_id_or_none(reference):
         return None
 
 
-def dump_json(result: IngestResult):
-    return json.dumps(result.as_dict(), ensure_ascii=False)
+def dump_json(result: IngestResult, run_id):
+    return json.dumps({**result.as_dict(), "run_id": run_id}, ensure_ascii=False)
 
 
-def summarize(result: IngestResult):
+def summarize(result: IngestResult, run_id=None):
     title = f"{result.name!r} ({result.playlist_id})" if result.name else result.reference
-    lines = [f"{result.status.upper()}: {title}"]
+    run = f" [run {run_id}]" if run_id else ""
+    lines = [f"{result.status.upper()}: {title}{run}"]
     if result.status in (Status.SUCCEEDED, Status.PARTIAL):
         skipped = ", ".join(f"{count} {reason}" for reason, count in result.items_skipped.items())
         lines.append(

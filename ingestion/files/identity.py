@@ -1,0 +1,43 @@
+"""Stable identities for playlists from files that carry no playlist id.
+
+The Spotify account export and Exportify CSVs have no playlist id, so one is
+derived: `<prefix>:` + the first 24 hex digits of SHA-256 over an optional owner
+key, the playlist's normalized name and, for a name repeated within one export,
+its occurrence number. Re-importing the same (or a newer) export therefore
+updates the same playlists instead of duplicating them. The owner key keeps two
+people's "Road trip" apart when a caller (e.g. an upload view) knows who uploads;
+a renamed playlist gets a new identity, since the name is all there is.
+"""
+
+import hashlib
+import json
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_name(name: str) -> str:
+    """Case, Unicode form and whitespace do not change which playlist a name denotes."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", name).casefold()).strip()
+
+
+def derived_playlist_id(prefix: str, name: str, *, owner_key: str = "", occurrence: int = 1):
+    key = normalize_name(name) if occurrence == 1 else f"{normalize_name(name)}#{occurrence}"
+    digest = hashlib.sha256(f"{owner_key}\x1f{key}".encode()).hexdigest()
+    return f"{prefix}:{digest[:24]}"
+
+
+def content_hash(value) -> str:
+    """A snapshot id for file content: equal content, equal id (so an unchanged
+    file is recognizable), whatever the key order in the file."""
+    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def spotify_id_from_uri(uri: str, kind: str) -> str | None:
+    """The id of `spotify:<kind>:<id>`, or None for any other URI."""
+    prefix = f"spotify:{kind}:"
+    if uri.startswith(prefix) and len(uri) > len(prefix):
+        return uri[len(prefix) :]
+    return None

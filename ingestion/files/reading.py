@@ -1,0 +1,159 @@
+"""Reading uploaded files defensively: size limits, ZIP bombs, encodings, JSON errors.
+
+Every importer reads through here, so every bad file fails the same way: with an
+InvalidImportFile whose message names the file and says what to do.
+"""
+
+import json
+import zipfile
+from pathlib import Path
+
+from django.conf import settings
+
+from ingestion.files.errors import InvalidImportFile
+
+DEFAULT_MAX_FILE_BYTES = 200 * 1024 * 1024
+# Text (JSON, CSV) compresses well, but real exports stay far below this; a
+# member inflating more than this is built to exhaust memory, not to be read.
+MAX_COMPRESSION_RATIO = 100
+# Tiny members can have any ratio without harm.
+RATIO_CHECK_MIN_BYTES = 1024 * 1024
+_READ_CHUNK = 1024 * 1024
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def max_file_bytes():
+    return getattr(settings, "IMPORT_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES)
+
+
+def _megabytes(size):
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def read_file_bytes(path: Path) -> bytes:
+    """The file's bytes, refusing files over IMPORT_MAX_FILE_BYTES before reading them."""
+    check_file_size(path)
+    return path.read_bytes()
+
+
+def check_file_size(path: Path):
+    limit = max_file_bytes()
+    size = path.stat().st_size
+    if size > limit:
+        raise InvalidImportFile(
+            f"{path.name} is {_megabytes(size)}, over the import limit of {_megabytes(limit)} "
+            "(IMPORT_MAX_FILE_BYTES). Split it into smaller files, or raise the limit."
+        )
+
+
+def decode_text(data: bytes, *, source: str) -> str:
+    """UTF-8 (with or without a byte-order mark) or BOM-marked UTF-16, else a clear refusal.
+
+    Latin-1/Windows-1252 is refused rather than guessed: a wrong guess would load
+    mangled names silently, and every tool that writes these files writes UTF-8.
+    """
+    if data.startswith(_UTF16_BOMS):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise _not_text(source, error, "UTF-16") from error
+    try:
+        return data.removeprefix(_UTF8_BOM).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _not_text(source, error, "UTF-8") from error
+
+
+def _not_text(source, error, encoding):
+    byte = error.object[error.start : error.start + 1].hex().upper()
+    return InvalidImportFile(
+        f"{source} is not valid {encoding} text (byte 0x{byte} at offset {error.start}). "
+        "It may have been saved as Latin-1/Windows-1252 by a spreadsheet program: "
+        "re-save it as UTF-8 (e.g. “CSV UTF-8”) or download the original file again."
+    )
+
+
+def parse_json(text: str, *, source: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        truncated = error.pos >= len(text.rstrip())
+        hint = (
+            "The file ends too early: it was probably cut off while downloading or "
+            "copying. Download it again."
+            if truncated
+            else "The file is damaged or was edited by hand; download it again."
+        )
+        raise InvalidImportFile(
+            f"{source} is not valid JSON: {error.msg} at line {error.lineno}, "
+            f"column {error.colno}. {hint}"
+        ) from error
+
+
+def read_json_file(path: Path):
+    return parse_json(decode_text(read_file_bytes(path), source=path.name), source=path.name)
+
+
+def read_zip_members(path: Path, wanted) -> list[tuple[str, bytes]]:
+    """(name, bytes) of the members whose name `wanted` accepts, in archive order.
+
+    Guards against decompression bombs three ways: declared sizes, the declared
+    compression ratio, and a cap on the bytes actually inflated (declared sizes
+    can lie), all within IMPORT_MAX_FILE_BYTES for the whole archive.
+    """
+    check_file_size(path)
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as error:
+        raise InvalidImportFile(
+            f"{path.name} is not a ZIP archive (or a damaged one), although its name ends in "
+            ".zip. Upload the ZIP exactly as Spotify sent it, or the Playlist1.json inside it."
+        ) from error
+    with archive:
+        members = [info for info in archive.infolist() if not info.is_dir() and wanted(info)]
+        budget = max_file_bytes()
+        contents = []
+        for info in members:
+            _check_declared_size(path, info, budget)
+            data = _read_member(path, archive, info, budget)
+            budget -= len(data)
+            contents.append((info.filename, data))
+    return contents
+
+
+def _check_declared_size(path, info, budget):
+    if info.file_size > budget:
+        raise InvalidImportFile(
+            f"{path.name}: {info.filename} would unpack to {_megabytes(info.file_size)}, over "
+            f"the import limit of {_megabytes(max_file_bytes())} (IMPORT_MAX_FILE_BYTES)."
+        )
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > RATIO_CHECK_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
+        raise InvalidImportFile(_bomb_message(path, info.filename))
+
+
+def _read_member(path, archive, info, budget):
+    """Inflate one member, stopping as soon as it exceeds what is left of the budget."""
+    chunks, size = [], 0
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(_READ_CHUNK):
+                size += len(chunk)
+                if size > budget:
+                    raise InvalidImportFile(_bomb_message(path, info.filename))
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, RuntimeError, OSError, EOFError) as error:
+        # RuntimeError: encrypted member; BadZipFile/EOFError: damaged or truncated archive.
+        raise InvalidImportFile(
+            f"{path.name}: {info.filename} cannot be unpacked ({error}). The archive is "
+            "damaged or encrypted: download the export again."
+        ) from error
+    return b"".join(chunks)
+
+
+def _bomb_message(path, member):
+    return (
+        f"{path.name}: {member} unpacks to far more data than its compressed size suggests "
+        f"or than the import limit of {_megabytes(max_file_bytes())} allows. It does not look "
+        "like a Spotify export, so it was not read."
+    )

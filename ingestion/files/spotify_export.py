@@ -1,0 +1,206 @@
+"""Spotify account data export ("Download your data") → playlist snapshots.
+
+Reads `Playlist1.json`, `Playlist2.json`, … (older exports: `Playlist.json`),
+alone or inside the export ZIP (under `Spotify Account Data/` or any folder).
+The export has no playlist ids (see `identity` for the derived ones), one artist
+*name* per track and no artist ids, genres, durations or release dates: those
+stay missing rather than invented. Dates are date-only: midnight UTC.
+"""
+
+import html
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import unquote_plus
+
+from django.utils.dateparse import parse_date, parse_datetime
+
+from ingestion.files.errors import InvalidImportFile
+from ingestion.files.identity import (
+    content_hash,
+    derived_playlist_id,
+    normalize_name,
+    spotify_id_from_uri,
+)
+from ingestion.files.kinds import AUDIOBOOK
+from ingestion.files.reading import decode_text, parse_json, read_file_bytes, read_zip_members
+from ingestion.snapshot import ArtistRef, ItemKind, PlaylistItem, PlaylistSnapshot, Track
+from warehouse.models import Source
+
+ID_PREFIX = "export"
+PLAYLIST_FILE = re.compile(r"(?:^|/)Playlist(\d*)\.json$", re.IGNORECASE)
+
+
+def read_export(paths: list[Path], *, owner_key: str = "") -> list[tuple[str, PlaylistSnapshot]]:
+    """(reference, snapshot) for every playlist of the export files or ZIPs in `paths`,
+    all validated before any is returned: one bad playlist refuses the lot."""
+    documents = [document for path in paths for document in _documents(path)]
+    occurrences = {}
+    snapshots = []
+    for reference, document in documents:
+        for index, raw in enumerate(_playlists_of(document, reference)):
+            where = f"{reference}, playlist {index + 1}"
+            name = _playlist_name(raw, where)
+            key = normalize_name(name)
+            occurrences[key] = occurrences.get(key, 0) + 1
+            playlist_id = derived_playlist_id(
+                ID_PREFIX, name, owner_key=owner_key, occurrence=occurrences[key]
+            )
+            where = f"{reference}, playlist {name!r}"
+            snapshots.append((reference, _snapshot(raw, playlist_id, name, where)))
+    return snapshots
+
+
+def _documents(path):
+    """(reference, parsed JSON) of one file, or of each playlist file inside a ZIP."""
+    if path.suffix.lower() == ".zip":
+        members = read_zip_members(path, lambda info: _is_playlist_member(info.filename))
+        if not members:
+            raise InvalidImportFile(
+                f"{path.name} holds no playlist files (Playlist1.json, Playlist.json, …). "
+                "Is it the Spotify account data export? Playlists are in the “Account data” "
+                "part of “Download your data”."
+            )
+        members.sort(key=lambda member: _playlist_file_number(member[0]))
+        return [
+            (f"{path.name}/{name}", parse_json(decode_text(data, source=name), source=name))
+            for name, data in members
+        ]
+    text = decode_text(read_file_bytes(path), source=path.name)
+    return [(path.name, parse_json(text, source=path.name))]
+
+
+def _is_playlist_member(name):
+    # macOS archivers add resource forks (__MACOSX/…/._Playlist1.json) that are not JSON.
+    return not name.startswith("__MACOSX/") and PLAYLIST_FILE.search(name) is not None
+
+
+def _playlist_file_number(name):
+    """Playlist2.json sorts before Playlist10.json."""
+    digits = PLAYLIST_FILE.search(name).group(1)
+    return (int(digits) if digits else 0, name)
+
+
+def _playlists_of(document, reference):
+    playlists = document.get("playlists") if isinstance(document, dict) else None
+    if not isinstance(playlists, list):
+        found = ", ".join(sorted(document)[:8]) if isinstance(document, dict) else "no object"
+        raise InvalidImportFile(
+            f"{reference} has no “playlists” list (found: {found or 'nothing'}). Import the "
+            "Playlist1.json files of the Spotify export (YourLibrary.json holds saved tracks, "
+            "not playlists), or the whole ZIP."
+        )
+    return playlists
+
+
+def _playlist_name(raw, where):
+    name = raw.get("name") if isinstance(raw, dict) else None
+    if not isinstance(name, str | int | float) or isinstance(name, bool) or str(name) == "":
+        raise InvalidImportFile(
+            f"{where} has no name. Every playlist of a Spotify export has one: the file is "
+            "damaged or was edited; download the export again."
+        )
+    return str(name)
+
+
+def _snapshot(raw, playlist_id, name, where):
+    raw_items = raw.get("items") or []
+    if not isinstance(raw_items, list):
+        raise InvalidImportFile(f"{where}: “items” is not a list. Download the export again.")
+    items = [_item(entry, position, where) for position, entry in enumerate(raw_items)]
+    return PlaylistSnapshot(
+        playlist_id=playlist_id,
+        name=name,
+        source=Source.SPOTIFY_EXPORT,
+        snapshot_id=content_hash(raw_items),
+        # Like the API, the export escapes HTML in descriptions ("Songs &amp; more").
+        description=html.unescape(_text(raw.get("description")) or ""),
+        collaborative=bool(raw.get("collaborators")),
+        total_items=len(items),
+        items=items,
+    )
+
+
+def _item(entry, position, where):
+    if not isinstance(entry, dict):
+        raise InvalidImportFile(f"{where}, item {position + 1} is not an object.")
+    where = f"{where}, item {position + 1}"
+    common = {"position": position, "added_at": _added_at(entry.get("addedDate"), where)}
+    track, local = _object(entry, "track", where), _object(entry, "localTrack", where)
+    if local:
+        return PlaylistItem(kind=ItemKind.LOCAL, track=local_track(local.get("uri")), **common)
+    if track:
+        return _track_item(track, common)
+    if _object(entry, "episode", where):
+        return PlaylistItem(kind=ItemKind.EPISODE, **common)
+    if _object(entry, "audiobook", where):
+        return PlaylistItem(kind=AUDIOBOOK, **common)
+    return PlaylistItem(kind=ItemKind.UNAVAILABLE, **common)
+
+
+def _object(entry, key, where):
+    value = entry.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise InvalidImportFile(f"{where}: “{key}” is not an object.")
+    return value
+
+
+def _track_item(track, common):
+    uri = _text(track.get("trackUri")) or ""
+    if uri.startswith("spotify:local:"):
+        return PlaylistItem(kind=ItemKind.LOCAL, track=local_track(uri), **common)
+    if uri.startswith("spotify:episode:"):
+        return PlaylistItem(kind=ItemKind.EPISODE, **common)
+    track_id = spotify_id_from_uri(uri, "track")
+    if not track_id:
+        return PlaylistItem(kind=ItemKind.UNAVAILABLE, **common)
+    artist = _text(track.get("artistName"))
+    parsed = Track(
+        id=track_id,
+        uri=uri,
+        name=_text(track.get("trackName")) or "",
+        album_name=_text(track.get("albumName")),
+        # A name, no id: the transform keeps the name and leaves artist_ids empty.
+        artists=(ArtistRef(id=None, name=artist),) if artist else (),
+    )
+    return PlaylistItem(kind=ItemKind.TRACK, track=parsed, **common)
+
+
+def _text(value):
+    """Names can be JSON numbers (an album called 1989); keep them as text."""
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    return str(value)
+
+
+def local_track(uri):
+    """A local file from its URI, `spotify:local:<artist>:<album>:<title>:<seconds>`
+    (fields URL-encoded with + for spaces): names and duration are in the URI."""
+    uri = _text(uri) or "spotify:local:::"
+    fields = uri.removeprefix("spotify:local:").split(":")
+    artist, album, title, seconds = ([*fields, "", "", "", ""])[:4]
+    return Track(
+        id=None,
+        uri=uri,
+        name=unquote_plus(title),
+        duration_ms=int(seconds) * 1000 if seconds.isdigit() else None,
+        album_name=unquote_plus(album) or None,
+        artists=(ArtistRef(id=None, name=unquote_plus(artist)),) if artist else (),
+    )
+
+
+def _added_at(value, where):
+    """Date-only `addedDate` → midnight UTC; a full timestamp is kept (as UTC if naive)."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    try:
+        date = parse_date(text) if len(text) == 10 else None
+        moment = None if date else parse_datetime(text)
+    except ValueError:
+        date = moment = None
+    if date:
+        return datetime(date.year, date.month, date.day, tzinfo=UTC)
+    if moment is None:
+        raise InvalidImportFile(f"{where}: “addedDate” {text!r} is not a date.")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,115 @@
+"""Ingest runs: the history of every ingestion, whoever asked for it.
+
+Every ingestion is a run row first; the queue only carries its id. A run is
+claimed with a compare-and-set, beats a heartbeat while it works, and ends in a
+final status with an error a person can act on. The database (not Python)
+guarantees one active run per playlist.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    UNCHANGED = "unchanged", "Unchanged"
+    PARTIAL = "partial", "Partial"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+FINAL_STATUSES = tuple(status for status in RunStatus if status not in ACTIVE_STATUSES)
+
+
+class Trigger(models.TextChoices):
+    SHELL = "shell", "Shell"
+    WEB = "web", "Web"
+    SCHEDULE = "schedule", "Schedule"
+    RETRY = "retry", "Retry"
+
+
+class Step(models.TextChoices):
+    EXTRACT = "extract", "Extract"
+    TRANSFORM = "transform", "Transform"
+    LOAD = "load", "Load"
+
+
+class IngestRunQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+
+class IngestRun(models.Model):
+    playlist_id = models.CharField(max_length=100, db_index=True)
+    # What was asked for, as typed (a link, a URI, an id).
+    reference = models.TextField()
+    name = models.TextField(blank=True, default="")
+    trigger = models.CharField(max_length=10, choices=Trigger)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    parameters = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(max_length=10, choices=RunStatus, default=RunStatus.QUEUED)
+    step = models.CharField(max_length=10, choices=Step, blank=True, default="")
+    # Live counts while the run works.
+    items_fetched = models.PositiveIntegerField(default=0)
+    items_total = models.PositiveIntegerField(default=0)
+    artists_done = models.PositiveIntegerField(default=0)
+    artists_total = models.PositiveIntegerField(default=0)
+    # The outcome.
+    tracks_loaded = models.PositiveIntegerField(default=0)
+    items_skipped = models.JSONField(default=dict, blank=True)
+    rows_inserted = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_removed = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0, help_text="over all attempts")
+    rate_limit_waits = models.PositiveIntegerField(default=0)
+    quota_exceeded = models.BooleanField(default=False)
+    error = models.TextField(blank=True, default="")
+    log = models.TextField(blank=True, default="")
+
+    attempt = models.PositiveSmallIntegerField(default=0)
+    # One entry per finished attempt that was retried: when, how it ended, why.
+    attempts = models.JSONField(default=list, blank=True)
+
+    queued_at = models.DateTimeField(auto_now_add=True)
+    # A queued run is not claimed before this (rate-limit waits, backoff).
+    not_before = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = IngestRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-queued_at"]
+        constraints = [
+            # Asking for a playlist that already has a queued or running run
+            # returns that run instead of starting a second one.
+            models.UniqueConstraint(
+                fields=["playlist_id"],
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="one_active_run_per_playlist",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat_idx"),
+        ]
+
+    def __str__(self):
+        return f"run {self.pk} of {self.name or self.playlist_id} ({self.status})"
+
+    @property
+    def is_active(self):
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None

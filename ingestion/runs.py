@@ -1,0 +1,292 @@
+"""Ingest runs as a workflow: request, claim, execute, retry, reap.
+
+django-q2 delivers at least once and may deliver twice, retries forever by
+default and has no backoff (see docs/django-q2-notes.md); so the application
+owns all of it:
+- `request_ingest` creates the run; a partial unique constraint keeps one
+  queued-or-running run per playlist, and asking again returns that run;
+- `claim_run` is a compare-and-set from queued to running: a second delivery
+  of the same task finds nothing to claim;
+- `execute_run` runs extract → transform → load as one unit, beating a
+  heartbeat through the pipeline's progress callback;
+- `finish_run` ends the run, or requeues it: at Spotify's Retry-After for
+  rate limits, with exponential backoff for transient errors, up to
+  INGEST_MAX_ATTEMPTS; fatal errors fail at once;
+- `reap_stale_runs` turns runs whose worker died (no heartbeat) into retries
+  or failures, so nothing stays "running" forever.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import async_task, schedule
+
+from ingestion.models import IngestRun, RunStatus, Step
+from ingestion.pipeline import IngestResult, Status, ingest_playlist
+from ingestion.references import parse_playlist_id
+from warehouse.models import Playlist, Source
+
+logger = logging.getLogger(__name__)
+
+RUN_TASK = "ingestion.tasks.run_ingest"
+LOG_LINES_KEPT = 200
+
+
+class RunAbandoned(Exception):
+    """The run was cancelled or reaped while this worker held it: stop, write nothing."""
+
+
+def request_ingest(reference, *, trigger, user=None, force=False, enqueue=True):
+    """Create a queued run for `reference`, or return the playlist's active run.
+
+    Returns (run, created). Raises InvalidPlaylistReference for bad input.
+    """
+    playlist_id = parse_playlist_id(reference)
+    try:
+        with transaction.atomic():
+            run = IngestRun.objects.create(
+                playlist_id=playlist_id,
+                reference=reference.strip(),
+                name=_known_name(playlist_id),
+                trigger=trigger,
+                requested_by=user,
+                parameters={"force": force},
+            )
+            if enqueue:
+                transaction.on_commit(lambda: enqueue_run(run.pk))
+        return run, True
+    except IntegrityError:
+        active = IngestRun.objects.active().filter(playlist_id=playlist_id).first()
+        if active is None:  # it finished in between: ask again
+            return request_ingest(
+                reference, trigger=trigger, user=user, force=force, enqueue=enqueue
+            )
+        return active, False
+
+
+def _known_name(playlist_id):
+    return Playlist.objects.filter(pk=playlist_id).values_list("name", flat=True).first() or ""
+
+
+def enqueue_run(run_id, *, at=None):
+    """Hand the run to the queue now, or at `at` through a one-off schedule."""
+    if at is None or at <= timezone.now():
+        async_task(RUN_TASK, run_id, task_name=f"ingest-run-{run_id}")
+        return
+    schedule(
+        RUN_TASK,
+        run_id,
+        name=f"ingest-run-{run_id}-at-{at:%Y%m%dT%H%M%S}",
+        schedule_type=Schedule.ONCE,
+        next_run=at,
+    )
+
+
+def claim_run(run_id):
+    """Move a due queued run to running; None if another delivery got it first."""
+    now = timezone.now()
+    claimed = (
+        IngestRun.objects.filter(pk=run_id, status=RunStatus.QUEUED)
+        .exclude(not_before__gt=now)
+        .update(
+            status=RunStatus.RUNNING,
+            attempt=F("attempt") + 1,
+            step="",
+            started_at=now,
+            heartbeat_at=now,
+        )
+    )
+    if not claimed:
+        return None
+    run = IngestRun.objects.get(pk=run_id)
+    _append_log(run, f"attempt {run.attempt} started")
+    return run
+
+
+def execute_run(run, *, client=None, retries=True, progress=None):
+    """Run the pipeline for a claimed run and record how it ended.
+
+    Returns the pipeline's IngestResult, or None if the run was taken away.
+    """
+    heartbeat = Heartbeat(run, also=progress)
+    try:
+        result = ingest_playlist(
+            run.reference or run.playlist_id,
+            client=client,
+            force=bool(run.parameters.get("force")),
+            progress=heartbeat,
+        )
+    except RunAbandoned:
+        logger.info("Run %s was cancelled or reaped while running; stopped.", run.pk)
+        return None
+    finish_run(run, result, retries=retries)
+    return result
+
+
+class Heartbeat:
+    """The pipeline's progress callback: live counts and a heartbeat on the run.
+
+    Writes at most every INGEST_HEARTBEAT_SECONDS (and on every step change),
+    and each write checks that this worker still owns the run.
+    """
+
+    def __init__(self, run, *, also=None):
+        self.run = run
+        self.also = also
+        self.step = ""
+        self.last_beat = timezone.now()
+        self.counts = {}
+
+    def __call__(self, step, done, total):
+        if self.also:
+            self.also(step, done, total)
+        if step == "items":
+            self.counts.update(step=Step.EXTRACT, items_fetched=done, items_total=total)
+        elif step == "artists":
+            self.counts.update(step=Step.EXTRACT, artists_done=done, artists_total=total)
+        else:
+            self.counts["step"] = step
+        now = timezone.now()
+        interval = timedelta(seconds=settings.INGEST_HEARTBEAT_SECONDS)
+        if self.counts["step"] != self.step or now - self.last_beat >= interval:
+            self.beat(now)
+
+    def beat(self, now):
+        owned = _owned(self.run).update(heartbeat_at=now, **self.counts)
+        if not owned:
+            raise RunAbandoned
+        self.step = self.counts["step"]
+        self.last_beat = now
+
+
+def _owned(run):
+    """The run's row, only while this attempt still holds it."""
+    return IngestRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, attempt=run.attempt)
+
+
+def finish_run(run, result: IngestResult, *, retries=True):
+    """Record the outcome: final, or queued again for a later attempt."""
+    now = timezone.now()
+    fields = _outcome_fields(result)
+    if result.status != Status.FAILED:
+        fields.update(status=result.status, finished_at=now)
+        line = f"attempt {run.attempt} {result.status}: {result.tracks_loaded} tracks"
+    elif retries and result.retryable and run.attempt < settings.INGEST_MAX_ATTEMPTS:
+        fields.update(_retry_fields(run, result, now))
+        line = f"attempt {run.attempt} failed, retry at {fields['not_before']:%Y-%m-%d %H:%M:%S}"
+    else:
+        fields.update(status=RunStatus.FAILED, finished_at=now)
+        line = f"attempt {run.attempt} failed: {result.error}"
+    if result.error:
+        fields["error"] = result.error
+    if not _owned(run).update(**fields):
+        return  # cancelled or reaped meanwhile: that decision stands
+    _append_log(run, line)
+    if fields["status"] == RunStatus.QUEUED:
+        enqueue_run(run.pk, at=fields["not_before"])
+
+
+def _outcome_fields(result):
+    return {
+        "name": result.name or F("name"),
+        "tracks_loaded": result.tracks_loaded,
+        "items_skipped": result.items_skipped,
+        "rows_inserted": result.rows_inserted,
+        "rows_updated": result.rows_updated,
+        "rows_removed": result.rows_removed,
+        "api_calls": F("api_calls") + result.api_calls,
+        "quota_exceeded": result.quota_exceeded,
+        "error": "",
+    }
+
+
+def _retry_fields(run, result, now):
+    """Queue the run again: at Retry-After for rate limits, else with backoff."""
+    if result.retry_after is not None:
+        delay = result.retry_after
+        waits = F("rate_limit_waits") + 1
+    else:
+        delay = retry_backoff(run.attempt)
+        waits = F("rate_limit_waits")
+    not_before = now + timedelta(seconds=delay)
+    history = [
+        *run.attempts,
+        {
+            "attempt": run.attempt,
+            "started_at": run.started_at.isoformat() if run.started_at else None,
+            "ended_at": now.isoformat(),
+            "error": result.error,
+            "retry_after": result.retry_after,
+        },
+    ]
+    return {
+        "status": RunStatus.QUEUED,
+        "not_before": not_before,
+        "rate_limit_waits": waits,
+        "attempts": history,
+        "step": "",
+    }
+
+
+def retry_backoff(attempt):
+    """Seconds before attempt `attempt + 1` after a transient error: 1, 2, 4… × base."""
+    base = settings.INGEST_RETRY_BACKOFF_SECONDS
+    return min(base * 2 ** (attempt - 1), settings.INGEST_RETRY_BACKOFF_MAX_SECONDS)
+
+
+def _append_log(run, line):
+    """Append a timestamped line to the run's short log (kept to the last lines)."""
+    stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%S")
+    run.refresh_from_db(fields=["log"])
+    lines = [*run.log.splitlines(), f"{stamp} {line}"][-LOG_LINES_KEPT:]
+    IngestRun.objects.filter(pk=run.pk).update(log="\n".join(lines))
+
+
+def cancel_run(run):
+    """Cancel a queued or running run; a running worker stops at its next heartbeat."""
+    cancelled = IngestRun.objects.active().filter(pk=run.pk)
+    if not cancelled.update(status=RunStatus.CANCELLED, finished_at=timezone.now()):
+        return False
+    _append_log(run, "cancelled")
+    return True
+
+
+def reap_stale_runs():
+    """Requeue or fail running runs whose heartbeat stopped (their worker died)."""
+    stale_before = timezone.now() - timedelta(seconds=settings.INGEST_STALE_AFTER_SECONDS)
+    reaped = 0
+    for run in IngestRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale_before):
+        result = IngestResult(
+            reference=run.reference,
+            playlist_id=run.playlist_id,
+            error=(
+                f"The worker stopped responding during {run.step or 'the run'} "
+                f"(last heartbeat {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)."
+            ),
+            retryable=True,
+        )
+        finish_run(run, result)
+        reaped += 1
+    return reaped
+
+
+def tracked_playlist_ids():
+    """Playlists the daily refresh keeps up to date: those loaded from the Spotify API."""
+    return list(
+        Playlist.objects.filter(source=Source.SPOTIFY_API).values_list("playlist_id", flat=True)
+    )
+
+
+def refresh_tracked_playlists(*, trigger):
+    """Request a run for every tracked playlist; returns (created, already active)."""
+    created = active = 0
+    for playlist_id in tracked_playlist_ids():
+        _, new = request_ingest(playlist_id, trigger=trigger)
+        created += new
+        active += not new
+    return created, active

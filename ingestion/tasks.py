@@ -1,0 +1,22 @@
+"""django-q2 entry points: thin adapters that take ids and call ingestion.runs."""
+
+from ingestion import runs
+from ingestion.models import Trigger
+
+
+def run_ingest(run_id):
+    """Claim the run and execute it; a duplicate delivery finds nothing to claim."""
+    run = runs.claim_run(run_id)
+    if run is None:
+        return "not claimed (already taken, cancelled, or not due yet)"
+    result = runs.execute_run(run)
+    return f"run {run_id}: {result.status if result else 'abandoned'}"
+
+
+def refresh_tracked_playlists():
+    created, active = runs.refresh_tracked_playlists(trigger=Trigger.SCHEDULE)
+    return f"{created} runs queued, {active} already queued or running"
+
+
+def reap_stale_runs():
+    return f"{runs.reap_stale_runs()} stale runs reaped"
