@@ -161,6 +161,11 @@ SPOTIFY_MAX_REQUESTS_PER_SECOND = env.float("SPOTIFY_MAX_REQUESTS_PER_SECOND", d
 # Cached artists (genres) older than this are fetched again.
 SPOTIFY_ARTIST_TTL_DAYS = env.int("SPOTIFY_ARTIST_TTL_DAYS", default=30)
 
+# --- File imports ------------------------------------------------------------
+# Largest file accepted (and most bytes unpacked from one ZIP), against
+# oversized uploads and decompression bombs.
+IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=200 * 1024 * 1024)
+
 # --- Ingest runs ---------------------------------------------------------------
 # Attempts per run before it fails for good (rate limits and transient errors
 # are retried; "not found" or "not readable" fail at once).

@@ -1,7 +1,11 @@
 """Settings for the test suite: the real settings, made safe and fast to test."""
 
 import os
+import tempfile
+from pathlib import Path
 
+# The developer's .env must not change what the tests see.
+os.environ.setdefault("ENV_FILE", os.devnull)
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 
@@ -15,3 +19,10 @@ Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 SPOTIFY_API_BASE_URL = "http://127.0.0.1:9/v1/"
 SPOTIFY_ACCOUNTS_BASE_URL = "http://127.0.0.1:9/"
 SPOTIFY_MAX_REQUESTS_PER_SECOND = 0
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A file, not an in-memory database: the integration tests start real
+    # `qcluster` processes that must see the same database.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"playlist-analytics-test-{os.getpid()}.sqlite3")
+    }

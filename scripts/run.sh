@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: the local Spotify sandbox, the demo playlists ingested, the web app.
+# `make run`: the local Spotify sandbox, the demo playlists ingested, the queue
+# cluster and the web app.
 # Ctrl-C stops everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,12 +21,15 @@ export SPOTIFY_MAX_REQUESTS_PER_SECOND=0
 
 children=()
 cleanup() {
+    echo "Stopping… (the queue cluster first finishes the run it is on)"
     for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
 
 "$PY" manage.py migrate --noinput
+"$PY" manage.py createcachetable
+"$PY" manage.py setup_schedules
 "$PY" manage.py spotify_sandbox --port "$SANDBOX_PORT" &
 children+=($!)
 sandbox_ready="import urllib.request; urllib.request.urlopen('http://127.0.0.1:${SANDBOX_PORT}/_sandbox/stats', timeout=1)"
@@ -37,6 +41,11 @@ done
 echo "Ingesting the sandbox's demo playlists…"
 # shellcheck disable=SC2046
 "$PY" manage.py ingest $("$PY" -c 'import ingestion.sandbox as s; print(" ".join([*s.DEMO_PLAYLISTS.values(), s.MIXED_PLAYLIST_ID, s.COLLAB_PLAYLIST_ID]))') || true
+
+# The queue cluster: runs requested from the web, the admin, `ingest --queue`
+# and the daily schedule.
+"$PY" manage.py qcluster &
+children+=($!)
 
 echo "Serving on http://127.0.0.1:${PORT}/ (Ctrl-C to stop)"
 # --noreload: one process, so stopping the script stops the server too.

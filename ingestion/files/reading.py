@@ -12,7 +12,6 @@ from django.conf import settings
 
 from ingestion.files.errors import InvalidImportFile
 
-DEFAULT_MAX_FILE_BYTES = 200 * 1024 * 1024
 # Text (JSON, CSV) compresses well, but real exports stay far below this; a
 # member inflating more than this is built to exhaust memory, not to be read.
 MAX_COMPRESSION_RATIO = 100
@@ -24,7 +23,7 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def max_file_bytes():
-    return getattr(settings, "IMPORT_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES)
+    return settings.IMPORT_MAX_FILE_BYTES
 
 
 def _megabytes(size):
@@ -77,7 +76,8 @@ def parse_json(text: str, *, source: str):
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        truncated = error.pos >= len(text.rstrip())
+        # A cut-off file fails at its very end, or inside a string it never closes.
+        truncated = error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated")
         hint = (
             "The file ends too early: it was probably cut off while downloading or "
             "copying. Download it again."

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from dashboard.views import analytics, playlists, runs
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", playlists.home, name="home"),
+    path("playlists/add/", playlists.add, name="add"),
+    path("playlists/<str:playlist_id>/", analytics.playlist_dashboard, name="playlist"),
+    path("playlists/<str:playlist_id>/tracks/", analytics.track_table, name="tracks"),
+    path("playlists/<str:playlist_id>/remove/", playlists.remove, name="remove"),
+    path("overview/", analytics.overview, name="overview"),
+    path("runs/<int:run_id>/", runs.progress, name="run"),
+    path("runs/<int:run_id>/status.json", runs.status_json, name="run-status"),
+    path("runs/<int:run_id>/retry/", runs.retry, name="run-retry"),
+]

@@ -1,0 +1,224 @@
+"""Imports of the files people already have: Spotify account data exports,
+Exportify CSVs and Million Playlist Dataset slices.
+
+Each adapter turns a file into the same normalized PlaylistSnapshot the API
+source produces, and one pipeline transforms and loads them all; every row
+records its `source`. `ingest_path` is the entry point (the `ingest` command,
+upload views): it never raises for a bad file, it reports it as a failed
+IngestResult whose `error` says what is wrong and what to do; and a refused
+file loads nothing.
+"""
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from django.db import transaction
+
+from ingestion.files.errors import InvalidImportFile
+from ingestion.files.exportify import read_exportify
+from ingestion.files.mpd import SLICE_FILE, read_slice, slice_paths
+from ingestion.files.spotify_export import PLAYLIST_FILE, read_export
+from ingestion.pipeline import IngestResult, Status, transform_and_load
+from ingestion.sources.spotify_api import noop_progress
+from ingestion.transform import transform_snapshot
+from warehouse.loader import load_playlists
+from warehouse.models import Source
+
+__all__ = ["FORMATS", "InvalidImportFile", "detect_format", "ingest_path", "iter_ingest_path"]
+
+FORMATS = (Source.SPOTIFY_EXPORT.value, Source.EXPORTIFY.value, Source.MPD.value)
+_PEEK_BYTES = 64 * 1024
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def detect_format(path) -> str:
+    """ "spotify_export", "exportify" or "mpd", from the name and a peek at the content."""
+    path = Path(path)
+    if path.is_dir():
+        return _directory_format(path)
+    name, suffix = path.name, path.suffix.lower()
+    if suffix == ".zip":
+        return Source.SPOTIFY_EXPORT.value
+    if suffix == ".csv":
+        return Source.EXPORTIFY.value
+    if SLICE_FILE.match(name):
+        return Source.MPD.value
+    return _sniffed_format(path)
+
+
+def _sniffed_format(path):
+    with path.open("rb") as file:
+        head = file.read(_PEEK_BYTES)
+    if head.startswith(_ZIP_MAGIC):
+        return Source.SPOTIFY_EXPORT.value
+    text = _peek_text(head)
+    if text.lstrip().startswith("{"):
+        # MPD slices open with "info" and carry "pid"s; anything else JSON is read
+        # as an export, whose reader explains if it holds no playlists.
+        is_mpd = '"pid"' in text or re.search(r'"slice"\s*:', text)
+        return Source.MPD.value if is_mpd else Source.SPOTIFY_EXPORT.value
+    if "Track URI" in text.partition("\n")[0]:
+        return Source.EXPORTIFY.value
+    raise InvalidImportFile(
+        f"{path.name} is not a file this app imports. It reads the Spotify account data export "
+        "(the ZIP, or Playlist1.json inside it), Exportify CSVs and Million Playlist Dataset "
+        "slices (mpd.slice.*.json)."
+    )
+
+
+def _peek_text(head):
+    encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    return head.decode(encoding, errors="ignore")
+
+
+def _directory_format(path):
+    formats = [file_format for file_format, _ in _directory_units(path, None)]
+    if not formats:
+        raise _nothing_to_import(path)
+    return formats[0]
+
+
+def ingest_path(
+    path, *, format: str | None = None, owner_key: str = "", progress: Callable = noop_progress
+) -> list[IngestResult]:
+    """Import a file or a directory of files; one IngestResult per playlist (or per
+    refused file). See `iter_ingest_path` for whole-dataset imports."""
+    return list(iter_ingest_path(path, format=format, owner_key=owner_key, progress=progress))
+
+
+def iter_ingest_path(
+    path, *, format: str | None = None, owner_key: str = "", progress: Callable = noop_progress
+) -> Iterator[IngestResult]:
+    """Like `ingest_path`, yielding results as each file is loaded, so a million MPD
+    playlists never pile up in memory.
+
+    `format` forces a format (one of FORMATS) instead of detecting it; `owner_key`
+    (e.g. the uploading user's id) keeps different people's exports apart, since
+    export playlists have no ids of their own (see `identity`).
+    """
+    path = Path(path)
+    try:
+        units = _units(path, format)
+    except (InvalidImportFile, OSError) as error:
+        yield _refused(path, error)
+        return
+    for unit_format, paths in units:
+        try:
+            yield from _IMPORTERS[unit_format](paths, owner_key=owner_key, progress=progress)
+        except (InvalidImportFile, OSError) as error:
+            yield _refused(paths[0] if len(paths) == 1 else path, error)
+
+
+def _units(path, file_format):
+    """(format, paths) pairs, each imported (or refused) as a whole."""
+    if file_format is not None and file_format not in FORMATS:
+        raise InvalidImportFile(f"Unknown format {file_format!r}: use one of {', '.join(FORMATS)}.")
+    if not path.exists():
+        raise InvalidImportFile(f"{path} does not exist.")
+    if path.is_dir():
+        units = _directory_units(path, file_format)
+        if not units:
+            raise _nothing_to_import(path)
+        return units
+    return [(file_format or detect_format(path), [path])]
+
+
+def _directory_units(path, file_format):
+    """MPD slices one by one, each export folder's Playlist*.json together (one
+    export), each ZIP and each CSV alone."""
+    files = sorted(child for child in path.rglob("*") if child.is_file())
+    exports = {}
+    units = [(Source.MPD.value, [slice_path]) for slice_path in slice_paths(path)]
+    for child in files:
+        if PLAYLIST_FILE.search(child.name):
+            exports.setdefault(child.parent, []).append(child)
+        elif child.suffix.lower() == ".zip":
+            units.append((Source.SPOTIFY_EXPORT.value, [child]))
+        elif child.suffix.lower() == ".csv":
+            units.append((Source.EXPORTIFY.value, [child]))
+    units += [(Source.SPOTIFY_EXPORT.value, paths) for paths in exports.values()]
+    return [unit for unit in units if file_format in (None, unit[0])]
+
+
+def _nothing_to_import(path):
+    return InvalidImportFile(
+        f"{path} holds no files to import: expected a Spotify export (ZIP or Playlist*.json), "
+        "Exportify CSVs, or Million Playlist Dataset slices (mpd.slice.*.json)."
+    )
+
+
+def _refused(path, error):
+    message = str(error) if isinstance(error, InvalidImportFile) else f"Cannot read {path}: {error}"
+    return IngestResult(reference=str(path), status=Status.FAILED, error=message)
+
+
+def _import_export(paths, *, owner_key, progress):
+    playlists = read_export(paths, owner_key=owner_key)
+    if not playlists:
+        raise InvalidImportFile(f"{paths[0].name} holds no playlists.")
+    # One transaction for the whole export: a failure leaves none of it loaded.
+    with transaction.atomic():
+        results = [
+            _load_one(reference, snapshot, progress, done=index, total=len(playlists))
+            for index, (reference, snapshot) in enumerate(playlists)
+        ]
+    progress("playlists", len(playlists), len(playlists))
+    return results
+
+
+def _import_exportify(paths, *, owner_key, progress):
+    snapshot = read_exportify(paths[0], owner_key=owner_key)
+    return [_load_one(str(paths[0]), snapshot, progress, done=0, total=1)]
+
+
+def _load_one(reference, snapshot, progress, *, done, total):
+    progress("playlists", done, total)
+    started = time.monotonic()
+    result = IngestResult(reference=reference)
+    transform_and_load(snapshot, result)
+    result.seconds = round(time.monotonic() - started, 3)
+    return result
+
+
+def _import_mpd(paths, *, owner_key, progress):
+    """One slice per call: read and validate it all, then load it in one transaction."""
+    started = time.monotonic()
+    snapshots = read_slice(paths[0])
+    progress("playlists", 0, len(snapshots))
+    transformed = [transform_snapshot(snapshot) for snapshot in snapshots]
+    loaded = load_playlists(
+        [(snapshot, result.rows) for snapshot, result in zip(snapshots, transformed, strict=True)]
+    )
+    progress("playlists", len(snapshots), len(snapshots))
+    # The slice loads as one unit; each playlist is credited an equal share of its time.
+    seconds = round((time.monotonic() - started) / max(1, len(snapshots)), 3)
+    return [
+        _bulk_result(str(paths[0]), snapshot, rows, load, seconds)
+        for snapshot, rows, load in zip(snapshots, transformed, loaded, strict=True)
+    ]
+
+
+def _bulk_result(reference, snapshot, transformed, loaded, seconds):
+    return IngestResult(
+        reference=reference,
+        playlist_id=snapshot.playlist_id,
+        name=snapshot.name,
+        status=Status.SUCCEEDED,
+        tracks_loaded=loaded.rows_loaded,
+        items_total=transformed.items_total,
+        items_skipped=transformed.items_skipped,
+        rows_inserted=loaded.rows_inserted,
+        rows_updated=loaded.rows_updated,
+        rows_unchanged=loaded.rows_unchanged,
+        rows_removed=loaded.rows_removed,
+        seconds=seconds,
+    )
+
+
+_IMPORTERS = {
+    Source.SPOTIFY_EXPORT.value: _import_export,
+    Source.EXPORTIFY.value: _import_exportify,
+    Source.MPD.value: _import_mpd,
+}

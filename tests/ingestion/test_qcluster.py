@@ -1,0 +1,273 @@
+"""Integration: a real `manage.py qcluster` process executes the runs.
+
+The cluster runs as a child process against this test database (a file on
+SQLite, the test database on PostgreSQL) and the sandbox over HTTP. The test
+process enqueues through the real ORM broker (sync mode switched off here).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+from django_q.conf import Conf
+from django_q.models import OrmQ, Schedule
+from django_q.tasks import async_task
+
+from ingestion import runs
+from ingestion.models import IngestRun, RunStatus, Trigger
+from ingestion.pipeline import ingest_playlist
+from ingestion.sandbox import (
+    DEMO_PLAYLISTS,
+    DEMO_REFRESH_TOKEN,
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+)
+from warehouse.models import Playlist, PlaylistTrack
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT_SECONDS = 90  # generous: a bound on waiting, never an assertion on speed
+STALE_AFTER = 2
+
+
+def database_url():
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        return (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    return f"sqlite:///{db['NAME']}"
+
+
+class Cluster:
+    """A qcluster child process in its own process group."""
+
+    def __init__(self, sandbox, log_path, workers=2):
+        env = {
+            "PATH": os.environ["PATH"],
+            "ENV_FILE": os.devnull,
+            "DEBUG": "true",
+            # Tasks are signed: the cluster must share the test process's key.
+            "SECRET_KEY": settings.SECRET_KEY,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": database_url(),
+            "Q_WORKERS": str(workers),
+            "SPOTIFY_API_BASE_URL": sandbox.api_base_url,
+            "SPOTIFY_ACCOUNTS_BASE_URL": sandbox.accounts_base_url,
+            "SPOTIFY_CLIENT_ID": SANDBOX_CLIENT_ID,
+            "SPOTIFY_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+            "SPOTIFY_REFRESH_TOKEN": DEMO_REFRESH_TOKEN,
+            "SPOTIFY_MAX_REQUESTS_PER_SECOND": "0",
+            "INGEST_HEARTBEAT_SECONDS": "1",
+            "INGEST_STALE_AFTER_SECONDS": str(STALE_AFTER),
+            "INGEST_RETRY_BACKOFF_SECONDS": "1",
+        }
+        self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self):
+        """SIGKILL the whole cluster: no chance to finish or clean up."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        # Tests need no graceful shutdown (django-q2 takes ~20 s for one).
+        if self.process.poll() is None:
+            self.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def queue(monkeypatch):
+    """Enqueue through the real ORM broker instead of running tasks inline."""
+    monkeypatch.setattr(Conf, "SYNC", False)
+
+
+@pytest.fixture
+def start_cluster(sandbox, queue, tmp_path):
+    clusters = []
+
+    def start(workers=2):
+        cluster = Cluster(sandbox, tmp_path / f"qcluster-{len(clusters)}.log", workers)
+        clusters.append(cluster)
+        return cluster
+
+    yield start
+    for cluster in clusters:
+        cluster.stop()
+
+
+def wait_for(predicate, what):
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def request(playlist_id):
+    run, _ = runs.request_ingest(playlist_id, trigger=Trigger.SHELL)
+    return run
+
+
+def finished(run):
+    run.refresh_from_db()
+    return not run.is_active and run
+
+
+def warehouse_rows(playlist_id):
+    """The playlist's rows without the timestamps of when they were loaded."""
+    timestamps = {"first_seen_at", "last_seen_at", "loaded_at", "removed_at"}
+    return [
+        {key: value for key, value in row.items() if key not in timestamps}
+        for row in PlaylistTrack.objects.filter(playlist_id=playlist_id)
+        .order_by("track_id")
+        .values()
+    ]
+
+
+def test_a_queued_run_succeeds(start_cluster):
+    start_cluster()
+    run = request(DEMO_PLAYLISTS[237])
+    run = wait_for(lambda: finished(run), "the run to finish")
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.tracks_loaded == PlaylistTrack.objects.filter(playlist_id=run.playlist_id).count()
+
+
+def test_the_same_playlist_asked_twice_at_once_runs_once(sandbox, start_cluster):
+    first = request(DEMO_PLAYLISTS[1000])
+    second = request(DEMO_PLAYLISTS[1000])
+    assert first.pk == second.pk
+    # The broker delivering the task twice (it does) is harmless too.
+    async_task(runs.RUN_TASK, first.pk)
+    async_task(runs.RUN_TASK, first.pk)
+    start_cluster(workers=2)
+    run = wait_for(lambda: finished(first), "the run to finish")
+    wait_for(lambda: not OrmQ.objects.exists(), "the queue to drain")
+    assert (run.status, run.attempt) == (RunStatus.SUCCEEDED, 1)
+    assert sandbox.state.stats()["playlist"] == 1
+    assert IngestRun.objects.count() == 1
+
+
+def test_a_rate_limited_run_waits_in_the_queue_while_the_worker_moves_on(sandbox, start_cluster):
+    limited, other = DEMO_PLAYLISTS[50], DEMO_PLAYLISTS[51]
+    sandbox.state.set_faults(
+        rate_limit={"retry_after": 3, "times": 1, "path_prefix": f"/v1/playlists/{limited}"}
+    )
+    start_cluster(workers=1)
+    waiting = request(limited)
+    wait_for(lambda: IngestRun.objects.filter(pk=waiting.pk, rate_limit_waits=1).exists(), "429")
+    waiting.refresh_from_db()
+    assert waiting.status == RunStatus.QUEUED
+    retry_at = waiting.not_before
+
+    meanwhile = request(other)
+    meanwhile = wait_for(lambda: finished(meanwhile), "the other run")
+    assert meanwhile.status == RunStatus.SUCCEEDED
+    assert meanwhile.finished_at < retry_at  # the only worker was free during the wait
+
+    waiting = wait_for(lambda: finished(waiting), "the rescheduled attempt")
+    assert (waiting.status, waiting.attempt) == (RunStatus.SUCCEEDED, 2)
+    assert waiting.started_at >= retry_at
+
+
+def block_the_load(playlist_id, track_id):
+    """PostgreSQL: hold an uncommitted row the loader's INSERT must wait for."""
+    import psycopg2
+
+    db = connection.settings_dict
+    blocker = psycopg2.connect(
+        dbname=db["NAME"], user=db["USER"], host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432
+    )
+    now = timezone.now()
+    with blocker.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO playlist_tracks (playlist_id, track_id, position, first_seen_at,"
+            " last_seen_at, loaded_at) VALUES (%s, %s, 0, %s, %s, %s)",
+            [playlist_id, track_id, now, now, now],
+        )
+    return blocker
+
+
+def load_is_waiting_on_a_lock():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0] > 0
+
+
+def test_a_worker_killed_mid_load_leaves_no_rows_and_the_run_is_retried(sandbox, start_cluster):
+    playlist_id = DEMO_PLAYLISTS[10000]
+    cluster = start_cluster(workers=1)
+    blocker = None
+    if connection.vendor == "postgresql":
+        first_track = sandbox.state.playlist_items(playlist_id)[0].ref
+        blocker = block_the_load(playlist_id, first_track)
+    run = request(playlist_id)
+    wait_for(lambda: IngestRun.objects.filter(pk=run.pk, step="load").exists(), "the load step")
+    if blocker:
+        wait_for(load_is_waiting_on_a_lock, "the load to wait inside its transaction")
+    cluster.kill()
+    if blocker:
+        blocker.rollback()
+        blocker.close()
+
+    # Killed inside the load transaction: nothing of it stays.
+    assert not PlaylistTrack.objects.filter(playlist_id=playlist_id).exists()
+    assert not Playlist.objects.filter(pk=playlist_id).exists()
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING  # until the reaper notices
+
+    time.sleep(STALE_AFTER + 1)  # let the heartbeat go stale
+    with override_stale_after(STALE_AFTER):
+        assert runs.reap_stale_runs() == 1
+    start_cluster(workers=1)
+    IngestRun.objects.filter(pk=run.pk).update(not_before=timezone.now())  # skip the backoff
+    run = wait_for(lambda: finished(run), "the retried run")
+    assert (run.status, run.attempt) == (RunStatus.SUCCEEDED, 2), run.error
+    assert "stopped responding during load" in run.attempts[0]["error"]
+
+    recovered = warehouse_rows(playlist_id)
+    PlaylistTrack.objects.filter(playlist_id=playlist_id).delete()
+    Playlist.objects.filter(pk=playlist_id).delete()
+    assert ingest_playlist(playlist_id).status == "succeeded"
+    assert recovered == warehouse_rows(playlist_id)
+
+
+def override_stale_after(seconds):
+    return override_settings(INGEST_STALE_AFTER_SECONDS=seconds)
+
+
+def test_the_daily_schedule_enqueues_every_tracked_playlist_once(sandbox, start_cluster):
+    tracked = [DEMO_PLAYLISTS[1], DEMO_PLAYLISTS[50], DEMO_PLAYLISTS[51]]
+    for playlist_id in tracked:
+        assert ingest_playlist(playlist_id).status == "succeeded"
+    call_command("setup_schedules", stdout=StringIO())
+    Schedule.objects.filter(name="daily-refresh").update(next_run=timezone.now())
+    start_cluster(workers=2)
+    scheduled = IngestRun.objects.filter(trigger=Trigger.SCHEDULE)
+    wait_for(lambda: scheduled.count() == len(tracked), "the refresh runs")
+    wait_for(lambda: not scheduled.filter(status__in=["queued", "running"]).exists(), "them to end")
+    assert sorted(scheduled.values_list("playlist_id", flat=True)) == sorted(tracked)
+    assert set(scheduled.values_list("status", flat=True)) == {RunStatus.UNCHANGED}
+    assert set(scheduled.values_list("api_calls", flat=True)) == {1}
+    daily = Schedule.objects.get(name="daily-refresh")
+    assert daily.next_run > timezone.now()  # moved to tomorrow, not replayed
