@@ -13,6 +13,7 @@ class ItemKind(StrEnum):
     TRACK = "track"
     LOCAL = "local"  # a local file: a row, keyed by its spotify:local: URI
     EPISODE = "episode"  # skipped: podcasts are not music analytics
+    AUDIOBOOK = "audiobook"  # skipped, like episodes (export files have them)
     UNAVAILABLE = "unavailable"  # skipped: Spotify sent no item (removed content)
 
 

@@ -22,7 +22,6 @@ from ingestion.files.identity import (
     normalize_name,
     spotify_id_from_uri,
 )
-from ingestion.files.kinds import AUDIOBOOK
 from ingestion.files.reading import decode_text, parse_json, read_file_bytes, read_zip_members
 from ingestion.snapshot import ArtistRef, ItemKind, PlaylistItem, PlaylistSnapshot, Track
 from warehouse.models import Source
@@ -134,7 +133,7 @@ def _item(entry, position, where):
     if _object(entry, "episode", where):
         return PlaylistItem(kind=ItemKind.EPISODE, **common)
     if _object(entry, "audiobook", where):
-        return PlaylistItem(kind=AUDIOBOOK, **common)
+        return PlaylistItem(kind=ItemKind.AUDIOBOOK, **common)
     return PlaylistItem(kind=ItemKind.UNAVAILABLE, **common)
 
 

@@ -5,6 +5,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from ingestion.sandbox import DEMO_PLAYLISTS, EDITORIAL_PLAYLIST_ID, MIXED_PLAYLIST_ID
+from tests.ingestion.files.builders import (
+    EPISODE_ITEM,
+    export_playlist,
+    export_track_item,
+    write_export_json,
+)
 from warehouse.models import PlaylistTrack
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +97,42 @@ def test_missing_credentials_stop_the_command_with_what_to_set(sandbox, settings
     settings.SPOTIFY_CLIENT_ID = ""
     _, _, error = run_ingest(DEMO_PLAYLISTS[1])
     assert "SPOTIFY_CLIENT_ID" in str(error)
+
+
+def test_it_imports_export_files_given_as_paths(tmp_path):
+    path = write_export_json(
+        tmp_path / "Playlist1.json",
+        [
+            export_playlist(
+                "Road trip", [export_track_item(1), export_track_item(2), EPISODE_ITEM]
+            ),
+            export_playlist("Quiet", [export_track_item(3)]),
+        ],
+    )
+    stdout, stderr, error = run_ingest("--json", str(path))
+    assert error is None
+    results = [json.loads(line) for line in stdout.splitlines()]
+    assert [(r["name"], r["status"], r["tracks_loaded"]) for r in results] == [
+        ("Road trip", "succeeded", 2),
+        ("Quiet", "succeeded", 1),
+    ]
+    assert results[0]["items_skipped"] == {"episode": 1}
+    assert results[0]["playlist_id"].startswith("export:")
+    assert PlaylistTrack.objects.filter(source="spotify_export").count() == 3
+    assert "Importing " in stderr
+
+
+def test_a_bad_file_fails_with_its_reason_and_loads_nothing(tmp_path):
+    path = tmp_path / "Playlist1.json"
+    path.write_text('{"playlists": [', encoding="utf-8")
+    stdout, stderr, error = run_ingest(str(path))
+    assert error.returncode == 1
+    assert stdout.startswith("FAILED")
+    assert "line 1" in stdout
+    assert not PlaylistTrack.objects.exists()
+
+
+def test_files_cannot_be_queued(tmp_path):
+    path = write_export_json(tmp_path / "Playlist1.json", [export_playlist("A", [])])
+    _, _, error = run_ingest("--queue", str(path))
+    assert "leave out --queue" in str(error)

@@ -1,15 +1,21 @@
-"""`manage.py ingest REF [REF …]`: load playlists into the warehouse from the shell.
+"""`manage.py ingest REF|PATH …`: load playlists into the warehouse from the shell.
 
-Every ingestion is recorded as an ingest run (trigger "shell"). By default the
-runs execute here and now; with --queue they go to the queue cluster
-(`manage.py qcluster`), which retries rate limits and transient errors.
+A REF is a Spotify playlist (link, URI or id). Every Spotify ingestion is
+recorded as an ingest run (trigger "shell"). By default the runs execute here
+and now; with --queue they go to the queue cluster (`manage.py qcluster`),
+which retries rate limits and transient errors.
+
+A PATH is an export file or a folder of them (Spotify account data export,
+Exportify CSV, Million Playlist Dataset slices), imported here and now.
 """
 
 import json
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from ingestion import runs
+from ingestion.files import FORMATS, iter_ingest_path
 from ingestion.models import Trigger
 from ingestion.pipeline import IngestResult, Status
 from ingestion.references import InvalidPlaylistReference, parse_playlist_id
@@ -23,7 +29,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("references", nargs="*", metavar="REF", help="playlist link, URI or id")
+        parser.add_argument(
+            "references",
+            nargs="*",
+            metavar="REF|PATH",
+            help="playlist link, URI or id; or an export file or folder to import",
+        )
+        parser.add_argument(
+            "--format",
+            choices=FORMATS,
+            help="the format of the files given (default: detected from each file)",
+        )
         parser.add_argument(
             "--all",
             action="store_true",
@@ -45,16 +61,40 @@ class Command(BaseCommand):
             help="print one JSON object per playlist on stdout (summaries go to stderr)",
         )
 
-    def handle(self, *args, references, all_tracked, queue, force, as_json, **options):
+    def handle(self, *args, references, format, all_tracked, queue, force, as_json, **options):
         if all_tracked:
             references = [*references, *runs.tracked_playlist_ids()]
         if not references:
             raise CommandError("Give playlist references, or --all to refresh every tracked one.")
         references = list(dict.fromkeys(references))
+        paths = [reference for reference in references if Path(reference).exists()]
+        references = [reference for reference in references if reference not in paths]
+        if paths and queue:
+            raise CommandError("Files are imported here and now: leave out --queue for them.")
+        results = self.import_files(paths, file_format=format, as_json=as_json)
         if queue:
             self.queue_runs(references, force=force)
-        else:
-            self.run_here(references, force=force, as_json=as_json)
+        elif references:
+            results += self.run_here(references, force=force, as_json=as_json)
+        failed = [result for result in results if result.status == Status.FAILED]
+        if failed:
+            raise CommandError(f"{len(failed)} of {len(results)} playlist(s) failed.", returncode=1)
+
+    def import_files(self, paths, *, file_format, as_json):
+        results = []
+        for path in paths:
+            self.stderr.write(f"Importing {path}")
+            for result in iter_ingest_path(
+                path, format=file_format, progress=ProgressPrinter(self.stderr)
+            ):
+                self.report(result, None, as_json=as_json)
+                results.append(result)
+        return results
+
+    def report(self, result, run_id, *, as_json):
+        (self.stderr if as_json else self.stdout).write(summarize(result, run_id))
+        if as_json:
+            self.stdout.write(dump_json(result, run_id))
 
     def queue_runs(self, references, *, force):
         refused = 0
@@ -75,7 +115,6 @@ class Command(BaseCommand):
             client = SpotifyClient.from_settings()
         except SpotifyError as error:
             raise CommandError(str(error)) from error
-        summary_out = self.stderr if as_json else self.stdout
         results = []
         rate_limited = None
         for reference in references:
@@ -88,12 +127,8 @@ class Command(BaseCommand):
                 if result.retry_after is not None:
                     rate_limited = result
             results.append(result)
-            summary_out.write(summarize(result, run_id))
-            if as_json:
-                self.stdout.write(dump_json(result, run_id))
-        failed = [result for result in results if result.status == Status.FAILED]
-        if failed:
-            raise CommandError(f"{len(failed)} of {len(results)} playlist(s) failed.", returncode=1)
+            self.report(result, run_id, as_json=as_json)
+        return results
 
     def run_one(self, reference, *, client, force):
         """Record a shell run and execute it here; (result, run id)."""
