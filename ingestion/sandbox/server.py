@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from .catalog import (
+    BASE62,
     DEFAULT_SEED,
     PRE_ISSUED_SCOPE,
     SPOTIFY_USER_ID,
@@ -433,6 +434,21 @@ class SandboxState:
                 pl.items[position:position] = new
             self._new_snapshot(pl)
             return pl.snapshot_id
+
+    def create_playlist(self, owner_id: str, name: str, track_ids, *, public: bool = True) -> str:
+        """A new playlist of catalog tracks (for tests and benchmarks that need many);
+        returns its id. `reset()` removes it again."""
+        with self.lock:
+            if owner_id not in self.catalog.users:
+                raise ValueError(f"unknown sandbox user {owner_id!r}")
+            playlist_id = "".join(secrets.choice(BASE62) for _ in range(22))
+            meta = Playlist(
+                id=playlist_id, name=name, description=None, owner_id=owner_id, public=public,
+                collaborative=False, collaborators=(), items=(),
+            )  # fmt: skip
+            self.playlists[playlist_id] = _PlaylistState(meta, _initial_snapshot(playlist_id))
+        self.add_tracks(playlist_id, track_ids)
+        return playlist_id
 
     def update_playlist(
         self,

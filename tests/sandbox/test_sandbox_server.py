@@ -724,3 +724,20 @@ def test_mixed_playlist_catalog_contents():
     dates = {cat.albums[cat.tracks[t].album_id].release_date_precision for t in track_refs}
     assert dates == {"day", "month", "year"}
     assert any(cat.albums[cat.tracks[t].album_id].release_date == "0000" for t in track_refs)
+
+
+def test_created_playlists_are_readable_by_their_owner_and_gone_after_reset():
+    with SandboxServer() as server:
+        tracks = server.state.catalog.track_ids[:3]
+        playlist_id = server.state.create_playlist("sandbox-demo", "Bench 1", tracks)
+        assert [item.ref for item in server.state.playlist_items(playlist_id)] == tracks
+        token = server.state.issue_access_token("sandbox-demo")
+        page = requests.get(
+            f"{server.api_base_url}playlists/{playlist_id}/items?limit=50",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        ).json()
+        assert page["total"] == 3
+        server.state.reset()
+        with pytest.raises(KeyError):
+            server.state.playlist_items(playlist_id)
