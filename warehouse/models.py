@@ -104,3 +104,34 @@ class PlaylistTrack(models.Model):
 
     def __str__(self):
         return f"{self.track_name} in {self.playlist_id}"
+
+
+class PlaylistTrackRow(models.Model):
+    """`playlist_tracks` as the admin browses it: a read-only view with a
+    single-column key, since Django 5.2's admin cannot register a model with a
+    composite primary key."""
+
+    row_key = models.TextField(primary_key=True)
+    playlist_id = models.TextField()
+    track_id = models.TextField()
+    track_name = models.TextField(null=True)
+    artist_names = models.JSONField(default=list)
+    album_name = models.TextField(null=True)
+    release_year = models.SmallIntegerField(null=True)
+    track_duration_sec = models.FloatField(null=True)
+    track_explicit = models.BooleanField(null=True)
+    track_genres = models.JSONField(default=list)
+    position = models.IntegerField()
+    occurrences = models.IntegerField()
+    is_local = models.BooleanField()
+    removed_at = models.DateTimeField(null=True)
+    source = models.TextField(choices=Source)
+    loaded_at = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "playlist_tracks_admin"
+        verbose_name = "playlist track"
+
+    def __str__(self):
+        return f"{self.track_name} in {self.playlist_id}"

@@ -52,3 +52,19 @@ def create_table_sql(vendor):
 
 def drop_table_sql():
     return [f"DROP TABLE IF EXISTS {TABLE}"]
+
+
+ADMIN_VIEW = f"{TABLE}_admin"
+
+
+def create_admin_view_sql():
+    # `||` concatenates on both SQLite and PostgreSQL; playlist ids (Spotify,
+    # export:…, mpd:…) never contain a space, so the key is unique.
+    return [
+        f"CREATE VIEW {ADMIN_VIEW} AS "
+        f"SELECT playlist_id || ' ' || track_id AS row_key, * FROM {TABLE}"
+    ]
+
+
+def drop_admin_view_sql():
+    return [f"DROP VIEW IF EXISTS {ADMIN_VIEW}"]

@@ -1,6 +1,8 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ingestion.transform import transform_snapshot
@@ -45,3 +47,35 @@ def test_a_playlist_page_lists_its_tracks_escaped_and_marks_removed_ones(
 def test_the_warehouse_cannot_be_edited_from_the_admin(admin_client, loaded_playlist):
     assert admin_client.get(reverse("admin:warehouse_playlist_add")).status_code == 403
     assert admin_client.get(reverse("admin:warehouse_artist_add")).status_code == 403
+
+
+def test_the_track_rows_list_searches_and_filters(admin_client, loaded_playlist):
+    url = reverse("admin:warehouse_playlisttrackrow_changelist")
+    response = admin_client.get(url, {"q": loaded_playlist.playlist_id})
+    assert response.status_code == 200
+    rows = response.context["cl"].result_list
+    assert len(rows) == 2
+    assert b"&lt;script&gt;" in response.content
+    removed = admin_client.get(url, {"present": "no"}).context["cl"].result_list
+    assert [row.track_name for row in removed] == ["Gone Song"]
+    present = admin_client.get(url, {"present": "yes", "q": "Gone"}).context["cl"].result_list
+    assert list(present) == []
+
+
+def changelist_sql(client, **params):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:warehouse_playlisttrackrow_changelist"), params)
+    assert response.status_code == 200
+    return " ".join(query["sql"] for query in queries.captured_queries)
+
+
+@pytest.mark.postgres_only
+def test_the_unfiltered_track_list_does_not_count_the_whole_table(admin_client, loaded_playlist):
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE playlist_tracks")
+    count = 'SELECT COUNT(*) AS "__count" FROM "playlist_tracks_admin"'
+    unfiltered = changelist_sql(admin_client)
+    assert "reltuples" in unfiltered
+    assert count not in unfiltered
+    # A filtered page counts what the filter leaves.
+    assert count in changelist_sql(admin_client, present="no")

@@ -1,0 +1,508 @@
+"""Read-only analytics over the warehouse: the one place for SQL that reads.
+
+Every selector counts the rows present now (`removed_at IS NULL`) of the
+playlists it is given, and costs a fixed number of queries whatever their size.
+Plain aggregates go through the ORM; exploding the JSON arrays (artists,
+genres) needs raw SQL, whose only dialect difference is the `_DIALECTS` table
+below (jsonb functions on PostgreSQL, JSON1 on SQLite).
+
+A track in several playlists is one row per playlist; selectors over several
+playlists (`user_overview`) count artists and genres by distinct track.
+"""
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, TextField, Value, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Lower, TruncMonth
+from django.utils import timezone
+
+from warehouse.models import Playlist, PlaylistTrack
+from warehouse.schema import TABLE
+
+# How each dialect explodes a JSON array of strings into rows `alias.value`,
+# finds an element by the 0-based index of such a row, and measures an array.
+_DIALECTS = {
+    "postgresql": {
+        "each": "jsonb_array_elements_text({column}) WITH ORDINALITY AS {alias}(value, ord)",
+        "element": "({array} ->> ({alias}.ord - 1)::int)",
+        "length": "jsonb_array_length({column})",
+    },
+    "sqlite": {
+        "each": "json_each({column}) AS {alias}",
+        "element": "json_extract({array}, '$[' || {alias}.key || ']')",
+        "length": "json_array_length({column})",
+    },
+}
+
+DURATION_BUCKET_MS = 60_000
+DURATION_BUCKETS = 10  # 0-1 min … 9-10 min, then "10+ min"
+
+
+def _sql(name, **parts):
+    return _DIALECTS[connection.vendor][name].format(**parts)
+
+
+def _present(playlist_ids):
+    return PlaylistTrack.objects.filter(playlist_id__in=playlist_ids, removed_at__isnull=True)
+
+
+def _where(alias, playlist_ids):
+    """`alias.playlist_id IN (…) AND alias.removed_at IS NULL`, and its parameters."""
+    marks = ", ".join(["%s"] * len(playlist_ids))
+    return f"{alias}.playlist_id IN ({marks}) AND {alias}.removed_at IS NULL", list(playlist_ids)
+
+
+def _fetch(sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _share(part, whole):
+    return part / whole if whole else None
+
+
+# --- headline figures ------------------------------------------------------------------
+@dataclass
+class Figures:
+    tracks: int = 0  # rows present now: one per playlist × track
+    distinct_tracks: int = 0
+    items: int = 0  # tracks counted with their repeats (occurrences)
+    duration_ms: int = 0
+    artists: int = 0  # distinct Spotify artists (local files have no artist id)
+    albums: int = 0
+    explicit: int = 0
+    local_files: int = 0
+    with_genres: int = 0  # tracks whose artists list at least one genre
+    median_year: float | None = None
+
+    @property
+    def explicit_share(self):
+        return _share(self.explicit, self.tracks)
+
+    @property
+    def genre_coverage(self):
+        return _share(self.with_genres, self.tracks)
+
+    @property
+    def without_genres(self):
+        return self.tracks - self.with_genres
+
+
+def _figures(playlist_ids):
+    if not playlist_ids:
+        return Figures()
+    where, params = _where("t", playlist_ids)
+    where_a, params_a = _where("ta", playlist_ids)
+    where_y, params_y = _where("ty", playlist_ids)
+    has_genres = _sql("length", column="t.track_genres")
+    artist_ids = _sql("each", column="ta.artist_ids", alias="a")
+    # The median year: the middle one or two known years, averaged (portable SQL;
+    # "%%" is a literal % once Django/the driver have substituted the parameters).
+    known_years = f"FROM {TABLE} ty WHERE {where_y} AND ty.release_year IS NOT NULL"
+    sql = f"""
+        SELECT COUNT(*) AS tracks,
+               COUNT(DISTINCT t.track_id) AS distinct_tracks,
+               COALESCE(SUM(t.occurrences), 0) AS items,
+               COALESCE(SUM(t.track_duration_ms), 0) AS duration_ms,
+               COUNT(DISTINCT t.album_id) AS albums,
+               COALESCE(SUM(CASE WHEN t.track_explicit THEN 1 ELSE 0 END), 0) AS explicit,
+               COALESCE(SUM(CASE WHEN t.is_local THEN 1 ELSE 0 END), 0) AS local_files,
+               COALESCE(SUM(CASE WHEN {has_genres} > 0 THEN 1 ELSE 0 END), 0) AS with_genres,
+               (SELECT COUNT(DISTINCT a.value) FROM {TABLE} ta, {artist_ids} WHERE {where_a})
+                   AS artists,
+               (SELECT AVG(middle.release_year * 1.0) FROM (
+                   SELECT ty.release_year {known_years} ORDER BY ty.release_year
+                   LIMIT 2 - (SELECT COUNT(*) {known_years}) %% 2
+                   OFFSET ((SELECT COUNT(*) {known_years}) - 1) / 2
+               ) middle) AS median_year
+        FROM {TABLE} t WHERE {where}
+    """
+    params = params_a + params_y + params_y + params_y + params
+    (row,) = _fetch(sql, params)
+    row["median_year"] = float(row["median_year"]) if row["median_year"] is not None else None
+    return Figures(
+        **{name: value if name == "median_year" else int(value) for name, value in row.items()}
+    )
+
+
+def playlist_headline(*, playlist_id) -> Figures:
+    """Tracks, duration, distinct artists and albums, median year, explicit, local, genres."""
+    return _figures([playlist_id])
+
+
+# --- artists and genres ----------------------------------------------------------------
+def _top_artists(playlist_ids, limit):
+    if not playlist_ids:
+        return [], 0
+    where, params = _where("t", playlist_ids)
+    each = _sql("each", column="t.artist_ids", alias="a")
+    name = _sql("element", array="t.artist_names", alias="a")
+    rows = _fetch(
+        f"""
+        SELECT a.value AS artist_id, MAX({name}) AS name,
+               COUNT(DISTINCT t.track_id) AS tracks, COUNT(*) OVER () AS artists
+        FROM {TABLE} t, {each} WHERE {where}
+        GROUP BY a.value ORDER BY tracks DESC, name, artist_id LIMIT %s
+        """,
+        [*params, limit],
+    )
+    total = rows[0]["artists"] if rows else 0
+    return [{key: row[key] for key in ("artist_id", "name", "tracks")} for row in rows], total
+
+
+def playlist_top_artists(*, playlist_id, limit=10):
+    """The artists credited on most tracks: [{artist_id, name, tracks}], most first."""
+    return _top_artists([playlist_id], limit)[0]
+
+
+@dataclass
+class GenreBreakdown:
+    tracks: int = 0
+    # Tracks whose artists list no genre (or are unknown); local files are among them.
+    without_genres: int = 0
+    local_without_genres: int = 0
+    distinct_genres: int = 0
+    genres: list = field(default_factory=list)  # [{genre, tracks, share}], most first
+
+    @property
+    def without_genres_share(self):
+        return _share(self.without_genres, self.tracks)
+
+
+def _top_genres(playlist_ids, limit):
+    if not playlist_ids:
+        return GenreBreakdown()
+    where, params = _where("t", playlist_ids)
+    where_g, params_g = _where("tg", playlist_ids)
+    each = _sql("each", column="tg.track_genres", alias="g")
+    length = _sql("length", column="t.track_genres")
+    # The totals LEFT JOIN the top genres, so that a playlist without any genre
+    # still answers with its (honest) count of tracks without one.
+    rows = _fetch(
+        f"""
+        SELECT s.tracks, s.without_genres, s.local_without_genres,
+               top.genre, top.genre_tracks, top.genres
+        FROM (
+            SELECT COUNT(DISTINCT t.track_id) AS tracks,
+                   COUNT(DISTINCT CASE WHEN {length} = 0 THEN t.track_id END)
+                       AS without_genres,
+                   COUNT(DISTINCT CASE WHEN {length} = 0 AND t.is_local THEN t.track_id END)
+                       AS local_without_genres
+            FROM {TABLE} t WHERE {where}
+        ) s
+        LEFT JOIN (
+            SELECT g.value AS genre, COUNT(DISTINCT tg.track_id) AS genre_tracks,
+                   COUNT(*) OVER () AS genres
+            FROM {TABLE} tg, {each} WHERE {where_g}
+            GROUP BY g.value ORDER BY genre_tracks DESC, genre LIMIT %s
+        ) top ON 1 = 1
+        ORDER BY top.genre_tracks DESC, top.genre
+        """,
+        [*params, *params_g, limit],
+    )
+    first = rows[0]
+    tracks = first["tracks"]
+    return GenreBreakdown(
+        tracks=tracks,
+        without_genres=first["without_genres"],
+        local_without_genres=first["local_without_genres"],
+        distinct_genres=first["genres"] or 0,
+        genres=[
+            {
+                "genre": row["genre"],
+                "tracks": row["genre_tracks"],
+                "share": row["genre_tracks"] / tracks,
+            }
+            for row in rows
+            if row["genre"] is not None
+        ],
+    )
+
+
+def playlist_top_genres(*, playlist_id, limit=10) -> GenreBreakdown:
+    """The genres on most tracks, and how many tracks have none listed.
+
+    A track has the genres of all its artists, so a track counts once for each
+    of its genres and the shares add up to more than 100%.
+    """
+    return _top_genres([playlist_id], limit)
+
+
+# --- release years, durations, timeline ----------------------------------------------
+@dataclass
+class ReleaseYears:
+    years: list  # [{year, tracks}] in year order, known years only
+    decades: list  # [{decade, tracks}] in decade order
+    unknown: int  # tracks without a known release year
+    median: float | None
+
+
+def playlist_release_years(*, playlist_id) -> ReleaseYears:
+    counts = (
+        _present([playlist_id])
+        .values("release_year")
+        .annotate(tracks=Count("*"))
+        .order_by("release_year")
+    )
+    years = [row for row in counts if row["release_year"] is not None]
+    unknown = sum(row["tracks"] for row in counts if row["release_year"] is None)
+    decades = {}
+    for row in years:
+        decade = row["release_year"] // 10 * 10
+        decades[decade] = decades.get(decade, 0) + row["tracks"]
+    return ReleaseYears(
+        years=[{"year": row["release_year"], "tracks": row["tracks"]} for row in years],
+        decades=[{"decade": decade, "tracks": n} for decade, n in sorted(decades.items())],
+        unknown=unknown,
+        median=_weighted_median(years),
+    )
+
+
+def _weighted_median(year_counts):
+    """The median of years given as [{release_year, tracks}] (a histogram)."""
+    total = sum(row["tracks"] for row in year_counts)
+    if not total:
+        return None
+    middle = [(total - 1) // 2, total // 2]
+    found, seen = [], 0
+    for row in year_counts:
+        while middle and middle[0] < seen + row["tracks"]:
+            found.append(row["release_year"])
+            middle.pop(0)
+        seen += row["tracks"]
+    return float(statistics.mean(found))
+
+
+def playlist_release_decades(*, playlist_id):
+    return playlist_release_years(playlist_id=playlist_id).decades
+
+
+@dataclass
+class Durations:
+    buckets: list  # [{label, min_minutes, tracks}], one per minute, the last open-ended
+    unknown: int
+
+
+def playlist_durations(*, playlist_id) -> Durations:
+    """Tracks per whole minute of duration: 0-1 min, 1-2 min, … 10+ min."""
+    last = DURATION_BUCKETS
+    bucket = Case(
+        When(track_duration_ms__isnull=True, then=Value(None)),
+        When(track_duration_ms__gte=last * DURATION_BUCKET_MS, then=Value(last)),
+        # integer division on both databases (integer column, integer constant)
+        default=F("track_duration_ms") / Value(DURATION_BUCKET_MS),
+        output_field=IntegerField(),
+    )
+    counts = {
+        row["bucket"]: row["tracks"]
+        for row in _present([playlist_id])
+        .annotate(bucket=bucket)
+        .values("bucket")
+        .annotate(tracks=Count("*"))
+        .order_by()
+    }
+    return Durations(
+        buckets=[
+            {
+                "label": f"{m}+ min" if m == last else f"{m}–{m + 1} min",
+                "min_minutes": m,
+                "tracks": counts.get(m, 0),
+            }
+            for m in range(last + 1)
+        ],
+        unknown=counts.get(None, 0),
+    )
+
+
+@dataclass
+class Timeline:
+    months: list  # [{month: "YYYY-MM", tracks}], every month from the first to the last
+    unknown: int  # tracks without an added date (old playlists, some sources)
+
+
+def playlist_timeline(*, playlist_id) -> Timeline:
+    """Tracks added per month, in the site's time zone; empty months included."""
+    zone = timezone.get_default_timezone()
+    counts = (
+        _present([playlist_id])
+        .annotate(month=TruncMonth("added_at", tzinfo=zone))
+        .values("month")
+        .annotate(tracks=Count("*"))
+        .order_by("month")
+    )
+    by_month = {}
+    unknown = 0
+    for row in counts:
+        if row["month"] is None:
+            unknown += row["tracks"]
+        else:
+            by_month[_month_key(row["month"])] = row["tracks"]
+    return Timeline(months=_fill_months(by_month), unknown=unknown)
+
+
+def _month_key(value):
+    if isinstance(value, datetime):
+        value = (
+            timezone.localtime(value, timezone.get_default_timezone())
+            if timezone.is_aware(value)
+            else value
+        )
+    return (value.year, value.month)
+
+
+def _fill_months(by_month):
+    if not by_month:
+        return []
+    (year, month), last = min(by_month), max(by_month)
+    months = []
+    while (year, month) <= last:
+        months.append(
+            {"month": f"{year:04d}-{month:02d}", "tracks": by_month.get((year, month), 0)}
+        )
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+# --- the track table -------------------------------------------------------------------
+SORTS = {
+    "position": F("position"),
+    "track": Lower("track_name"),
+    "artist": Lower(KT("artist_names__0")),
+    "album": Lower("album_name"),
+    "year": F("release_year"),
+    "duration": F("track_duration_ms"),
+    "added": F("added_at"),
+}
+DEFAULT_SORT = "position"
+PAGE_SIZES = (25, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 50
+TRACK_COLUMNS = (
+    "track_id",
+    "track_name",
+    "artist_names",
+    "album_name",
+    "release_year",
+    "track_duration_ms",
+    "track_explicit",
+    "is_local",
+    "added_at",
+    "position",
+    "occurrences",
+)
+
+
+@dataclass
+class TracksPage:
+    rows: list
+    total: int  # rows matching the query
+    page: int
+    pages: int
+    page_size: int
+    sort: str
+    direction: str
+    query: str
+
+    @property
+    def first_index(self):
+        return (self.page - 1) * self.page_size + 1 if self.total else 0
+
+    @property
+    def last_index(self):
+        return min(self.page * self.page_size, self.total)
+
+
+def playlist_tracks_page(
+    *,
+    playlist_id,
+    sort=DEFAULT_SORT,
+    direction="asc",
+    query="",
+    page=1,
+    page_size=DEFAULT_PAGE_SIZE,
+) -> TracksPage:
+    """One page of the present tracks, sorted and filtered by the database (2 queries).
+
+    Unknown sorts, directions and page sizes fall back to the defaults; a page
+    past the end is the last page. `query` matches track, artist or album names
+    (case-insensitively for ASCII letters on SQLite).
+    """
+    sort = sort if sort in SORTS else DEFAULT_SORT
+    direction = direction if direction in ("asc", "desc") else "asc"
+    page_size = page_size if page_size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+    query = (query or "").strip()
+    tracks = _present([playlist_id])
+    if query:
+        tracks = tracks.annotate(artists_text=Cast("artist_names", TextField())).filter(
+            Q(track_name__icontains=query)
+            | Q(album_name__icontains=query)
+            | Q(artists_text__icontains=query)
+        )
+    total = tracks.count()
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, _int(page, 1)), pages)
+    key = SORTS[sort]
+    order = key.desc(nulls_last=True) if direction == "desc" else key.asc(nulls_last=True)
+    start = (page - 1) * page_size
+    rows = list(
+        tracks.order_by(order, "position").values(*TRACK_COLUMNS)[start : start + page_size]
+    )
+    return TracksPage(rows, total, page, pages, page_size, sort, direction, query)
+
+
+def _int(value, default):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+# --- across a user's playlists -------------------------------------------------------
+@dataclass
+class Overview:
+    figures: Figures
+    top_artists: list
+    artists_total: int
+    genres: GenreBreakdown
+    playlists: list  # [{playlist_id, name, tracks, duration_ms, last_ingested_at}]
+
+
+def user_overview(*, playlist_ids, limit=10) -> Overview:
+    """Totals, top artists and genres across the given playlists (a user's)."""
+    playlist_ids = sorted(set(playlist_ids))
+    artists, artists_total = _top_artists(playlist_ids, limit)
+    return Overview(
+        figures=_figures(playlist_ids),
+        top_artists=artists,
+        artists_total=artists_total,
+        genres=_top_genres(playlist_ids, limit),
+        playlists=_playlists_summary(playlist_ids),
+    )
+
+
+def _playlists_summary(playlist_ids):
+    if not playlist_ids:
+        return []
+    sizes = {
+        row["playlist_id"]: row
+        for row in _present(playlist_ids)
+        .values("playlist_id")
+        .annotate(tracks=Count("*"), duration_ms=Sum("track_duration_ms"))
+        .order_by()
+    }
+    playlists = Playlist.objects.filter(pk__in=playlist_ids).values(
+        "playlist_id", "name", "owner_name", "last_ingested_at"
+    )
+    return [
+        {
+            **playlist,
+            "tracks": sizes.get(playlist["playlist_id"], {}).get("tracks", 0),
+            "duration_ms": sizes.get(playlist["playlist_id"], {}).get("duration_ms") or 0,
+        }
+        for playlist in playlists
+    ]
