@@ -15,6 +15,12 @@ RUN pip install -r requirements.txt
 
 COPY . .
 
+# Static files (WhiteNoise serves them): hashed and compressed at build time.
+# The keys are throwaways needed only to load the settings.
+RUN DEBUG=false SECRET_KEY=collectstatic-only-0123456789abcdefghijklmnopqrstuvwxyz \
+    SPOTIFY_TOKEN_KEY=Y29sbGVjdHN0YXRpYy1vbmx5LW5vdC1hLXJlYWwta2U= \
+    ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput
+
 # Run as an unprivileged user; DATA_DIR (./data) is the only place the app writes.
 RUN useradd --system --create-home --uid 10001 app \
     && mkdir -p /app/data \

@@ -5,9 +5,13 @@ A fresh clone runs with no configuration (SQLite in ./data, DEBUG from .env.exam
 production settings that would be unsafe fail loudly at start-up.
 """
 
+import base64
+import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,6 +47,9 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # Before the admin: its registration/ templates (password change and reset)
+    # would otherwise shadow the site's own.
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -53,17 +60,20 @@ INSTALLED_APPS = [
     "warehouse",
     "ingestion",
     "dashboard",
-    "accounts",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -125,6 +135,48 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves the static files. Without DEBUG they are the collected,
+# hashed and compressed copies (`manage.py collectstatic` must have run).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Accounts ------------------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard:home"
+LOGOUT_REDIRECT_URL = "login"
+# Password-reset mail. The console backend prints it (development); set
+# django.core.mail.backends.smtp.EmailBackend and the EMAIL_HOST_* below to send it.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="playlist-analytics@localhost")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = 10
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for
+# one username from one IP address, that pair is locked out for
+# AXES_COOLOFF_MINUTES. Keyed on the pair so that a stranger guessing cannot
+# lock the real user out from elsewhere. Axes must see the request, so its
+# backend comes first (and the test client signs in with force_login).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
@@ -152,6 +204,38 @@ SPOTIFY_API_BASE_URL = env.str("SPOTIFY_API_BASE_URL", default="https://api.spot
 SPOTIFY_ACCOUNTS_BASE_URL = env.str(
     "SPOTIFY_ACCOUNTS_BASE_URL", default="https://accounts.spotify.com/"
 )
+# Where Spotify sends people back after they approve "Connect Spotify". It must
+# be listed, exactly, among the redirect URIs of the app in Spotify's dashboard;
+# Spotify accepts HTTPS, or plain http only on a loopback address (127.0.0.1).
+SPOTIFY_REDIRECT_URI = env.str(
+    "SPOTIFY_REDIRECT_URI", default="http://127.0.0.1:8000/accounts/spotify/callback/"
+)
+# Keys that encrypt the connected accounts' Spotify tokens at rest (Fernet),
+# comma-separated: the first encrypts, all of them decrypt, so a new key goes
+# first and the old one stays until `manage.py rotate_spotify_tokens` has run.
+SPOTIFY_TOKEN_KEYS = env.list("SPOTIFY_TOKEN_KEY", default=[])
+if not SPOTIFY_TOKEN_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SPOTIFY_TOKEN_KEY is not set. It encrypts the Spotify tokens of connected "
+            "accounts; generate one with python -c 'from cryptography.fernet import "
+            "Fernet; print(Fernet.generate_key().decode())' and keep it as secret as "
+            "SECRET_KEY (losing it disconnects every account)."
+        )
+    # Development only: a key derived from the (development) SECRET_KEY.
+    SPOTIFY_TOKEN_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(f"spotify-token-key:{SECRET_KEY}".encode()).digest()
+        ).decode()
+    ]
+try:
+    for _key in SPOTIFY_TOKEN_KEYS:
+        Fernet(_key)
+except ValueError as _error:
+    raise ImproperlyConfigured(
+        "SPOTIFY_TOKEN_KEY holds a key that is not a Fernet key (32 url-safe base64-encoded "
+        "bytes); generate one with Fernet.generate_key()."
+    ) from _error
 # Seconds to wait for Spotify to connect and answer, per request.
 SPOTIFY_REQUEST_TIMEOUT = env.float("SPOTIFY_REQUEST_TIMEOUT", default=10.0)
 # Artist lookups run in parallel up to this many at once ...

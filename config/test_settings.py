@@ -8,6 +8,8 @@ from pathlib import Path
 os.environ.setdefault("ENV_FILE", os.devnull)
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# A fixed Fernet key: tokens of connected accounts are encrypted with it.
+os.environ.setdefault("SPOTIFY_TOKEN_KEY", "dGVzdC1vbmx5LXNwb3RpZnktdG9rZW4ta2V5LTMyYnk=")
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import Q_CLUSTER  # noqa: E402
@@ -26,3 +28,17 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(Path(tempfile.gettempdir()) / f"playlist-analytics-test-{os.getpid()}.sqlite3")
     }
+
+# Templates use {% static %}; the production storage (hashed names from a
+# manifest) would need `collectstatic` before every test run. The plain storage
+# resolves the same names without it. (WHITENOISE_MANIFEST_STRICT=False is not
+# enough: unknown names are still hashed from files in STATIC_ROOT.)
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# As with DEBUG: WhiteNoise serves straight from the apps' static folders, and
+# does not warn that STATIC_ROOT (filled by collectstatic) does not exist.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,9 +1,8 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 urlpatterns = [
-    # Until the dashboard app has pages, the warehouse is browsed in the admin.
-    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
+    path("", include("dashboard.urls")),
+    path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -26,9 +26,11 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
+from accounts.connections import client_for_run, connections_for_playlists
 from ingestion.models import IngestRun, RunStatus, Step
 from ingestion.pipeline import IngestResult, Status, ingest_playlist
 from ingestion.references import parse_playlist_id
+from ingestion.spotify import SpotifyError
 from warehouse.models import Playlist, Source
 
 logger = logging.getLogger(__name__)
@@ -41,12 +43,17 @@ class RunAbandoned(Exception):
     """The run was cancelled or reaped while this worker held it: stop, write nothing."""
 
 
-def request_ingest(reference, *, trigger, user=None, force=False, enqueue=True):
+def request_ingest(reference, *, trigger, user=None, force=False, enqueue=True, spotify_user=None):
     """Create a queued run for `reference`, or return the playlist's active run.
 
+    `spotify_user`: the user whose connected Spotify account reads the playlist
+    (see accounts.connections.client_for_run for what happens without one).
     Returns (run, created). Raises InvalidPlaylistReference for bad input.
     """
     playlist_id = parse_playlist_id(reference)
+    parameters = {"force": force}
+    if spotify_user is not None:
+        parameters["spotify_user"] = spotify_user.pk
     try:
         with transaction.atomic():
             run = IngestRun.objects.create(
@@ -55,7 +62,7 @@ def request_ingest(reference, *, trigger, user=None, force=False, enqueue=True):
                 name=_known_name(playlist_id),
                 trigger=trigger,
                 requested_by=user,
-                parameters={"force": force},
+                parameters=parameters,
             )
             if enqueue:
                 transaction.on_commit(lambda: enqueue_run(run.pk))
@@ -64,7 +71,12 @@ def request_ingest(reference, *, trigger, user=None, force=False, enqueue=True):
         active = IngestRun.objects.active().filter(playlist_id=playlist_id).first()
         if active is None:  # it finished in between: ask again
             return request_ingest(
-                reference, trigger=trigger, user=user, force=force, enqueue=enqueue
+                reference,
+                trigger=trigger,
+                user=user,
+                force=force,
+                enqueue=enqueue,
+                spotify_user=spotify_user,
             )
         return active, False
 
@@ -114,6 +126,18 @@ def execute_run(run, *, client=None, retries=True, progress=None):
     Returns the pipeline's IngestResult, or None if the run was taken away.
     """
     heartbeat = Heartbeat(run, also=progress)
+    try:
+        client = client or client_for_run(run)
+    except SpotifyError as error:
+        # No usable token (not connected, reconnect needed, no credentials).
+        result = IngestResult(
+            reference=run.reference,
+            playlist_id=run.playlist_id,
+            error=str(error),
+            retryable=error.retryable,
+        )
+        finish_run(run, result, retries=retries)
+        return result
     try:
         result = ingest_playlist(
             run.reference or run.playlist_id,
@@ -283,10 +307,19 @@ def tracked_playlist_ids():
 
 
 def refresh_tracked_playlists(*, trigger):
-    """Request a run for every tracked playlist; returns (created, already active)."""
+    """Request a run for every tracked playlist; returns (created, already active).
+
+    Each run reads with the live connection of a user who added the playlist
+    (the owner's if possible), else with the settings' token.
+    """
     created = active = 0
-    for playlist_id in tracked_playlist_ids():
-        _, new = request_ingest(playlist_id, trigger=trigger)
+    playlist_ids = tracked_playlist_ids()
+    readers = connections_for_playlists(playlist_ids)
+    for playlist_id in playlist_ids:
+        reader = readers.get(playlist_id)
+        _, new = request_ingest(
+            playlist_id, trigger=trigger, spotify_user=reader.user if reader else None
+        )
         created += new
         active += not new
     return created, active

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: the local Spotify sandbox, the demo playlists ingested, the queue
-# cluster and the web app.
+# `make run`: the local Spotify sandbox, the demo playlists ingested, the demo
+# login, the queue cluster and the web app.
 # Ctrl-C stops everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,14 +8,16 @@ PY=${PY:-.venv/bin/python}
 PORT=${PORT:-8000}
 SANDBOX_PORT=${SANDBOX_PORT:-8765}
 
-# Point the Spotify seam at the sandbox, signed in as its demo user (these
-# override .env for this script only).
+# Point the Spotify seam at the sandbox (these override .env for this script
+# only). No SPOTIFY_REFRESH_TOKEN: people connect their own (sandbox) Spotify
+# account, as with real Spotify; the demo user comes connected.
 export DEBUG=${DEBUG:-true}
 export SPOTIFY_API_BASE_URL="http://127.0.0.1:${SANDBOX_PORT}/v1/"
 export SPOTIFY_ACCOUNTS_BASE_URL="http://127.0.0.1:${SANDBOX_PORT}/"
 export SPOTIFY_CLIENT_ID=sandbox-client-id
 export SPOTIFY_CLIENT_SECRET=sandbox-client-secret
-export SPOTIFY_REFRESH_TOKEN=sandbox-refresh-sandbox-demo
+export SPOTIFY_REFRESH_TOKEN=
+export SPOTIFY_REDIRECT_URI="http://127.0.0.1:${PORT}/accounts/spotify/callback/"
 # The sandbox is local: no need to pace requests as for the real API.
 export SPOTIFY_MAX_REQUESTS_PER_SECOND=0
 
@@ -38,9 +40,14 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 
-echo "Ingesting the sandbox's demo playlists…"
+# The web app's demo login, connected to the sandbox's Spotify account
+# sandbox-demo, with the demo playlists in its list (DEBUG only).
+demo_login=$("$PY" manage.py seed_demo | tail -n 1) || demo_login="No demo login (seed_demo needs DEBUG=true)."
+echo "$demo_login"
+
+echo "Ingesting the sandbox's demo playlists as the demo user…"
 # shellcheck disable=SC2046
-"$PY" manage.py ingest $("$PY" -c 'import ingestion.sandbox as s; print(" ".join([*s.DEMO_PLAYLISTS.values(), s.MIXED_PLAYLIST_ID, s.COLLAB_PLAYLIST_ID]))') || true
+"$PY" manage.py ingest --user demo $("$PY" -c 'import ingestion.sandbox as s; print(" ".join([*s.DEMO_PLAYLISTS.values(), s.MIXED_PLAYLIST_ID, s.COLLAB_PLAYLIST_ID]))') || true
 
 # The queue cluster: runs requested from the web, the admin, `ingest --queue`
 # and the daily schedule.
@@ -48,6 +55,7 @@ echo "Ingesting the sandbox's demo playlists…"
 children+=($!)
 
 echo "Serving on http://127.0.0.1:${PORT}/ (Ctrl-C to stop)"
+echo "$demo_login"
 # --noreload: one process, so stopping the script stops the server too.
 "$PY" manage.py runserver --noreload "127.0.0.1:${PORT}" &
 children+=($!)

@@ -3,6 +3,7 @@ from django.db import connection
 
 from ingestion.sandbox import (
     DEMO_REFRESH_TOKEN,
+    DEMO_USER_ID,
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SandboxServer,
@@ -36,3 +37,29 @@ def sandbox(sandbox_server, settings):
     settings.SPOTIFY_REFRESH_TOKEN = DEMO_REFRESH_TOKEN
     yield sandbox_server
     sandbox_server.state.reset()
+
+
+@pytest.fixture
+def connect_spotify(db):
+    """Link a site user to a sandbox Spotify user, as "Connect Spotify" would.
+
+    `connect_spotify(alice)` links alice to sandbox-demo; `connect_spotify(bob,
+    "sandbox-bob")` to another one. Uses the sandbox user's pre-issued refresh
+    token and no access token yet (the first call fetches one).
+    """
+    from accounts.models import SpotifyConnection
+    from ingestion.sandbox import REFRESH_TOKEN_PREFIX
+    from ingestion.sandbox.catalog import account_id_for
+
+    def connect(user, sandbox_user_id=DEMO_USER_ID, **fields):
+        return SpotifyConnection.objects.create(
+            user=user,
+            account_id=account_id_for(sandbox_user_id),
+            spotify_user_id=sandbox_user_id,
+            display_name=sandbox_user_id,
+            scope="playlist-read-private playlist-read-collaborative",
+            refresh_token=REFRESH_TOKEN_PREFIX + sandbox_user_id,
+            **fields,
+        )
+
+    return connect

@@ -14,17 +14,18 @@ A failure anywhere rolls the whole batch back.
 """
 
 import io
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+import orjson
 import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
 from warehouse.models import Playlist
-from warehouse.schema import COLUMN_NAMES, TABLE
+from warehouse.schema import COLUMN_NAMES, COLUMNS, TABLE
 
 STAGING = "playlist_tracks_staging"
 KEY = ("playlist_id", "track_id")
@@ -32,7 +33,22 @@ KEY = ("playlist_id", "track_id")
 INSERT_ONLY = ("first_seen_at",)
 # Bookkeeping that changes on every write, so it must not decide whether to write.
 NOT_COMPARED = KEY + INSERT_ONLY + ("loaded_at",)
-JSON_COLUMNS = ("track_genres", "artist_ids", "artist_names")
+
+
+def _kind(postgresql_type):
+    """How a column's values are serialized, from its type in the schema."""
+    for prefix, kind in (
+        ("jsonb", "json"),
+        ("boolean", "boolean"),
+        ("timestamptz", "timestamp"),
+        ("text", "text"),
+    ):
+        if postgresql_type.startswith(prefix):
+            return kind
+    return "number"
+
+
+KINDS = tuple(_kind(postgresql_type) for _, postgresql_type, _ in COLUMNS)
 # Keeps `playlist_id IN (…)` well under SQLite's bound-parameter limit.
 ID_CHUNK = 500
 PLAYLIST_FIELDS = (
@@ -82,8 +98,7 @@ def load_playlists(
         rows = _concat(frames)
         with connection.cursor() as cursor:
             existing = _present_and_removed_ids(cursor, playlist_ids)
-            records = _records(rows, seen_at=rows["playlist_id"].map(seen_at), now=now)
-            _fill_staging(cursor, records)
+            _fill_staging(cursor, rows, seen_at=seen_at, now=now)
             written = _merge_staging(cursor)
             removed = _mark_removed(cursor, playlist_ids, now)
             cursor.execute(f"DROP TABLE {STAGING}")
@@ -184,52 +199,60 @@ def _present_and_removed_ids(cursor, playlist_ids):
     return existing
 
 
-def _records(rows, *, seen_at, now):
-    """Rows as tuples in COLUMN_NAMES order, with bookkeeping columns added.
-    `seen_at` is one time or, for a batch, a Series aligned with the rows."""
-    frame = rows.assign(
-        first_seen_at=now, last_seen_at=seen_at, removed_at=None, loaded_at=now
-    ).loc[:, list(COLUMN_NAMES)]
-    # object dtype + None: one representation of "missing" for both drivers.
-    frame = frame.astype(object).where(frame.notna(), None)
-    return list(frame.itertuples(index=False, name=None))
+def _columns(rows, *, seen_at, now, skip=()):
+    """Each of COLUMN_NAMES as a list of Python values (None for missing), with
+    the bookkeeping columns added; `seen_at` maps playlist id → last_seen_at.
+
+    Column by column, not row by row: building and serializing 100,000 rows is
+    most of a load's time, and per-column lists keep it a few fast passes.
+    Columns in `skip` are left as None, for callers that read them otherwise.
+    """
+    size = len(rows)
+    columns = {
+        column: None
+        if column in skip
+        else rows[column].to_numpy(dtype=object, na_value=None).tolist()
+        for column in COLUMN_NAMES
+        if column in rows.columns
+    }
+    columns["first_seen_at"] = columns["loaded_at"] = [now] * size
+    columns["removed_at"] = [None] * size
+    columns["last_seen_at"] = [seen_at[playlist_id] for playlist_id in columns["playlist_id"]]
+    return [columns[column] for column in COLUMN_NAMES]
 
 
-def _fill_staging(cursor, records):
+def _fill_staging(cursor, rows, *, seen_at, now):
     if connection.vendor == "postgresql":
         cursor.execute(
             f"CREATE TEMP TABLE {STAGING} (LIKE {TABLE} INCLUDING DEFAULTS) ON COMMIT DROP"
         )
-        _copy(cursor, records)
+        _copy(cursor, rows, seen_at=seen_at, now=now)
     else:
         cursor.execute(f"CREATE TEMP TABLE {STAGING} AS SELECT * FROM {TABLE} WHERE 0")
         placeholders = ", ".join(["%s"] * len(COLUMN_NAMES))
-        # The same few times (now, seen_at) are on every row: adapt each once.
-        adapted = {}
+        columns = _sqlite_columns(_columns(rows, seen_at=seen_at, now=now))
         cursor.executemany(
             f"INSERT INTO {STAGING} ({', '.join(COLUMN_NAMES)}) VALUES ({placeholders})",
-            [_sqlite_values(record, adapted) for record in records],
+            list(zip(*columns, strict=True)),
         )
     # Without it, marking removed rows compares every row with every staged row
     # (quadratic: minutes for an MPD slice on SQLite). PostgreSQL also needs
     # statistics on a temp table, which autovacuum never analyzes.
     cursor.execute(f"CREATE INDEX {STAGING}_key ON {STAGING} (playlist_id, track_id)")
     if connection.vendor == "postgresql":
-        cursor.execute(f"ANALYZE {STAGING}")
+        cursor.execute(f"ANALYZE {STAGING} (playlist_id, track_id)")
 
 
-def _copy(cursor, records):
-    """COPY records into the staging table in PostgreSQL's text format."""
-    buffer = io.StringIO()
-    for record in records:
-        buffer.write(
-            "\t".join(
-                _copy_text(value, column)
-                for value, column in zip(record, COLUMN_NAMES, strict=True)
-            )
-        )
-        buffer.write("\n")
-    buffer.seek(0)
+def _copy(cursor, rows, *, seen_at, now):
+    """COPY the rows into the staging table in PostgreSQL's text format."""
+    if rows.empty:
+        return
+    columns = _columns(rows, seen_at=seen_at, now=now, skip=("added_at",))
+    fields = [
+        _copy_added_at(rows[column]) if column == "added_at" else _copy_column(values, kind)
+        for column, values, kind in zip(COLUMN_NAMES, columns, KINDS, strict=True)
+    ]
+    buffer = io.StringIO("\n".join(map("\t".join, zip(*fields, strict=True))) + "\n")
     # copy_expert lives on the psycopg2 cursor under Django's wrapper; the
     # error wrapper turns its errors into Django's (IntegrityError, …).
     with connection.wrap_database_errors:
@@ -238,32 +261,77 @@ def _copy(cursor, records):
         )
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_NULL = "\\N"
+_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+# Never in PostgreSQL text: safe to join values with before escaping them at once.
+_NUL = "\0"
 
 
-def _copy_text(value, column):
-    if value is None:
-        return "\\N"
-    if column in JSON_COLUMNS:
-        value = json.dumps(list(value), ensure_ascii=False)
-    elif isinstance(value, bool):
-        return "t" if value else "f"
-    elif isinstance(value, datetime):
-        return value.isoformat()
-    return str(value).translate(_COPY_ESCAPES)
+def _copy_column(values, kind):
+    """One column's values as COPY text fields."""
+    if kind == "text":
+        return _copy_escaped([None if v is None else str(v) for v in values])
+    if kind == "json":
+        # orjson: ~10× the standard library's speed on 300,000 small lists.
+        return _copy_escaped([None if v is None else orjson.dumps(v).decode() for v in values])
+    if kind == "number":
+        return [_COPY_NULL if v is None else str(v) for v in values]
+    # Booleans and bookkeeping timestamps take few distinct values: format each once.
+    format_one = _copy_bool if kind == "boolean" else _copy_timestamp
+    formatted = {}
+    return [
+        formatted[v] if v in formatted else formatted.setdefault(v, format_one(v)) for v in values
+    ]
 
 
-def _sqlite_values(record, adapted):
-    values = []
-    for value, column in zip(record, COLUMN_NAMES, strict=True):
-        if value is not None and column in JSON_COLUMNS:
-            value = json.dumps(list(value), ensure_ascii=False)
-        elif isinstance(value, datetime):
-            if value not in adapted:
-                adapted[value] = connection.ops.adapt_datetimefield_value(value)
-            value = adapted[value]
-        values.append(value)
-    return values
+def _copy_escaped(texts):
+    """Escape for COPY in one pass over the whole column instead of one per value."""
+    if not texts:
+        return []
+    escaped = _NUL.join(["" if text is None else text for text in texts])
+    # str.replace scans at C speed; str.translate is slow on non-ASCII text.
+    for special, escape in _COPY_ESCAPES:
+        escaped = escaped.replace(special, escape)
+    return [
+        _COPY_NULL if text is None else field
+        for text, field in zip(texts, escaped.split(_NUL), strict=True)
+    ]
+
+
+def _copy_added_at(series):
+    """added_at: mostly distinct values, formatted by numpy at once when pandas
+    holds them as UTC-convertible timestamps (else one by one)."""
+    if not isinstance(series.dtype, pd.DatetimeTZDtype):
+        return _copy_column(series.to_numpy(dtype=object, na_value=None).tolist(), "timestamp")
+    utc = series.dt.tz_convert("UTC").to_numpy(dtype="datetime64[us]")
+    texts = np.datetime_as_string(utc, unit="us").tolist()
+    return [_COPY_NULL if text == "NaT" else f"{text}+00:00" for text in texts]
+
+
+def _copy_bool(value):
+    return _COPY_NULL if value is None else ("t" if value else "f")
+
+
+def _copy_timestamp(value):
+    return _COPY_NULL if value is None else value.isoformat()
+
+
+def _sqlite_columns(columns):
+    """Columns as sqlite3 parameters: JSON as text, timestamps as Django stores them."""
+    adapted = []
+    for values, kind in zip(columns, KINDS, strict=True):
+        if kind == "json":
+            values = [None if v is None else orjson.dumps(v).decode() for v in values]
+        elif kind == "timestamp":
+            formatted = {}
+            values = [
+                formatted[v]
+                if v in formatted
+                else formatted.setdefault(v, connection.ops.adapt_datetimefield_value(v))
+                for v in values
+            ]
+        adapted.append(values)
+    return adapted
 
 
 def _merge_staging(cursor):

@@ -63,6 +63,20 @@ def _fetch(sql, params):
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def _count_tracks(alias, playlist_ids, when=None):
+    """SQL counting distinct tracks (optionally those matching `when`).
+
+    Within one playlist a track is one row, so a plain count is exact and much
+    cheaper than COUNT(DISTINCT …) (a sort per group on PostgreSQL): 34 → 12 ms
+    for the genres of 10,000 tracks.
+    """
+    if len(playlist_ids) == 1:
+        return f"COUNT(CASE WHEN {when} THEN 1 END)" if when else "COUNT(*)"
+    if when:
+        return f"COUNT(DISTINCT CASE WHEN {when} THEN {alias}.track_id END)"
+    return f"COUNT(DISTINCT {alias}.track_id)"
+
+
 def _share(part, whole):
     return part / whole if whole else None
 
@@ -94,7 +108,9 @@ class Figures:
         return self.tracks - self.with_genres
 
 
-def _figures(playlist_ids):
+def _figures(playlist_ids, *, artists=True, median=True):
+    """The headline figures; `artists`/`median` False leave those two to the caller
+    (a screen that explodes the artists or counts the years anyway)."""
     if not playlist_ids:
         return Figures()
     where, params = _where("t", playlist_ids)
@@ -105,25 +121,36 @@ def _figures(playlist_ids):
     # The median year: the middle one or two known years, averaged (portable SQL;
     # "%%" is a literal % once Django/the driver have substituted the parameters).
     known_years = f"FROM {TABLE} ty WHERE {where_y} AND ty.release_year IS NOT NULL"
+    artists_sql = (
+        f"""(SELECT COUNT(*) FROM (
+            SELECT DISTINCT a.value FROM {TABLE} ta, {artist_ids} WHERE {where_a}
+        ) artist)"""
+        if artists
+        else "0"
+    )
+    median_sql = (
+        f"""(SELECT AVG(middle.release_year * 1.0) FROM (
+            SELECT ty.release_year {known_years} ORDER BY ty.release_year
+            LIMIT 2 - (SELECT COUNT(*) {known_years}) %% 2
+            OFFSET ((SELECT COUNT(*) {known_years}) - 1) / 2
+        ) middle)"""
+        if median
+        else "NULL"
+    )
     sql = f"""
         SELECT COUNT(*) AS tracks,
-               COUNT(DISTINCT t.track_id) AS distinct_tracks,
+               {_count_tracks("t", playlist_ids)} AS distinct_tracks,
                COALESCE(SUM(t.occurrences), 0) AS items,
                COALESCE(SUM(t.track_duration_ms), 0) AS duration_ms,
                COUNT(DISTINCT t.album_id) AS albums,
                COALESCE(SUM(CASE WHEN t.track_explicit THEN 1 ELSE 0 END), 0) AS explicit,
                COALESCE(SUM(CASE WHEN t.is_local THEN 1 ELSE 0 END), 0) AS local_files,
                COALESCE(SUM(CASE WHEN {has_genres} > 0 THEN 1 ELSE 0 END), 0) AS with_genres,
-               (SELECT COUNT(DISTINCT a.value) FROM {TABLE} ta, {artist_ids} WHERE {where_a})
-                   AS artists,
-               (SELECT AVG(middle.release_year * 1.0) FROM (
-                   SELECT ty.release_year {known_years} ORDER BY ty.release_year
-                   LIMIT 2 - (SELECT COUNT(*) {known_years}) %% 2
-                   OFFSET ((SELECT COUNT(*) {known_years}) - 1) / 2
-               ) middle) AS median_year
+               {artists_sql} AS artists,
+               {median_sql} AS median_year
         FROM {TABLE} t WHERE {where}
     """
-    params = params_a + params_y + params_y + params_y + params
+    params = (params_a if artists else []) + (params_y * 3 if median else []) + params
     (row,) = _fetch(sql, params)
     row["median_year"] = float(row["median_year"]) if row["median_year"] is not None else None
     return Figures(
@@ -146,7 +173,7 @@ def _top_artists(playlist_ids, limit):
     rows = _fetch(
         f"""
         SELECT a.value AS artist_id, MAX({name}) AS name,
-               COUNT(DISTINCT t.track_id) AS tracks, COUNT(*) OVER () AS artists
+               {_count_tracks("t", playlist_ids)} AS tracks, COUNT(*) OVER () AS artists
         FROM {TABLE} t, {each} WHERE {where}
         GROUP BY a.value ORDER BY tracks DESC, name, artist_id LIMIT %s
         """,
@@ -189,15 +216,14 @@ def _top_genres(playlist_ids, limit):
         SELECT s.tracks, s.without_genres, s.local_without_genres,
                top.genre, top.genre_tracks, top.genres
         FROM (
-            SELECT COUNT(DISTINCT t.track_id) AS tracks,
-                   COUNT(DISTINCT CASE WHEN {length} = 0 THEN t.track_id END)
-                       AS without_genres,
-                   COUNT(DISTINCT CASE WHEN {length} = 0 AND t.is_local THEN t.track_id END)
+            SELECT {_count_tracks("t", playlist_ids)} AS tracks,
+                   {_count_tracks("t", playlist_ids, f"{length} = 0")} AS without_genres,
+                   {_count_tracks("t", playlist_ids, f"{length} = 0 AND t.is_local")}
                        AS local_without_genres
             FROM {TABLE} t WHERE {where}
         ) s
         LEFT JOIN (
-            SELECT g.value AS genre, COUNT(DISTINCT tg.track_id) AS genre_tracks,
+            SELECT g.value AS genre, {_count_tracks("tg", playlist_ids)} AS genre_tracks,
                    COUNT(*) OVER () AS genres
             FROM {TABLE} tg, {each} WHERE {where_g}
             GROUP BY g.value ORDER BY genre_tracks DESC, genre LIMIT %s
@@ -367,6 +393,39 @@ def _fill_months(by_month):
         )
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
+
+
+# --- one screen ------------------------------------------------------------------------
+@dataclass
+class PlaylistDashboard:
+    headline: Figures
+    top_artists: list
+    genres: GenreBreakdown
+    years: ReleaseYears
+    durations: Durations
+    timeline: Timeline
+
+
+def playlist_dashboard(*, playlist_id, limit=10) -> PlaylistDashboard:
+    """Everything the playlist dashboard charts, in six queries.
+
+    The same numbers as the selectors above, but each JSON explosion is done
+    once: the distinct artists come from the top artists' query and the median
+    year from the year histogram (about 15 ms less at 10,000 tracks).
+    """
+    ids = [playlist_id]
+    headline = _figures(ids, artists=False, median=False)
+    top_artists, headline.artists = _top_artists(ids, limit)
+    years = playlist_release_years(playlist_id=playlist_id)
+    headline.median_year = years.median
+    return PlaylistDashboard(
+        headline=headline,
+        top_artists=top_artists,
+        genres=_top_genres(ids, limit),
+        years=years,
+        durations=playlist_durations(playlist_id=playlist_id),
+        timeline=playlist_timeline(playlist_id=playlist_id),
+    )
 
 
 # --- the track table -------------------------------------------------------------------

@@ -7,8 +7,11 @@
         server.token_url           # "http://127.0.0.1:PORT/api/token"
         server.state.set_faults(rate_limit={"retry_after": 7, "times": 1})
 
-Credentials: ``SANDBOX_CLIENT_ID`` / ``SANDBOX_CLIENT_SECRET``. Every user has a pre-issued,
-sandbox-only refresh token ``"sandbox-refresh-" + user_id`` (e.g. ``DEMO_REFRESH_TOKEN``).
+Credentials: ``SANDBOX_CLIENT_ID`` / ``SANDBOX_CLIENT_SECRET``. Development Mode walls:
+``server.state.allow_list`` (the 5 users who may use the app; ``ERIN_USER_ID`` is a sixth,
+refused with 403) and ``server.state.premium_lapsed`` (every /v1 call answers 403).
+Every user has a pre-issued, sandbox-only refresh token ``"sandbox-refresh-" + user_id``
+(e.g. ``DEMO_REFRESH_TOKEN``).
 """
 
 from .catalog import (
@@ -18,6 +21,7 @@ from .catalog import (
     BOB_REFRESH_TOKEN,
     BOB_USER_ID,
     COLLAB_PLAYLIST_ID,
+    DEFAULT_ALLOW_LIST,
     DEFAULT_SEED,
     DEMO_PLAYLISTS,
     DEMO_REFRESH_TOKEN,
@@ -25,6 +29,8 @@ from .catalog import (
     DISCOVER_WEEKLY_PLAYLIST_ID,
     EDITORIAL_PLAYLIST_ID,
     EDITORIAL_PLAYLIST_IDS,
+    ERIN_REFRESH_TOKEN,
+    ERIN_USER_ID,
     GENRES,
     LEGACY_SHAPE_PLAYLIST_ID,
     MIXED_PLAYLIST_ID,
@@ -40,6 +46,8 @@ from .server import (
     DEVELOPMENT,
     EXTENDED,
     MODES,
+    NOT_ALLOW_LISTED_MESSAGE,
+    PREMIUM_REQUIRED_MESSAGE,
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SandboxServer,
@@ -53,6 +61,7 @@ __all__ = [
     "BOB_REFRESH_TOKEN",
     "BOB_USER_ID",
     "COLLAB_PLAYLIST_ID",
+    "DEFAULT_ALLOW_LIST",
     "DEFAULT_SEED",
     "DEMO_PLAYLISTS",
     "DEMO_REFRESH_TOKEN",
@@ -61,13 +70,17 @@ __all__ = [
     "DISCOVER_WEEKLY_PLAYLIST_ID",
     "EDITORIAL_PLAYLIST_ID",
     "EDITORIAL_PLAYLIST_IDS",
+    "ERIN_REFRESH_TOKEN",
+    "ERIN_USER_ID",
     "EXTENDED",
     "GENRES",
     "LEGACY_SHAPE_PLAYLIST_ID",
     "MIXED_PLAYLIST_ID",
     "MODES",
+    "NOT_ALLOW_LISTED_MESSAGE",
     "OTHER_USER_PLAYLIST_ID",
     "PRE_ISSUED_SCOPE",
+    "PREMIUM_REQUIRED_MESSAGE",
     "PRIVATE_PLAYLIST_ID",
     "REFRESH_TOKEN_PREFIX",
     "SANDBOX_CLIENT_ID",

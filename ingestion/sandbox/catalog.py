@@ -25,11 +25,18 @@ BASE62 = string.digits + string.ascii_letters
 DEMO_USER_ID = "sandbox-demo"
 ALICE_USER_ID = "sandbox-alice"
 BOB_USER_ID = "sandbox-bob"
+CAROL_USER_ID = "sandbox-carol"
+DAVE_USER_ID = "sandbox-dave"
+#: A sixth listener: not on the app's default allow-list of five (Development Mode).
+ERIN_USER_ID = "sandbox-erin"
 SPOTIFY_USER_ID = "spotify"
 REFRESH_TOKEN_PREFIX = "sandbox-refresh-"  # sandbox only: pre-issued refresh tokens
 DEMO_REFRESH_TOKEN = REFRESH_TOKEN_PREFIX + DEMO_USER_ID
 ALICE_REFRESH_TOKEN = REFRESH_TOKEN_PREFIX + ALICE_USER_ID
 BOB_REFRESH_TOKEN = REFRESH_TOKEN_PREFIX + BOB_USER_ID
+ERIN_REFRESH_TOKEN = REFRESH_TOKEN_PREFIX + ERIN_USER_ID
+#: Development Mode lets at most 5 users use an app; these are on its allow-list.
+DEFAULT_ALLOW_LIST = (DEMO_USER_ID, ALICE_USER_ID, BOB_USER_ID, CAROL_USER_ID, DAVE_USER_ID)
 PRE_ISSUED_SCOPE = "playlist-read-private playlist-read-collaborative user-read-private"
 
 # --- well-known playlists ----------------------------------------------------------------
@@ -671,6 +678,9 @@ def _generate(seed: int) -> Catalog:  # noqa: C901 - a linear recipe
             (DEMO_USER_ID, "Demo Listener"),
             (ALICE_USER_ID, "Alice Ångström"),
             (BOB_USER_ID, "Bob"),
+            (CAROL_USER_ID, "Carol"),
+            (DAVE_USER_ID, "Dave"),
+            (ERIN_USER_ID, "Erin (not allow-listed)"),
             (SPOTIFY_USER_ID, "Spotify"),
         )
     }
@@ -902,6 +912,9 @@ def _generate(seed: int) -> Catalog:  # noqa: C901 - a linear recipe
         DEMO_USER_ID: (OTHER_USER_PLAYLIST_ID,),
         ALICE_USER_ID: (DEMO_PLAYLISTS[237],),
         BOB_USER_ID: (),
+        CAROL_USER_ID: (),
+        DAVE_USER_ID: (),
+        ERIN_USER_ID: (),
         SPOTIFY_USER_ID: (),
     }
     return Catalog(

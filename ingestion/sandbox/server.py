@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import html
 import json
 import secrets
 import socket
@@ -26,6 +27,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from .catalog import (
     BASE62,
+    DEFAULT_ALLOW_LIST,
     DEFAULT_SEED,
     PRE_ISSUED_SCOPE,
     SPOTIFY_USER_ID,
@@ -44,6 +46,10 @@ MODES = (DEVELOPMENT, EXTENDED)
 TOKEN_LIFETIME_S = 3600
 AUTH_CODE_LIFETIME_S = 600
 FAULT_KINDS = ("latency_ms", "rate_limit", "quota_exceeded", "server_error")
+#: Spotify's 403 when the app owner's Premium lapsed (Development Mode needs it).
+PREMIUM_REQUIRED_MESSAGE = "Active premium subscription required for the owner of the app."
+#: Spotify's 403 for a user who is not on a Development Mode app's allow-list.
+NOT_ALLOW_LISTED_MESSAGE = "User not registered in the Developer Dashboard"
 
 _JSON_CT = "application/json; charset=utf-8"
 _SERVER_ERROR_MESSAGES = {
@@ -244,6 +250,13 @@ class SandboxState:
                     "scope": PRE_ISSUED_SCOPE,
                     "public": True,
                 }
+            #: Users who may use the app in Development Mode (Spotify allows 5); the
+            #: others' user tokens get 403 on every /v1 call. None: no allow-list.
+            self.allow_list: set[str] | None = set(DEFAULT_ALLOW_LIST)
+            #: The app owner's Premium lapsed: every /v1 call answers 403.
+            self.premium_lapsed = False
+            #: Hand out a new refresh token on every refresh (and retire the old one).
+            self.rotate_refresh_tokens = False
             self._faults: dict = {}
             if self._default_latency_ms:
                 self._faults["latency_ms"] = self._default_latency_ms
@@ -1100,7 +1113,13 @@ class SandboxServer:
                 raise OAuthError("invalid_grant", "Invalid refresh token")
             if public_client and not info["public"]:
                 raise OAuthError("invalid_client", "Invalid client")
-            return 200, self._token_response(info["user_id"], info["scope"]), {}
+            rotated = None
+            if state.rotate_refresh_tokens:
+                rotated = secrets.token_urlsafe(48)
+                with state.lock:
+                    state.refresh_tokens.pop(form.get("refresh_token", ""), None)
+                    state.refresh_tokens[rotated] = info
+            return 200, self._token_response(info["user_id"], info["scope"], rotated), {}
         raise OAuthError(
             "unsupported_grant_type",
             "grant_type must be client_credentials, authorization_code or refresh_token",
@@ -1130,6 +1149,9 @@ class SandboxServer:
         challenge = q("code_challenge")
         if challenge and q("code_challenge_method", "S256") != "S256":
             raise OAuthError("invalid_request", "code_challenge_method must be S256")
+        if q("sandbox_user") is None and not q("sandbox_deny"):
+            # A person at a browser: pick a sandbox user and approve (or cancel).
+            return 200, self._authorize_page(req), {"Content-Type": "text/html; charset=utf-8"}
         user_id = q("sandbox_user") or "sandbox-demo"
         if user_id not in self.catalog.users:
             raise OAuthError("invalid_request", f"Unknown sandbox user {user_id!r}")
@@ -1152,7 +1174,58 @@ class SandboxServer:
         sep = "&" if "?" in redirect_uri else "?"
         return 302, None, {"Location": redirect_uri + sep + urlencode(params)}
 
+    def _authorize_page(self, req: _Request) -> bytes:
+        """Spotify's consent page, sandbox style: choose who you are, then agree or cancel."""
+        esc = html.escape
+        hidden = "".join(
+            f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">'
+            for k, v in req.query.items()
+            if not k.startswith("sandbox_")
+        )
+        allow = self.state.allow_list
+        users = []
+        for i, user in enumerate(u for u in self.catalog.users.values() if u.id != SPOTIFY_USER_ID):
+            note = ""
+            if allow is not None and user.id not in allow and self.state.mode == DEVELOPMENT:
+                note = " <small>(not on the app's allow-list: the API will answer 403)</small>"
+            users.append(
+                f'<li><label><input type="radio" name="sandbox_user" value="{esc(user.id)}"'
+                f"{' checked' if i == 0 else ''}> {esc(user.display_name)} "
+                f"<code>{esc(user.id)}</code>{note}</label></li>"
+            )
+        scopes = "".join(
+            f"<li><code>{esc(scope)}</code></li>"
+            for scope in (req.q("scope") or "").replace(",", " ").split()
+        )
+        page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Spotify sandbox: authorize</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}}
+li{{margin:.3rem 0}}button{{font-size:1rem;padding:.4rem 1rem;margin-right:.5rem}}</style></head>
+<body><h1>Spotify sandbox</h1>
+<p>An app (<code>{esc(req.q("client_id") or "")}</code>) asks to connect to your Spotify account.
+This is the local stand-in of Spotify's consent page: no password, just pick who you are.</p>
+<form method="get" action="/authorize">{hidden}
+<fieldset><legend>Sign in as</legend><ul>{"".join(users)}</ul></fieldset>
+<p>It will be able to:</p><ul>{scopes or "<li>see your public profile</li>"}</ul>
+<p><button type="submit" name="sandbox_approve" value="1">Agree</button>
+<button type="submit" name="sandbox_deny" value="1">Cancel</button></p>
+</form></body></html>"""
+        return page.encode("utf-8")
+
     # Web API ----------------------------------------------------------------------------
+    def _app_walls(self, tok) -> None:
+        """Development Mode's app-wide refusals: the owner's Premium, the allow-list."""
+        if self.state.premium_lapsed:
+            raise ApiError(403, PREMIUM_REQUIRED_MESSAGE)
+        allow = self.state.allow_list
+        if (
+            self.state.mode == DEVELOPMENT
+            and allow is not None
+            and tok.user_id is not None
+            and tok.user_id not in allow
+        ):
+            raise ApiError(403, NOT_ALLOW_LISTED_MESSAGE)
+
     def _bearer(self, req: _Request):
         auth = req.headers.get("Authorization", "")
         if not auth:
@@ -1177,6 +1250,7 @@ class SandboxServer:
     def _api(self, req: _Request):  # noqa: C901 - a router
         parts = [p for p in req.path[4:].split("/") if p]
         tok = self._bearer(req)
+        self._app_walls(tok)
         mode = self.state.mode
         r = self._renderer(req.host_base)
         n = len(parts)
@@ -1466,6 +1540,18 @@ class SandboxServer:
                 except ValueError as e:
                     return 400, {"error": str(e)}, {}
             return 200, {"mode": state.mode}, {}
+        if path == "/_sandbox/app":
+            # {"allow_list": [user ids] or null, "premium_lapsed": bool,
+            #  "rotate_refresh_tokens": bool}
+            if m == "POST":
+                with state.lock:
+                    if "allow_list" in data:
+                        users = data["allow_list"]
+                        state.allow_list = None if users is None else set(users)
+                    for flag in ("premium_lapsed", "rotate_refresh_tokens"):
+                        if flag in data:
+                            setattr(state, flag, bool(data[flag]))
+            return 200, self._app_settings(), {}
         if path == "/_sandbox/reset" and m == "POST":
             state.reset(tokens=bool(data.get("tokens")))
             return 200, {"ok": True}, {}
@@ -1486,11 +1572,43 @@ class SandboxServer:
             return 200, {"snapshot_id": snap or state.snapshot_id(parts[3])}, {}
         return 404, {"error": "unknown sandbox control endpoint"}, {}
 
+    def _app_settings(self) -> dict:
+        state = self.state
+        with state.lock:
+            allow = None if state.allow_list is None else sorted(state.allow_list)
+            return {
+                "allow_list": allow,
+                "premium_lapsed": state.premium_lapsed,
+                "rotate_refresh_tokens": state.rotate_refresh_tokens,
+            }
+
     def info(self) -> dict:
         from . import catalog as c
 
         return {
             "mode": self.state.mode,
+            "app": self._app_settings(),
+            "control": {
+                "GET /_sandbox/info": "this page",
+                "GET|DELETE /_sandbox/stats": "requests by kind (DELETE resets)",
+                "GET|POST|DELETE /_sandbox/faults": (
+                    "latency_ms, rate_limit, quota_exceeded, server_error, expire_tokens"
+                ),
+                "GET|POST /_sandbox/mode": '{"mode": "development" | "extended"}',
+                "GET|POST /_sandbox/app": (
+                    '{"allow_list": [user ids] | null, "premium_lapsed": bool, '
+                    '"rotate_refresh_tokens": bool}: Development Mode walls. Users not on '
+                    f'the allow-list get 403 "{NOT_ALLOW_LISTED_MESSAGE}"; premium_lapsed '
+                    f'makes every /v1 call answer 403 "{PREMIUM_REQUIRED_MESSAGE}"'
+                ),
+                "POST /_sandbox/expire-tokens": "expire every access token",
+                "POST /_sandbox/playlists/{id}/items": '{"remove": [...], "add": [...]}',
+                "POST /_sandbox/reset": "everything back to the start (faults, walls, mode)",
+                "GET /authorize": (
+                    "consent page: pick a user and agree; tests skip it with "
+                    "sandbox_user=ID (approve) or sandbox_deny=1"
+                ),
+            },
             "base_url": self.base_url,
             "api_base_url": self.api_base_url,
             "token_url": self.token_url,

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ingestion.snapshot import ArtistRef, ItemKind, PlaylistItem, PlaylistSnapshot, Track
-from ingestion.spotify import PlaylistNotReadable, forbidden_message
+from ingestion.spotify import PlaylistNotReadable
 from warehouse.models import Artist, Source
 
 # Keeps `artist_id IN (…)` under SQLite's bound-parameter limit.
@@ -44,7 +44,7 @@ def extract_playlist(client, playlist_id, *, known_snapshot_id="", progress=noop
     # them (Development Mode: the owner's or a collaborator's token).
     paging = metadata.get("items", metadata.get("tracks"))
     if not isinstance(paging, dict) or "total" not in paging:
-        raise PlaylistNotReadable(forbidden_message(playlist_id))
+        raise PlaylistNotReadable(client.not_readable_message(playlist_id))
     snapshot = _snapshot_from_metadata(metadata)
     snapshot.items = _extract_items(client, playlist_id, paging["total"], progress)
     snapshot.total_items = len(snapshot.items)

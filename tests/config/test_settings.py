@@ -6,9 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG_KEY = "k" * 50
+TOKEN_KEY = Fernet.generate_key().decode()
 
 
 def load_settings(tmp_path, code="pass", **env):
@@ -42,10 +44,36 @@ def test_production_without_allowed_hosts_refuses_to_start(tmp_path):
     assert "ALLOWED_HOSTS is empty" in result.stderr
 
 
+def test_production_without_a_token_key_refuses_to_start(tmp_path):
+    result = load_settings(
+        tmp_path, DEBUG="false", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="example.com"
+    )
+    assert result.returncode != 0
+    assert "SPOTIFY_TOKEN_KEY is not set" in result.stderr
+
+
+def test_a_token_key_that_is_not_a_fernet_key_refuses_to_start(tmp_path):
+    result = load_settings(tmp_path, DEBUG="true", SPOTIFY_TOKEN_KEY="not-a-key")
+    assert result.returncode != 0
+    assert "not a Fernet key" in result.stderr
+
+
+def test_development_derives_a_token_key_and_keys_rotate_comma_separated(tmp_path):
+    code = "print(len(s.SPOTIFY_TOKEN_KEYS))"
+    assert load_settings(tmp_path, code, DEBUG="true").stdout.strip() == "1"
+    two = f"{TOKEN_KEY},{Fernet.generate_key().decode()}"
+    assert load_settings(tmp_path, code, DEBUG="true", SPOTIFY_TOKEN_KEY=two).stdout.strip() == "2"
+
+
 def test_production_settings_start_and_secure_cookies(tmp_path):
     code = "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.ALLOWED_HOSTS)"
     result = load_settings(
-        tmp_path, code, DEBUG="false", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="a.com,b.com"
+        tmp_path,
+        code,
+        DEBUG="false",
+        SECRET_KEY=STRONG_KEY,
+        ALLOWED_HOSTS="a.com,b.com",
+        SPOTIFY_TOKEN_KEY=TOKEN_KEY,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False True True ['a.com', 'b.com']"

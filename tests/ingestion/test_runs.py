@@ -41,7 +41,7 @@ def test_a_requested_run_is_enqueued_on_commit_and_succeeds(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         run, created = runs.request_ingest(
-            f"https://open.spotify.com/playlist/{PLAYLIST}?si=x", trigger=Trigger.WEB
+            f"https://open.spotify.com/playlist/{PLAYLIST}?si=x", trigger=Trigger.SHELL
         )
     run.refresh_from_db()
     assert created

@@ -22,6 +22,7 @@ from ingestion.sandbox import (
     ALICE_REFRESH_TOKEN,
     BOB_REFRESH_TOKEN,
     COLLAB_PLAYLIST_ID,
+    DEFAULT_ALLOW_LIST,
     DEMO_PLAYLISTS,
     DEMO_REFRESH_TOKEN,
     DEMO_USER_ID,
@@ -248,14 +249,16 @@ def test_authorization_code_with_spotipy_pkce(http, server):
     )
     auth.OAUTH_AUTHORIZE_URL = server.authorize_url
     auth.OAUTH_TOKEN_URL = server.token_url
-    resp = http.get(auth.get_authorize_url(), allow_redirects=False, timeout=TIMEOUT)
+    # sandbox_user approves at once, skipping the consent page (a person's browser sees it).
+    url = auth.get_authorize_url() + "&sandbox_user=" + DEMO_USER_ID
+    resp = http.get(url, allow_redirects=False, timeout=TIMEOUT)
     code = auth.parse_response_code(resp.headers["Location"])
     token = auth.get_access_token(code, check_cache=False)
     assert _spotipy(server, token).me()["id"] == DEMO_USER_ID
 
 
 def test_authorization_code_rejects_wrong_redirect_and_insecure_uri(http, server):
-    resp = _authorize(http, server)
+    resp = _authorize(http, server, sandbox_user=DEMO_USER_ID)
     code = parse_qs(urlsplit(resp.headers["Location"]).query)["code"][0]
     tok = http.post(
         server.token_url,
@@ -741,3 +744,73 @@ def test_created_playlists_are_readable_by_their_owner_and_gone_after_reset():
         server.state.reset()
         with pytest.raises(KeyError):
             server.state.playlist_items(playlist_id)
+
+
+# --- Development Mode walls: the allow-list and the owner's Premium -------------------------
+def test_a_sixth_user_off_the_allow_list_gets_403_on_every_call(http, server):
+    token = server.state.issue_access_token("sandbox-erin")
+    resp = _get(http, server, "me", token)
+    assert resp.status_code == 403
+    assert resp.json()["error"]["message"] == "User not registered in the Developer Dashboard"
+    assert len(server.state.allow_list) == 5 and "sandbox-erin" not in server.state.allow_list
+    added = http.post(
+        server.base_url + "_sandbox/app",
+        json={"allow_list": [*server.state.allow_list, "sandbox-erin"]},
+        timeout=TIMEOUT,
+    )
+    assert "sandbox-erin" in added.json()["allow_list"]
+    assert _get(http, server, "me", token).status_code == 200
+
+
+def test_the_allow_list_does_not_apply_to_app_tokens_or_extended_mode(http, server, app_token):
+    server.state.allow_list = set()
+    assert _get(http, server, f"artists/{server.catalog.artist_ids[0]}", app_token).ok
+    server.state.mode = "extended"
+    assert _get(http, server, "me", server.state.issue_access_token("sandbox-erin")).ok
+
+
+def test_a_lapsed_premium_refuses_every_call_with_spotifys_message(http, server, demo_token):
+    http.post(server.base_url + "_sandbox/app", json={"premium_lapsed": True}, timeout=TIMEOUT)
+    for path in ("me", "me/playlists", f"playlists/{DEMO_PLAYLISTS[50]}"):
+        resp = _get(http, server, path, demo_token)
+        assert resp.status_code == 403
+        assert "premium" in resp.json()["error"]["message"].lower()
+    http.post(server.base_url + "_sandbox/reset", timeout=TIMEOUT)
+    assert _get(http, server, "me", demo_token).ok
+
+
+def test_authorize_without_a_user_shows_a_consent_page(http, server):
+    resp = _authorize(http, server)
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"].startswith("text/html")
+    for user_id in ("sandbox-demo", "sandbox-alice", "sandbox-erin"):
+        assert f'value="{user_id}"' in resp.text
+    assert 'name="redirect_uri" value="http://127.0.0.1:8000/callback"' in resp.text
+
+
+def test_refresh_tokens_rotate_when_asked(http, server):
+    server.state.rotate_refresh_tokens = True
+    first = http.post(
+        server.token_url,
+        data={"grant_type": "refresh_token", "refresh_token": DEMO_REFRESH_TOKEN},
+        auth=CREDS,
+        timeout=TIMEOUT,
+    ).json()
+    assert first["refresh_token"] != DEMO_REFRESH_TOKEN
+    old = http.post(
+        server.token_url,
+        data={"grant_type": "refresh_token", "refresh_token": DEMO_REFRESH_TOKEN},
+        auth=CREDS,
+        timeout=TIMEOUT,
+    )
+    assert old.json()["error"] == "invalid_grant"
+
+
+def test_info_documents_the_walls(http, server):
+    info = http.get(server.base_url + "_sandbox/info", timeout=TIMEOUT).json()
+    assert info["app"] == {
+        "allow_list": sorted(DEFAULT_ALLOW_LIST),
+        "premium_lapsed": False,
+        "rotate_refresh_tokens": False,
+    }
+    assert "GET|POST /_sandbox/app" in info["control"]

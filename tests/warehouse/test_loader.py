@@ -1,4 +1,5 @@
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from django.db import IntegrityError
@@ -113,3 +114,42 @@ def test_a_failed_load_leaves_nothing_behind():
         load_playlist(snapshot, rows, now=T0)
     assert not Playlist.objects.filter(pk=snapshot.playlist_id).exists()
     assert table(snapshot.playlist_id) == []
+
+
+def test_values_that_look_like_copy_syntax_arrive_intact():
+    odd = ["\\N", "back\\slash", "tab\there", "new\nline", "cr\rhere", "", "null"]
+    tracks = [TrackFactory(name=name, album_name=name) for name in odd]
+    snapshot = snapshot_of(tracks)
+    load(snapshot, T0)
+    loaded = PlaylistTrack.objects.filter(playlist_id=snapshot.playlist_id).order_by("position")
+    assert [(row.track_name, row.album_name) for row in loaded] == [(n, n) for n in odd]
+
+
+def test_added_at_survives_missing_values_and_other_time_zones():
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    snapshot = snapshot_of(TrackFactory.create_batch(3))
+    snapshot.items = [
+        replace(item, added_at=added_at)
+        for item, added_at in zip(
+            snapshot.items,
+            [
+                None,
+                dt.datetime(2024, 1, 1, 12, tzinfo=plus_two),
+                dt.datetime(2024, 1, 2, tzinfo=dt.UTC),
+            ],
+            strict=True,
+        )
+    ]
+    load(snapshot, T0)
+    rows = PlaylistTrack.objects.filter(playlist_id=snapshot.playlist_id).order_by("position")
+    assert [row.added_at for row in rows] == [
+        None,
+        dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC),
+        dt.datetime(2024, 1, 2, tzinfo=dt.UTC),
+    ]
+    everything_missing = snapshot_of(TrackFactory.create_batch(2))
+    everything_missing.items = [replace(item, added_at=None) for item in everything_missing.items]
+    load(everything_missing, T0)
+    assert not PlaylistTrack.objects.filter(
+        playlist_id=everything_missing.playlist_id, added_at__isnull=False
+    ).exists()

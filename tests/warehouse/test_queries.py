@@ -326,3 +326,14 @@ def test_it_answers_an_empty_overview_without_playlists():
 
     assert overview.figures.tracks == 0
     assert (overview.top_artists, overview.genres.genres, overview.playlists) == ([], [], [])
+
+
+def test_it_gives_the_dashboard_the_same_numbers_as_the_selectors(playlist):
+    dashboard = queries.playlist_dashboard(playlist_id=playlist)
+
+    assert dashboard.headline == queries.playlist_headline(playlist_id=playlist)
+    assert dashboard.top_artists == queries.playlist_top_artists(playlist_id=playlist)
+    assert dashboard.genres == queries.playlist_top_genres(playlist_id=playlist)
+    assert dashboard.years == queries.playlist_release_years(playlist_id=playlist)
+    assert dashboard.durations == queries.playlist_durations(playlist_id=playlist)
+    assert dashboard.timeline == queries.playlist_timeline(playlist_id=playlist)

@@ -5,6 +5,11 @@ recorded as an ingest run (trigger "shell"). By default the runs execute here
 and now; with --queue they go to the queue cluster (`manage.py qcluster`),
 which retries rate limits and transient errors.
 
+Whose Spotify token reads the playlists: with --user USERNAME, that user's
+connected Spotify account (the playlists also join the user's list, so the
+daily refresh reads them the same way); otherwise SPOTIFY_REFRESH_TOKEN; else
+an app token (client credentials), which in Development Mode reads no items.
+
 A PATH is an export file or a folder of them (Spotify account data export,
 Exportify CSV, Million Playlist Dataset slices), imported here and now.
 """
@@ -12,8 +17,11 @@ Exportify CSV, Million Playlist Dataset slices), imported here and now.
 import json
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.connections import client_for_user
+from dashboard.models import UserPlaylist
 from ingestion import runs
 from ingestion.files import FORMATS, iter_ingest_path
 from ingestion.models import Trigger
@@ -55,13 +63,22 @@ class Command(BaseCommand):
             "--force", action="store_true", help="reload even if the snapshot is unchanged"
         )
         parser.add_argument(
+            "--user",
+            metavar="USERNAME",
+            help="read with this user's connected Spotify account (and add the playlists "
+            "to the user's list)",
+        )
+        parser.add_argument(
             "--json",
             action="store_true",
             dest="as_json",
             help="print one JSON object per playlist on stdout (summaries go to stderr)",
         )
 
-    def handle(self, *args, references, format, all_tracked, queue, force, as_json, **options):
+    def handle(
+        self, *args, references, format, all_tracked, queue, force, as_json, user, **options
+    ):
+        self.user = self.find_user(user) if user else None
         if all_tracked:
             references = [*references, *runs.tracked_playlist_ids()]
         if not references:
@@ -80,6 +97,34 @@ class Command(BaseCommand):
         if failed:
             raise CommandError(f"{len(failed)} of {len(results)} playlist(s) failed.", returncode=1)
 
+    def find_user(self, username):
+        try:
+            return get_user_model().objects.get_by_natural_key(username)
+        except get_user_model().DoesNotExist as error:
+            raise CommandError(f"No user {username!r}.") from error
+
+    def make_client(self):
+        try:
+            if self.user is not None:
+                return client_for_user(self.user)
+            return SpotifyClient.from_settings()
+        except SpotifyError as error:
+            raise CommandError(str(error)) from error
+
+    def request(self, reference, *, force, enqueue):
+        """The run for `reference` (and, with --user, the playlist on the user's list)."""
+        run, created = runs.request_ingest(
+            reference,
+            trigger=Trigger.SHELL,
+            force=force,
+            enqueue=enqueue,
+            user=self.user,
+            spotify_user=self.user,
+        )
+        if self.user is not None:
+            UserPlaylist.objects.get_or_create(user=self.user, playlist_id=run.playlist_id)
+        return run, created
+
     def import_files(self, paths, *, file_format, as_json):
         results = []
         for path in paths:
@@ -97,10 +142,12 @@ class Command(BaseCommand):
             self.stdout.write(dump_json(result, run_id))
 
     def queue_runs(self, references, *, force):
+        if self.user is not None:
+            self.make_client()  # refuse now if the user has no live connection
         refused = 0
         for reference in references:
             try:
-                run, created = runs.request_ingest(reference, trigger=Trigger.SHELL, force=force)
+                run, created = self.request(reference, force=force, enqueue=True)
             except InvalidPlaylistReference as error:
                 refused += 1
                 self.stderr.write(f"{reference}: {error}")
@@ -111,10 +158,7 @@ class Command(BaseCommand):
             raise CommandError(f"{refused} reference(s) refused.", returncode=1)
 
     def run_here(self, references, *, force, as_json):
-        try:
-            client = SpotifyClient.from_settings()
-        except SpotifyError as error:
-            raise CommandError(str(error)) from error
+        client = self.make_client()
         results = []
         rate_limited = None
         for reference in references:
@@ -133,9 +177,7 @@ class Command(BaseCommand):
     def run_one(self, reference, *, client, force):
         """Record a shell run and execute it here; (result, run id)."""
         try:
-            run, created = runs.request_ingest(
-                reference, trigger=Trigger.SHELL, force=force, enqueue=False
-            )
+            run, created = self.request(reference, force=force, enqueue=False)
         except InvalidPlaylistReference as error:
             return IngestResult(reference=reference, error=str(error)), None
         if not created:

@@ -9,6 +9,7 @@ from ingestion.sandbox import (
     DEMO_REFRESH_TOKEN,
     DEMO_USER_ID,
     EDITORIAL_PLAYLIST_ID,
+    ERIN_USER_ID,
     LEGACY_SHAPE_PLAYLIST_ID,
     MIXED_PLAYLIST_ID,
     MODES,
@@ -58,6 +59,14 @@ class Command(BaseCommand):
         out.write(f"  client id:          {SANDBOX_CLIENT_ID}")
         out.write(f"  client secret:      {SANDBOX_CLIENT_SECRET}")
         out.write(f"  user:               {DEMO_USER_ID} (refresh token: {DEMO_REFRESH_TOKEN})")
+        out.write(
+            f"  allow-list:         {', '.join(sorted(server.state.allow_list))} "
+            f"({ERIN_USER_ID} is a sixth user, refused with 403 in development mode)"
+        )
+        out.write(
+            '  walls:              POST /_sandbox/app {"premium_lapsed": true} or '
+            '{"allow_list": [...]}; the authorize page lets you pick a user'
+        )
         out.write("Playlists:")
         for size, pid in DEMO_PLAYLISTS.items():
             out.write(f"  {pid}  demo, {size} items")

@@ -1,0 +1,300 @@
+"""Connected Spotify accounts: linking, unlinking, and the client to ingest with.
+
+Workflows only; the HTTP to Spotify goes through ingestion.spotify. Which token
+reads a playlist is decided here, in one place:
+- a run that names a user (`parameters["spotify_user"]`) uses that user's
+  connection, and fails with "reconnect" if it is not live;
+- a run from the web without one uses an app token (never the operator's
+  SPOTIFY_REFRESH_TOKEN: a person must not read through someone else's account);
+- a scheduled run without one (or whose one died) uses the live connection of
+  a user who added the playlist, the owner's first;
+- otherwise (the shell) SPOTIFY_REFRESH_TOKEN, else an app token.
+"""
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ConnectionStatus, SpotifyConnection
+from dashboard.models import UserPlaylist
+from ingestion.models import Trigger
+from ingestion.spotify import SpotifyAuthError, SpotifyClient, SpotifyError
+from warehouse.models import Playlist
+
+
+class ConnectionRefused(SpotifyError):
+    """Connecting failed for a reason of this site (not of Spotify)."""
+
+
+# --- OAuth (authorization code with PKCE) -----------------------------------------------
+def new_pkce_pair():
+    """(code_verifier, code_challenge) for S256, as RFC 7636 describes."""
+    verifier = secrets.token_urlsafe(64)
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def connection_save(*, user, tokens, profile):
+    """Store the tokens of a finished authorization; returns the connection.
+
+    Keyed on Spotify's `account_id`: one Spotify account belongs to one user of
+    this site. Raises ConnectionRefused if another user already linked it.
+    """
+    account_id = profile.get("account_id") or f"user:{profile['id']}"
+    with transaction.atomic():
+        taken = (
+            SpotifyConnection.objects.select_for_update()
+            .filter(account_id=account_id)
+            .exclude(user=user)
+            .exists()
+        )
+        if taken:
+            raise ConnectionRefused(
+                "This Spotify account is already connected to another user of this site. "
+                "Disconnect it there first, or connect a different Spotify account."
+            )
+        connection, _ = SpotifyConnection.objects.update_or_create(
+            user=user,
+            defaults={
+                "account_id": account_id,
+                "spotify_user_id": profile["id"],
+                "display_name": profile.get("display_name") or "",
+                "scope": tokens.get("scope") or "",
+                "access_token": tokens["access_token"],
+                "refresh_token": tokens["refresh_token"],
+                "expires_at": _expiry(tokens.get("expires_in", 3600)),
+                "status": ConnectionStatus.CONNECTED,
+                "status_message": "",
+            },
+        )
+    return connection
+
+
+def _expiry(expires_in):
+    return timezone.now() + timezone.timedelta(seconds=int(expires_in))
+
+
+def connection_disconnect(*, user):
+    """Forget the user's tokens. Spotify keeps its grant until the person removes
+    the app at spotify.com/account/apps (Spotify offers apps no revoke call)."""
+    return SpotifyConnection.objects.filter(user=user).delete()[0] > 0
+
+
+def spotify_reader(user):
+    """The user to name as a run's `spotify_user`: `user` if they connected Spotify."""
+    return user if connection_for(user) is not None else None
+
+
+def connection_for(user):
+    """The user's connection (live or not), or None."""
+    if user is None or not user.is_authenticated:
+        return None
+    return SpotifyConnection.objects.filter(user=user).first()
+
+
+# --- tokens ------------------------------------------------------------------------------
+class TokenStore:
+    """Keeps a connection's tokens in step with what Spotify hands out."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def save_tokens(self, *, access_token, expires_at, refresh_token=None):
+        fields = {
+            "access_token": access_token,
+            "expires_at": datetime.fromtimestamp(expires_at, tz=UTC),
+        }
+        if refresh_token:  # rotated by Spotify: the old one may stop working
+            fields["refresh_token"] = refresh_token
+        for name, value in fields.items():
+            setattr(self.connection, name, value)
+        self.connection.save(update_fields=[*fields, "updated_at"])
+
+    def revoked_message(self):
+        return (
+            f"Spotify no longer accepts this site's access to the Spotify account "
+            f"{self.connection.label} (invalid_grant: the access was removed at "
+            "spotify.com/account/apps, or it expired). Reconnect Spotify on your account's "
+            "Spotify page to ingest its playlists again."
+        )
+
+    def mark_revoked(self, message):
+        SpotifyConnection.objects.filter(pk=self.connection.pk).update(
+            status=ConnectionStatus.RECONNECT, status_message=message, updated_at=timezone.now()
+        )
+        self.connection.status = ConnectionStatus.RECONNECT
+        self.connection.status_message = message
+
+
+def client_for_connection(connection):
+    """A SpotifyClient on the connection's tokens; SpotifyAuthError if it is not live."""
+    if connection.status != ConnectionStatus.CONNECTED:
+        raise SpotifyAuthError(connection.status_message or reconnect_message(connection))
+    if not connection.refresh_token:
+        # Stored, but no configured key decrypts it (SPOTIFY_TOKEN_KEY changed).
+        message = (
+            f"The Spotify tokens of {connection.label} can no longer be decrypted "
+            "(SPOTIFY_TOKEN_KEY changed?). Reconnect Spotify on your account's Spotify page."
+        )
+        TokenStore(connection).mark_revoked(message)
+        raise SpotifyAuthError(message)
+    expires_at = connection.expires_at.timestamp() if connection.expires_at else 0.0
+    return SpotifyClient.for_stored_tokens(
+        store=TokenStore(connection),
+        refresh_token=connection.refresh_token,
+        access_token=connection.access_token,
+        expires_at=expires_at,
+        label=connection.label,
+    )
+
+
+def reconnect_message(connection):
+    return (
+        f"The connection to the Spotify account {connection.label} needs renewing: "
+        "reconnect Spotify on your account's Spotify page."
+    )
+
+
+def client_for_user(user):
+    """The client of the user's connection; SpotifyAuthError if there is none or it died."""
+    connection = connection_for(user)
+    if connection is None:
+        raise SpotifyAuthError(
+            f"{user.get_username()} has not connected a Spotify account: connect one on the "
+            "account's Spotify page (/accounts/spotify/) first."
+        )
+    return client_for_connection(connection)
+
+
+def client_for_run(run):
+    """The client a run ingests with (see the module docstring for the order)."""
+    user_pk = (run.parameters or {}).get("spotify_user")
+    if user_pk is not None:
+        connection = SpotifyConnection.objects.filter(user_id=user_pk).first()
+        if connection is None:
+            raise SpotifyAuthError(
+                "The Spotify account this run was to use was disconnected: connect Spotify "
+                "again and try again."
+            )
+        if run.trigger == Trigger.SCHEDULE and not connection.is_live:
+            return _client_for_unattended(run.playlist_id)
+        return client_for_connection(connection)
+    if run.trigger in (Trigger.WEB, Trigger.RETRY):
+        return SpotifyClient.for_app()
+    if run.trigger == Trigger.SCHEDULE:
+        return _client_for_unattended(run.playlist_id)
+    return SpotifyClient.from_settings()  # the shell: SPOTIFY_REFRESH_TOKEN, else the app
+
+
+def _client_for_unattended(playlist_id):
+    connection = connection_for_playlist(playlist_id)
+    if connection is not None:
+        return client_for_connection(connection)
+    return SpotifyClient.from_settings()
+
+
+# --- which connection reads a tracked playlist -----------------------------------------
+def connection_for_playlist(playlist_id):
+    """Among users who added the playlist, a live connection: the owner's if any."""
+    return connections_for_playlists([playlist_id]).get(playlist_id)
+
+
+def connections_for_playlists(playlist_ids):
+    """playlist id → the live connection to read it with (two queries for any number).
+
+    Prefers the connection of the playlist's owner (known once it was loaded),
+    else the earliest entry's: in Development Mode only owners and collaborators
+    can read the items, and only the owner is sure to stay one.
+    """
+    owners = dict(
+        Playlist.objects.filter(pk__in=playlist_ids).values_list("playlist_id", "owner_id")
+    )
+    entries = (
+        UserPlaylist.objects.filter(
+            playlist_id__in=playlist_ids,
+            user__spotify_connection__status=ConnectionStatus.CONNECTED,
+        )
+        .select_related("user__spotify_connection")
+        .order_by("added_at", "pk")
+    )
+    chosen = {}
+    for entry in entries:
+        connection = entry.user.spotify_connection
+        if not connection.is_live:
+            continue
+        owner = owners.get(entry.playlist_id)
+        best = chosen.get(entry.playlist_id)
+        if best is None or (connection.spotify_user_id == owner and best.spotify_user_id != owner):
+            chosen[entry.playlist_id] = connection
+    return chosen
+
+
+# --- "Pick from my Spotify" ---------------------------------------------------------------
+NOT_YOURS = (
+    "followed, not yours: Spotify lets this app read only playlists you own or collaborate on"
+)
+EDITORIAL = (
+    "Spotify's own editorial or algorithmic playlist: Spotify does not serve these to new "
+    "apps; copy its tracks into a playlist of your own"
+)
+
+
+@dataclass(frozen=True)
+class PlaylistChoice:
+    """One playlist of the person's Spotify library, and whether this app can read it."""
+
+    playlist_id: str
+    name: str
+    owner_name: str
+    image_url: str
+    items_total: int | None
+    relation: str  # "yours", "collaborative" or "followed"
+    reason: str  # why it cannot be read; "" when it can
+    in_list: bool
+
+    @property
+    def readable(self):
+        return not self.reason
+
+
+def spotify_playlist_choices(*, connection, client, listed_ids=()):
+    """The playlists of /v1/me/playlists, marked readable or not (Development Mode rules).
+
+    An owned or collaborative playlist is readable; a followed one is not
+    (Extended Quota apps could read public ones, but the app cannot know its
+    mode before trying, and new apps never get it).
+    """
+    listed = set(listed_ids)
+    return [
+        _choice(playlist, connection.spotify_user_id, listed)
+        for playlist in client.my_playlists()
+        if playlist.get("id")
+    ]
+
+
+def _choice(playlist, me, listed):
+    owner = playlist.get("owner") or {}
+    paging = playlist.get("items") or playlist.get("tracks") or {}
+    images = playlist.get("images") or []
+    if owner.get("id") == me:
+        relation, reason = "yours", ""
+    elif playlist.get("collaborative"):
+        relation, reason = "collaborative", ""
+    else:
+        relation = "followed"
+        reason = EDITORIAL if owner.get("id") == "spotify" else NOT_YOURS
+    return PlaylistChoice(
+        playlist_id=playlist["id"],
+        name=playlist.get("name") or playlist["id"],
+        owner_name=owner.get("display_name") or owner.get("id") or "",
+        image_url=(images[-1].get("url") or "") if images else "",
+        items_total=paging.get("total"),
+        relation=relation,
+        reason=reason,
+        in_list=playlist["id"] in listed,
+    )

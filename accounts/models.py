@@ -1,0 +1,59 @@
+"""A person's link to their Spotify account ("Connect Spotify").
+
+Since 2026 a Development Mode app reads the items only of playlists that the
+signed-in Spotify user owns or collaborates on, so ingestion needs each
+person's own token. Tokens are encrypted at rest (accounts.crypto).
+"""
+
+from django.conf import settings
+from django.db import models
+
+from accounts.crypto import EncryptedTextField
+
+
+class ConnectionStatus(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    # Spotify refused the refresh token (invalid_grant): the person revoked the
+    # app's access, or the token can no longer be decrypted. Only a new
+    # authorization helps.
+    RECONNECT = "reconnect", "Reconnect Spotify"
+
+
+class SpotifyConnection(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="spotify_connection"
+    )
+    # Spotify's stable id for the account (`account_id` of /v1/me): one site
+    # user per Spotify account.
+    account_id = models.CharField(max_length=200, unique=True)
+    # The user id Spotify puts in playlists' `owner.id`, to tell own playlists.
+    spotify_user_id = models.CharField(max_length=200)
+    display_name = models.CharField(max_length=300, blank=True, default="")
+    scope = models.TextField(blank=True, default="")
+    access_token = EncryptedTextField(blank=True, default="")
+    refresh_token = EncryptedTextField(blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ConnectionStatus, default=ConnectionStatus.CONNECTED
+    )
+    # Why the connection needs attention, written for the person.
+    status_message = models.TextField(blank=True, default="")
+    connected_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status"], name="spotifyconnection_status_idx")]
+
+    def __str__(self):
+        return f"{self.user} ↔ Spotify {self.spotify_user_id} ({self.status})"
+
+    @property
+    def is_live(self):
+        return self.status == ConnectionStatus.CONNECTED and bool(self.refresh_token)
+
+    @property
+    def label(self):
+        """How messages name the Spotify account."""
+        if self.display_name and self.display_name != self.spotify_user_id:
+            return f"{self.display_name} ({self.spotify_user_id})"
+        return self.spotify_user_id

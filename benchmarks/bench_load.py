@@ -1,0 +1,835 @@
+"""Benchmark: loading N warehouse rows into `playlist_tracks`, on SQLite and PostgreSQL.
+
+    .venv/bin/python -m benchmarks.bench_load [--rows 100000] [--playlists 10]
+        [--orm-rows 10000] [--repeat 3] [--database sqlite|postgresql|both]
+
+Rows are generated once (factories + `transform_snapshot`), outside every timing,
+as `--playlists` playlists of `--rows / --playlists` distinct tracks each. Each
+method is timed `--repeat` times (median reported), per playlist as the loader
+works (one transaction per playlist):
+
+* loader   `warehouse.loader.load_playlist`: first load into an empty table, reload
+           of the same snapshot (no-op), a reload with 10% of rows changed under the
+           same snapshot id, and one under a new snapshot id;
+* (a) ORM  per-row `filter().first()` then `create()` / `filter().update()` in one
+           transaction, on a subset (`--orm-rows`, default one playlist of 10,000);
+* (b)      pandas `DataFrame.to_sql` (SQLAlchemy) into a staging table, then
+           `INSERT … SELECT … ON CONFLICT … DO UPDATE … WHERE content differs`;
+* (c)      the ceiling: the same rows, already serialized, bulk-written into an
+           unindexed TEMP table (PostgreSQL COPY / SQLite executemany), no merge.
+
+Uses its own databases only: PostgreSQL `bench_playlist_analytics` (dropped and
+created at start, dropped at the end unless --keep-db) and a temp SQLite file.
+"""
+
+import argparse
+import cProfile
+import dataclasses
+import hashlib
+import io
+import json
+import pickle
+import pstats
+import random
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from benchmarks import _common
+from benchmarks._common import Timer, log, median
+
+MODULE = "benchmarks.bench_load"
+SEED = 20261126
+
+
+# === data generation (parent, once) ==================================================
+_WORDS = (
+    "Love",
+    "Night",
+    "Dream",
+    "Summer",
+    "Heart",
+    "Fire",
+    "Blue",
+    "Rain",
+    "Hope",
+    "Tokyo",
+    "Любовь",
+    "東京",
+    "Straße",
+    "Ñandú",
+    "café",
+    "naïve",
+    "Señorita",
+    "Björk",
+    "Ωmega",
+    "사랑",
+    "🎶",
+    "Noite",
+    "Sueño",
+    "Lune",
+    "Himmel",
+    "Ångström",
+    "Zürich",
+    "ça va",
+    "Μέλι",
+    "دنيا",
+    "नमस्ते",
+    "Kraków",
+    "Ñu",
+    "Fiancée",
+    "l'été",
+)
+_GENRES = (
+    "pop",
+    "indie rock",
+    "k-pop",
+    "música mexicana",
+    "reggaetón",
+    "j-pop",
+    "chanson française",
+    "deutschrap",
+    "bossa nova",
+    "afrobeats",
+    "lo-fi beats",
+    "c-pop",
+    "svensk indie",
+    "techno",
+    "jazz",
+    "drum and bass",
+    "MPB",
+    "sertanejo universitário",
+    "city pop",
+    "shoegaze",
+)
+
+
+def _name(rng, low=1, high=4):
+    name = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(low, high)))
+    roll = rng.random()
+    if roll < 0.05:
+        name += f" (feat. {rng.choice(_WORDS)})"
+    elif roll < 0.06:
+        name += ' \\ back\\slash "quoted"'  # exercises COPY / SQL escaping
+    elif roll < 0.062:
+        name += "\twith a tab"
+    return name
+
+
+def generate(rows_total, playlists, seed=SEED):
+    """[(snapshot, rows, changed_rows)] per playlist; rows are `transform_snapshot` frames."""
+    from ingestion.snapshot import ArtistRef
+    from ingestion.transform import transform_snapshot
+    from tests.factories import LocalTrackFactory, TrackFactory, snapshot_of, spotify_id
+
+    rng = random.Random(seed)
+    per_playlist = rows_total // playlists
+    artists = [ArtistRef(id=spotify_id(i, "a"), name=_name(rng, 1, 2)) for i in range(5000)]
+    genres = {}
+    for artist in artists:
+        roll = rng.random()
+        if roll < 0.10:
+            genres[artist.id] = None  # unknown
+        elif roll < 0.25:
+            genres[artist.id] = []  # none listed
+        else:
+            genres[artist.id] = rng.sample(_GENRES, rng.randint(1, 4))
+    pool_size = max(int(per_playlist * 1.2), int(rows_total * 0.6))
+    pool = []
+    for i in range(pool_size):
+        precision = rng.choice(("day", "day", "day", "month", "year"))
+        year = rng.randint(1955, 2026)
+        date = {"day": f"{year}-05-12", "month": f"{year}-05", "year": f"{year}"}[precision]
+        if rng.random() < 0.01:
+            date = "0000"  # Spotify's "unknown"
+        pool.append(
+            TrackFactory(
+                id=spotify_id(i),
+                name=_name(rng),
+                duration_ms=rng.randint(60_000, 600_000),
+                explicit=rng.random() < 0.15,
+                isrc=None if rng.random() < 0.02 else f"QZ{i:010d}",
+                album_id=spotify_id(i // 10, "b"),
+                album_name=_name(rng, 1, 3),
+                album_release_date=date,
+                album_release_date_precision=precision,
+                artists=tuple(rng.sample(artists, rng.choice((1, 1, 1, 2, 2, 3)))),
+            )
+        )
+    out = []
+    for p in range(playlists):
+        n_local = per_playlist // 50  # 2% local files
+        tracks = rng.sample(pool, per_playlist - n_local)
+        tracks += [LocalTrackFactory(name=_name(rng)) for _ in range(n_local)]
+        rng.shuffle(tracks)
+        # ~1% of items repeat an earlier track (one row, occurrences = 2).
+        items = list(tracks)
+        for _ in range(per_playlist // 100):
+            items.insert(rng.randrange(len(items) + 1), rng.choice(tracks[:1000]))
+        snapshot = snapshot_of(
+            items,
+            genres=genres,
+            playlist_id=spotify_id(p, "p"),
+            name=f"Benchmark playlist {p} — {_name(rng)}",
+            snapshot_id="snap-1",
+        )
+        rows = transform_snapshot(snapshot).rows
+        assert len(rows) == per_playlist, (len(rows), per_playlist)
+        out.append((snapshot, rows, _changed(rows, rng)))
+    return out
+
+
+def _changed(rows, rng):
+    """A copy with 10% of the rows' content changed (names; half also genres)."""
+    changed = rows.copy()
+    picked = rng.sample(range(len(rows)), len(rows) // 10)
+    names = changed["track_name"].tolist()
+    genres = [list(g) for g in changed["track_genres"]]
+    for n, i in enumerate(picked):
+        names[i] = f"{names[i]} (Remastered 2026)"
+        if n % 2:
+            genres[i] = [*genres[i], "hyperpop"]
+    changed["track_name"] = names
+    changed["track_genres"] = genres
+    return changed
+
+
+# === child: the timings ==============================================================
+class Bench:
+    def __init__(self, data, *, repeat, orm_rows):
+        from django.db import connection
+
+        self.connection = connection
+        self.vendor = connection.vendor
+        self.data = data
+        self.repeat = repeat
+        self.orm_rows = orm_rows
+        self.rows_total = sum(len(rows) for _, rows, _ in data)
+        self.results = {}
+
+    # helpers -----------------------------------------------------------------------
+    def clear(self):
+        from warehouse.schema import TABLE
+
+        with self.connection.cursor() as cursor:
+            if self.vendor == "postgresql":
+                cursor.execute(f"TRUNCATE {TABLE}, warehouse_playlists")
+            else:
+                cursor.execute(f"DELETE FROM {TABLE}")
+                cursor.execute("DELETE FROM warehouse_playlists")
+
+    def count(self):
+        from warehouse.schema import TABLE
+
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {TABLE}")
+            return cursor.fetchone()[0]
+
+    def record(self, key, label, rows, seconds, **extra):
+        self.results[key] = {
+            "label": label,
+            "rows": rows,
+            "runs": [round(s, 4) for s in seconds],
+            "seconds": median(seconds),
+            **extra,
+        }
+        log(f"{label}: median {median(seconds):.3f} s over {len(seconds)} runs ({rows} rows)")
+
+    # project loader ----------------------------------------------------------------
+    def load_all(self, which, snapshot_id="snap-1"):
+        from warehouse.loader import load_playlist
+
+        totals = {"inserted": 0, "updated": 0, "unchanged": 0, "removed": 0}
+        for snapshot, rows, changed in self.data:
+            if snapshot.snapshot_id != snapshot_id:
+                snapshot = dataclasses.replace(snapshot, snapshot_id=snapshot_id)
+            result = load_playlist(snapshot, rows if which == "base" else changed)
+            totals["inserted"] += result.rows_inserted
+            totals["updated"] += result.rows_updated
+            totals["unchanged"] += result.rows_unchanged
+            totals["removed"] += result.rows_removed
+        return totals
+
+    def bench_loader(self):
+        steps = (
+            ("loader_first", "loader: first load (empty table)", "base", "snap-1"),
+            ("loader_noop", "loader: reload same snapshot (no-op)", "base", "snap-1"),
+            ("loader_10pct", "loader: 10% rows changed, same snapshot id", "changed", "snap-1"),
+            ("loader_newsnap", "loader: new snapshot id (+10% content)", "base", "snap-2"),
+        )
+        times = {key: [] for key, *_ in steps}
+        counts = {}
+        for run in range(self.repeat):
+            self.clear()
+            for key, _, which, snapshot_id in steps:
+                with Timer() as timer:
+                    counts[key] = self.load_all(which, snapshot_id)
+                times[key].append(timer.seconds)
+            assert self.count() == self.rows_total
+            summary = ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items())
+            log(f"loader run {run + 1}: {summary}")
+        for key, label, *_ in steps:
+            self.record(key, label, self.rows_total, times[key], counts=counts[key])
+
+    # (a) per-row ORM -----------------------------------------------------------------
+    def orm_subset(self):
+        """Row dicts (no bookkeeping columns) for the first `orm_rows` rows."""
+        out = []
+        for snapshot, rows, _ in self.data:
+            frame = rows.astype(object).where(rows.notna(), None)
+            for record in frame.to_dict("records"):
+                out.append((snapshot, record))
+                if len(out) >= self.orm_rows:
+                    return out
+        return out
+
+    def orm_load(self, subset):
+        from django.db import transaction
+        from django.utils import timezone
+
+        from warehouse.models import PlaylistTrack
+
+        now = timezone.now()
+        created = updated = 0
+        with transaction.atomic():
+            for _snapshot, record in subset:
+                key = {"playlist_id": record["playlist_id"], "track_id": record["track_id"]}
+                existing = PlaylistTrack.objects.filter(**key).first()
+                if existing is None:
+                    PlaylistTrack.objects.create(
+                        **record, first_seen_at=now, last_seen_at=now, loaded_at=now
+                    )
+                    created += 1
+                    continue
+                changed = {
+                    field: value
+                    for field, value in record.items()
+                    if getattr(existing, field) != value
+                }
+                if existing.removed_at is not None:
+                    changed["removed_at"] = None
+                if changed:
+                    PlaylistTrack.objects.filter(**key).update(**changed, loaded_at=now)
+                    updated += 1
+        return created, updated
+
+    def bench_orm(self):
+        subset = self.orm_subset()
+        first, noop = [], []
+        counts = {}
+        for run in range(self.repeat):
+            self.clear()
+            with Timer() as timer:
+                counts["first"] = self.orm_load(subset)
+            first.append(timer.seconds)
+            assert self.count() == len(subset)
+            with Timer() as timer:
+                counts["noop"] = self.orm_load(subset)
+            noop.append(timer.seconds)
+            log(f"ORM run {run + 1}: first {first[-1]:.2f}s, no-op {noop[-1]:.2f}s {counts}")
+        assert counts["noop"] == (0, 0), counts
+        self.record("orm_first", "(a) per-row ORM: first load", len(subset), first)
+        self.record("orm_noop", "(a) per-row ORM: reload unchanged", len(subset), noop)
+
+    # (b) pandas to_sql + INSERT … SELECT … ON CONFLICT ------------------------------
+    def sqlalchemy_engine(self):
+        import sqlalchemy
+
+        db = self.connection.settings_dict
+        if self.vendor == "postgresql":
+            url = sqlalchemy.engine.URL.create(
+                "postgresql+psycopg2",
+                username=db["USER"] or None,
+                password=db["PASSWORD"] or None,
+                host=db["HOST"] or None,
+                port=db["PORT"] or None,
+                database=db["NAME"],
+            )
+            return sqlalchemy.create_engine(url)
+        engine = sqlalchemy.create_engine(f"sqlite:///{db['NAME']}")
+
+        @sqlalchemy.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):  # same per-connection pragma as settings.py
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+        return engine
+
+    def pandas_merge_sql(self, staging):
+        from warehouse.loader import INSERT_ONLY, KEY, NOT_COMPARED
+        from warehouse.schema import COLUMN_NAMES, COLUMNS, TABLE
+
+        if self.vendor == "postgresql":
+            types = {name: pg.split(" NOT NULL")[0].split(" DEFAULT")[0] for name, pg, _ in COLUMNS}
+            select = ", ".join(f"CAST({c} AS {types[c]})" for c in COLUMN_NAMES)
+            distinct = "IS DISTINCT FROM"
+        else:
+            select = ", ".join(COLUMN_NAMES)
+            distinct = "IS NOT"
+        updated = [c for c in COLUMN_NAMES if c not in KEY + INSERT_ONLY]
+        compared = [c for c in COLUMN_NAMES if c not in NOT_COMPARED]
+        return (
+            f"INSERT INTO {TABLE} ({', '.join(COLUMN_NAMES)}) SELECT {select} FROM {staging} "
+            "WHERE true ON CONFLICT (playlist_id, track_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in updated)
+            + " WHERE "
+            + " OR ".join(f"{TABLE}.{c} {distinct} excluded.{c}" for c in compared)
+        )
+
+    def pandas_load(self, engine, seen_at):
+        from django.utils import timezone
+
+        from warehouse.schema import COLUMN_NAMES, COLUMNS
+
+        json_columns = [name for name, postgresql_type, _ in COLUMNS if "jsonb" in postgresql_type]
+
+        staging = "bench_pandas_staging"
+        merge = self.pandas_merge_sql(staging)
+        now = timezone.now()
+        written = 0
+        for _snapshot, rows, _ in self.data:
+            frame = rows.assign(
+                first_seen_at=now, last_seen_at=seen_at, removed_at=None, loaded_at=now
+            ).loc[:, list(COLUMN_NAMES)]
+            for column in json_columns:
+                frame[column] = [json.dumps(list(v), ensure_ascii=False) for v in frame[column]]
+            if self.vendor == "sqlite":
+                # Django stores SQLite datetimes as naive UTC text.
+                for column in ("added_at", "first_seen_at", "last_seen_at", "loaded_at"):
+                    frame[column] = frame[column].dt.tz_convert("UTC").dt.tz_localize(None)
+            with engine.begin() as conn:
+                frame.to_sql(staging, conn, if_exists="replace", index=False)
+                written += conn.exec_driver_sql(merge).rowcount
+                conn.exec_driver_sql(f"DROP TABLE {staging}")
+        return written
+
+    def bench_pandas(self):
+        from django.utils import timezone
+
+        engine = self.sqlalchemy_engine()
+        first, noop = [], []
+        written = {}
+        try:
+            for run in range(self.repeat):
+                self.clear()
+                seen_at = timezone.now()
+                with Timer() as timer:
+                    written["first"] = self.pandas_load(engine, seen_at)
+                first.append(timer.seconds)
+                assert self.count() == self.rows_total
+                with Timer() as timer:
+                    written["noop"] = self.pandas_load(engine, seen_at)
+                noop.append(timer.seconds)
+                log(f"pandas run {run + 1}: first {first[-1]:.2f}s, no-op {noop[-1]:.2f}s")
+        finally:
+            engine.dispose()
+        self.record(
+            "pandas_first",
+            "(b) pandas to_sql + merge: first load",
+            self.rows_total,
+            first,
+            written=written["first"],
+        )
+        self.record(
+            "pandas_noop",
+            "(b) pandas to_sql + merge: reload same",
+            self.rows_total,
+            noop,
+            written=written["noop"],
+        )
+
+    # (c) ceiling ---------------------------------------------------------------------
+    def serialized(self):
+        """The loader's own wire format of every playlist's rows, built untimed."""
+        from django.utils import timezone
+
+        from warehouse.schema import COLUMN_NAMES
+
+        now = timezone.now()
+        out = []
+        with Timer() as timer:
+            for _snapshot, rows, _ in self.data:
+                frame = rows.assign(
+                    first_seen_at=now, last_seen_at=now, removed_at=None, loaded_at=now
+                ).loc[:, list(COLUMN_NAMES)]
+                frame = frame.astype(object).where(frame.notna(), None)
+                records = frame.itertuples(index=False, name=None)
+                if self.vendor == "postgresql":
+                    out.append(
+                        "".join(
+                            "\t".join(
+                                _copy_text(v, c) for v, c in zip(record, COLUMN_NAMES, strict=True)
+                            )
+                            + "\n"
+                            for record in records
+                        )
+                    )
+                else:
+                    out.append([_sqlite_values(self.connection, r) for r in records])
+        return out, timer.seconds
+
+    def bench_ceiling(self):
+        from django.db import transaction
+
+        from warehouse.schema import COLUMN_NAMES, TABLE
+
+        payloads, serialize_seconds = self.serialized()
+        columns = ", ".join(COLUMN_NAMES)
+        placeholders = ", ".join(["%s"] * len(COLUMN_NAMES))
+        times = []
+        for run in range(self.repeat):
+            loaded = 0
+            with Timer() as timer:
+                for payload in payloads:
+                    with transaction.atomic(), self.connection.cursor() as cursor:
+                        if self.vendor == "postgresql":
+                            cursor.execute(
+                                f"CREATE TEMP TABLE bench_ceiling (LIKE {TABLE} INCLUDING DEFAULTS)"
+                                " ON COMMIT DROP"
+                            )
+                            cursor.cursor.copy_expert(
+                                f"COPY bench_ceiling ({columns}) FROM STDIN WITH (FORMAT text)",
+                                io.StringIO(payload),
+                            )
+                            loaded += cursor.cursor.rowcount
+                        else:
+                            cursor.execute(
+                                f"CREATE TEMP TABLE bench_ceiling AS SELECT * FROM {TABLE} WHERE 0"
+                            )
+                            cursor.executemany(
+                                f"INSERT INTO bench_ceiling ({columns}) VALUES ({placeholders})",
+                                payload,
+                            )
+                            loaded += len(payload)
+                            cursor.execute("DROP TABLE bench_ceiling")
+            times.append(timer.seconds)
+            assert loaded == self.rows_total, loaded
+            log(f"ceiling run {run + 1}: {times[-1]:.3f}s")
+        method = "COPY" if self.vendor == "postgresql" else "executemany"
+        label = f"(c) ceiling: bare {method} into unindexed TEMP table"
+        self.record(
+            "ceiling", label, self.rows_total, times, serialize_seconds=round(serialize_seconds, 3)
+        )
+
+    # where the loader's time goes ----------------------------------------------------
+    def profile_loader(self):
+        """One extra first load + no-op reload with each loader phase timed, then cProfile."""
+        from warehouse import loader
+
+        candidates = (
+            "_upsert_playlist",
+            "_upsert_playlists",
+            "_present_and_removed_ids",
+            "_concat",
+            "_records",
+            "_columns",
+            "_fill_staging",
+            "_merge_staging",
+            "_mark_removed",
+        )
+        # The loader's private phases, whichever of them this version has.
+        phases = [name for name in candidates if hasattr(loader, name)]
+        spent = {}
+        originals = {name: getattr(loader, name) for name in phases}
+
+        def timed(name, function):
+            def wrapper(*args, **kwargs):
+                started = time.perf_counter()
+                try:
+                    return function(*args, **kwargs)
+                finally:
+                    spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+
+            return wrapper
+
+        report = {}
+        try:
+            for name, function in originals.items():
+                setattr(loader, name, timed(name, function))
+            self.clear()
+            for label in ("first", "noop", "noop_after_ANALYZE"):
+                if label == "noop_after_ANALYZE":
+                    # Fresh planner statistics for playlist_tracks (autovacuum would
+                    # get there eventually); shows how plan-dependent _mark_removed is.
+                    with self.connection.cursor() as cursor:
+                        cursor.execute("ANALYZE playlist_tracks")
+                spent.clear()
+                with Timer() as timer:
+                    self.load_all("base")
+                report[label] = {
+                    "total": round(timer.seconds, 3),
+                    **{name: round(spent.get(name, 0.0), 3) for name in phases},
+                }
+                report[label]["other (commit, DROP, result)"] = round(
+                    timer.seconds - sum(spent.values()), 3
+                )
+        finally:
+            for name, function in originals.items():
+                setattr(loader, name, function)
+
+        # cProfile of one first load: the hottest functions by own time.
+        self.clear()
+        profiler = cProfile.Profile()
+        profiler.enable()
+        self.load_all("base")
+        profiler.disable()
+        stream = io.StringIO()
+        stats = pstats.Stats(profiler, stream=stream)
+        stats.sort_stats("tottime").print_stats(12)
+        report["cprofile_first_load_top"] = _trim_pstats(stream.getvalue())
+        self.results["profile"] = report
+        log(f"loader phases: {json.dumps(report['first'])}")
+
+    def bench_loader_batch(self):
+        """`load_playlists` (all playlists in one transaction), if this loader has it."""
+        from warehouse import loader
+
+        if not hasattr(loader, "load_playlists"):
+            return
+        batch = [(snapshot, rows) for snapshot, rows, _ in self.data]
+        times = []
+        for _run in range(self.repeat):
+            self.clear()
+            with Timer() as timer:
+                loader.load_playlists(batch)
+            times.append(timer.seconds)
+            assert self.count() == self.rows_total
+        self.record(
+            "loader_batch_first",
+            "loader batch load_playlists (1 txn): first load",
+            self.rows_total,
+            times,
+        )
+
+    def run(self):
+        self.bench_loader()
+        self.bench_loader_batch()
+        self.bench_ceiling()
+        self.bench_pandas()
+        self.bench_orm()
+        self.profile_loader()
+        return self.results
+
+
+_JSON_COLUMNS = ("track_genres", "artist_ids", "artist_names")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value, column):
+    """PostgreSQL COPY text format of one value (for the ceiling's payload)."""
+    if value is None:
+        return "\\N"
+    if column in _JSON_COLUMNS:
+        value = json.dumps(list(value), ensure_ascii=False)
+    elif isinstance(value, bool):
+        return "t" if value else "f"
+    elif isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _sqlite_values(connection, record):
+    values = []
+    for value, column in zip(record, _COLUMN_NAMES(), strict=True):
+        if value is not None and column in _JSON_COLUMNS:
+            value = json.dumps(list(value), ensure_ascii=False)
+        elif isinstance(value, datetime):
+            value = connection.ops.adapt_datetimefield_value(value)
+        values.append(value)
+    return values
+
+
+def _COLUMN_NAMES():  # noqa: N802 - imported lazily (needs Django set up)
+    from warehouse.schema import COLUMN_NAMES
+
+    return COLUMN_NAMES
+
+
+def _loader_digest():
+    return hashlib.sha256((_common.REPO_ROOT / "warehouse" / "loader.py").read_bytes()).hexdigest()
+
+
+def _trim_pstats(text):
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("ncalls"):
+            return "\n".join(line.rstrip() for line in lines[i:] if line.strip())
+    return text
+
+
+def child(args):
+    _common.setup_django()
+    from django.db import connection
+
+    _common.migrate()
+    with open(args.data, "rb") as handle:
+        data = pickle.load(handle)
+    log(f"{connection.vendor}: {sum(len(r) for _, r, _ in data)} rows in {len(data)} playlists")
+    digest = _loader_digest()
+    bench = Bench(data, repeat=args.repeat, orm_rows=args.orm_rows)
+    results = bench.run()
+    results["loader_sha256"] = digest
+    if _loader_digest() != digest:
+        results["loader_sha256_changed_during_run"] = _loader_digest()
+        log("WARNING: warehouse/loader.py changed on disk during this run")
+    results["vendor"] = connection.vendor
+    connection.close()
+    Path(args.result).write_text(json.dumps(results, indent=2, default=str))
+
+
+# === parent ==========================================================================
+def parent(args):
+    databases = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
+    machine = _common.machine_info()
+    all_results = {}
+    with _common.temp_dir("bench-load-") as tmp:
+        # Django is set up here only to build rows with the factories; this URL is
+        # never connected to (and is not the developer's data/db.sqlite3).
+        import os
+
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'parent-unused.sqlite3'}"
+        os.environ["DJANGO_SETTINGS_MODULE"] = "config.test_settings"
+        os.environ["DEBUG"] = "false"
+        _common.setup_django()
+        log(f"generating {args.rows} rows in {args.playlists} playlists (untimed)…")
+        with Timer() as timer:
+            data = generate(args.rows, args.playlists)
+        log(f"generated in {timer.seconds:.1f} s")
+        data_path = tmp / "rows.pickle"
+        data_path.write_bytes(pickle.dumps(data))
+        child_args = [
+            "--data",
+            str(data_path),
+            "--repeat",
+            str(args.repeat),
+            "--orm-rows",
+            str(args.orm_rows),
+        ]
+        for database in databases:
+            log(f"--- {database} ---")
+            if database == "postgresql":
+                _common.recreate_pg_database()
+                url = _common.pg_url()
+            else:
+                url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+            try:
+                all_results[database] = _common.run_child(
+                    MODULE, url, child_args, tmp / f"{database}.json"
+                )
+            finally:
+                if database == "postgresql" and not args.keep_db:
+                    _common.drop_pg_database()
+    report = render(all_results, machine, args)
+    print(report)
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"machine": machine, "args": vars(args), "results": all_results}, indent=2)
+        )
+
+
+def render(all_results, machine, args):
+    per = args.rows // args.playlists
+    digests = {r.get("loader_sha256", "?")[:12] for r in all_results.values()}
+    out = [
+        f"warehouse/loader.py sha256: {', '.join(sorted(digests))}",
+        f"bench_load: {args.playlists} playlists × {per} rows = {per * args.playlists} rows, "
+        f"median of {args.repeat} runs; (a) on a {args.orm_rows}-row subset",
+        f"machine: {machine['cpus']} CPUs, Python {machine['python']}, "
+        f"PostgreSQL {machine.get('postgresql')}, SQLite {machine['sqlite']}",
+    ]
+    order = (
+        "loader_first",
+        "loader_noop",
+        "loader_10pct",
+        "loader_newsnap",
+        "loader_batch_first",
+        "orm_first",
+        "orm_noop",
+        "pandas_first",
+        "pandas_noop",
+        "ceiling",
+    )
+    for database, results in all_results.items():
+        rows = []
+        for key in order:
+            r = results.get(key)
+            if not r:
+                continue
+            note = ""
+            if "counts" in r:
+                c = r["counts"]
+                note = f"ins {c['inserted']}, upd {c['updated']}, unch {c['unchanged']}"
+            elif "written" in r:
+                note = f"written {r['written']}"
+            elif "serialize_seconds" in r:
+                note = f"serializing beforehand (untimed): {r['serialize_seconds']} s"
+            rows.append(
+                (
+                    r["label"],
+                    r["rows"],
+                    f"{r['seconds']:.3f}",
+                    f"{r['rows'] / r['seconds']:,.0f}",
+                    " / ".join(f"{s:.2f}" for s in r["runs"]),
+                    note,
+                )
+            )
+        out.append(f"\n## {database}\n")
+        out.append(
+            _common.format_table(("method", "rows", "median s", "rows/s", "runs s", "notes"), rows)
+        )
+        loader = results["loader_first"]["seconds"]
+        pandas = results["pandas_first"]["seconds"]
+        ceiling = results["ceiling"]["seconds"]
+        orm_rate = results["orm_first"]["rows"] / results["orm_first"]["seconds"]
+        loader_rate = results["loader_first"]["rows"] / loader
+        out.append("")
+        out.append(
+            f"loader vs (b) pandas, first load: {pandas / loader:.2f}× faster"
+            + (
+                "  (target ≥ 3×: " + ("MET" if pandas / loader >= 3 else "MISSED") + ")"
+                if database == "postgresql"
+                else "  (no target on SQLite)"
+            )
+        )
+        out.append(
+            f"loader vs (b) pandas, no-op reload: "
+            f"{results['pandas_noop']['seconds'] / results['loader_noop']['seconds']:.2f}× faster"
+        )
+        out.append(
+            f"loader vs (c) ceiling: loader takes {loader / ceiling:.2f}× the ceiling's time"
+            f"  (target ≤ 4×: {'MET' if loader / ceiling <= 4 else 'MISSED'})"
+        )
+        out.append(f"loader vs (a) per-row ORM, rows/s: {loader_rate / orm_rate:.1f}× faster")
+        profile = results.get("profile")
+        if profile:
+            out.append("\nloader phases (one extra, instrumented run; seconds, all playlists):")
+            for label in ("first", "noop", "noop_after_ANALYZE"):
+                phases = ", ".join(f"{k} {v}" for k, v in profile[label].items())
+                out.append(f"  {label}: {phases}")
+            out.append("cProfile, first load, top functions by own time:")
+            top = profile["cprofile_first_load_top"].splitlines()
+            out.append("\n".join("  " + line for line in top))
+    return "\n".join(out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="total rows (default 100000)")
+    parser.add_argument("--playlists", type=int, default=10, help="playlists (default 10)")
+    parser.add_argument("--orm-rows", type=int, default=10_000, help="(a) subset (default 10000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per timing (default 3)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--keep-db", action="store_true", help="keep bench_playlist_analytics")
+    parser.add_argument("--json", help="also write all results to this JSON file")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args)
+    else:
+        parent(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,319 @@
+"""The playlist dashboard, its track table, and the overview across a user's playlists.
+
+Thin adapters: the numbers come from `warehouse.queries`, the run states from
+`ingestion.models`; this module only shapes them for the templates and the
+page scripts. Chart data reaches the page through `json_script` only.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from dashboard.access import user_playlist_ids, user_playlist_or_404
+from ingestion.models import IngestRun, RunStatus
+from warehouse import queries
+
+NO_GENRE_LABEL = "No genre listed"
+TABLE_COLUMNS = (
+    ("position", "#"),
+    ("track", "Track"),
+    ("artist", "Artist"),
+    ("album", "Album"),
+    ("year", "Year"),
+    ("duration", "Length"),
+    ("added", "Added"),
+)
+
+
+# --- the playlist dashboard ------------------------------------------------------------
+@login_required
+def playlist_dashboard(request, playlist_id):
+    playlist = user_playlist_or_404(request.user, playlist_id)
+    latest_run, loaded_run = _runs(playlist_id)
+    context = {
+        "playlist_id": playlist_id,
+        "playlist": playlist,
+        "latest_run": latest_run,
+        "loaded_run": loaded_run,
+        "skipped": _skipped(loaded_run),
+        "headline": None,
+    }
+    if playlist is not None:
+        data = queries.playlist_dashboard(playlist_id=playlist_id)
+        context["headline"] = data.headline
+        if data.headline.tracks:
+            context.update(_dashboard_context(request, playlist_id, data, loaded_run))
+    return render(request, "dashboard/playlist_dashboard.html", context)
+
+
+def _runs(playlist_id):
+    """The playlist's latest run (any state), and its latest run that loaded data."""
+    runs = IngestRun.objects.filter(playlist_id=playlist_id).order_by("-queued_at", "-pk")
+    latest = runs.first()
+    loaded = (
+        runs.filter(status__in=(RunStatus.SUCCEEDED, RunStatus.PARTIAL))
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+    return latest, loaded
+
+
+def _skipped(run):
+    """Items of the playlist that are not tracks, as the last loading run counted them."""
+    skipped = (run.items_skipped or {}) if run else {}
+    return {"episodes": skipped.get("episode", 0), "unavailable": skipped.get("unavailable", 0)}
+
+
+def _dashboard_context(request, playlist_id, data, loaded_run):
+    charts = [
+        _artists_chart(data.top_artists),
+        _genres_chart(data.genres),
+        *_release_charts(data.years),
+        _durations_chart(data.durations),
+        _timeline_chart(data.timeline),
+    ]
+    return {
+        "figures": _headline_figures(data.headline, _skipped(loaded_run)),
+        "charts": charts,
+        "chart_data": _chart_data(charts),
+        "table": _table_context(request, playlist_id),
+    }
+
+
+def _headline_figures(h, skipped):
+    """(label, value, note) for the figure cards."""
+    return [
+        ("Tracks", f"{h.tracks:,}", _repeats_note(h)),
+        ("Total length", _long_duration(h.duration_ms), ""),
+        ("Artists", f"{h.artists:,}", "distinct Spotify artists"),
+        ("Albums", f"{h.albums:,}", ""),
+        ("Median release year", _year(h.median_year), ""),
+        ("Explicit", _percent(h.explicit_share), f"{h.explicit:,} tracks"),
+        ("Genre coverage", _percent(h.genre_coverage), "tracks whose artists list a genre"),
+        ("Local files", f"{h.local_files:,}", "files from the owner's device"),
+        ("Unavailable items", f"{skipped['unavailable']:,}", "no longer on Spotify; not counted"),
+    ]
+
+
+def _repeats_note(h):
+    repeats = h.items - h.tracks
+    return f"plus {repeats:,} repeat{'s' if repeats != 1 else ''}" if repeats else ""
+
+
+def _chart(key, title, labels, values, *, unit="tracks", horizontal=False, note=""):
+    return {
+        "id": key,
+        "title": title,
+        "labels": [str(label) for label in labels],
+        "values": list(values),
+        "unit": unit,
+        "horizontal": horizontal,
+        "note": note,
+        "rows": list(zip(labels, values, strict=True)),
+    }
+
+
+def _artists_chart(artists):
+    return _chart(
+        "artists",
+        "Top artists",
+        [artist["name"] or artist["artist_id"] for artist in artists],
+        [artist["tracks"] for artist in artists],
+        horizontal=True,
+    )
+
+
+def _genres_chart(genres):
+    labels = [genre["genre"] for genre in genres.genres] + [NO_GENRE_LABEL]
+    values = [genre["tracks"] for genre in genres.genres] + [genres.without_genres]
+    note = (
+        f"{_percent(genres.without_genres_share)} of tracks have no genre: Spotify lists none "
+        "for their artists"
+        + (
+            f", or they are local files ({genres.local_without_genres:,})"
+            if genres.local_without_genres
+            else ""
+        )
+        + ". A track has the genres of all its artists, so it can count under several."
+    )
+    chart = _chart("genres", "Top genres", labels, values, horizontal=True, note=note)
+    chart["highlight"] = NO_GENRE_LABEL
+    return chart
+
+
+def _release_charts(years):
+    unknown = f"{years.unknown:,} tracks have no known release date." if years.unknown else ""
+    return [
+        _chart(
+            "decades",
+            "Release decades",
+            [f"{row['decade']}s" for row in years.decades],
+            [row["tracks"] for row in years.decades],
+            note=unknown,
+        ),
+        _chart(
+            "years",
+            "Release years",
+            [row["year"] for row in years.years],
+            [row["tracks"] for row in years.years],
+            note=unknown,
+        ),
+    ]
+
+
+def _durations_chart(durations):
+    note = f"{durations.unknown:,} tracks have no known length." if durations.unknown else ""
+    return _chart(
+        "durations",
+        "Track lengths",
+        [bucket["label"] for bucket in durations.buckets],
+        [bucket["tracks"] for bucket in durations.buckets],
+        note=note,
+    )
+
+
+def _timeline_chart(timeline):
+    note = (
+        f"{timeline.unknown:,} tracks have no date of addition (Spotify does not say)."
+        if timeline.unknown
+        else ""
+    )
+    return _chart(
+        "timeline",
+        "Tracks added per month",
+        [month["month"] for month in timeline.months],
+        [month["tracks"] for month in timeline.months],
+        note=note,
+    )
+
+
+# --- the track table -------------------------------------------------------------------
+@login_required
+def track_table(request, playlist_id):
+    """The table alone: HTML for the page script, or JSON with `?format=json`."""
+    user_playlist_or_404(request.user, playlist_id)
+    table = _table_context(request, playlist_id)
+    if request.GET.get("format") == "json":
+        page = table["page"]
+        return JsonResponse(
+            {
+                "total": page.total,
+                "page": page.page,
+                "pages": page.pages,
+                "page_size": page.page_size,
+                "sort": page.sort,
+                "direction": page.direction,
+                "query": page.query,
+                "rows": [_json_row(row) for row in page.rows],
+            }
+        )
+    return render(request, "dashboard/_track_table.html", {"table": table})
+
+
+def _table_context(request, playlist_id):
+    params = request.GET
+    page = queries.playlist_tracks_page(
+        playlist_id=playlist_id,
+        sort=params.get("sort", queries.DEFAULT_SORT),
+        direction=params.get("dir", "asc"),
+        query=params.get("q", "")[:200],
+        page=params.get("page", 1),
+        page_size=_int(params.get("size"), queries.DEFAULT_PAGE_SIZE),
+    )
+    for row in page.rows:
+        row["duration"] = _short_duration(row["track_duration_ms"])
+    return {
+        "page": page,
+        "columns": [_column(key, label, page) for key, label in TABLE_COLUMNS],
+        "page_url": reverse("dashboard:playlist", args=[playlist_id]),
+        "tracks_url": reverse("dashboard:tracks", args=[playlist_id]),
+        "page_sizes": queries.PAGE_SIZES,
+    }
+
+
+def _column(key, label, page):
+    current = page.sort == key
+    return {
+        "key": key,
+        "label": label,
+        "current": current,
+        "aria_sort": ("ascending" if page.direction == "asc" else "descending") if current else "",
+        "next_dir": "desc" if current and page.direction == "asc" else "asc",
+    }
+
+
+def _json_row(row):
+    row = dict(row)
+    row["added_at"] = row["added_at"].isoformat() if row["added_at"] else None
+    return row
+
+
+# --- the overview ----------------------------------------------------------------------
+@login_required
+def overview(request):
+    playlist_ids = list(user_playlist_ids(request.user))
+    data = queries.user_overview(playlist_ids=playlist_ids)
+    charts = []
+    if data.figures.tracks:
+        charts = [_artists_chart(data.top_artists), _genres_chart(data.genres)]
+    figures = data.figures
+    context = {
+        "overview": data,
+        "playlist_count": len(playlist_ids),
+        "figures": [
+            ("Playlists", f"{len(playlist_ids):,}", f"{len(data.playlists):,} loaded"),
+            ("Tracks", f"{figures.tracks:,}", f"{figures.distinct_tracks:,} distinct"),
+            ("Total length", _long_duration(figures.duration_ms), ""),
+            ("Artists", f"{figures.artists:,}", "distinct Spotify artists"),
+            ("Albums", f"{figures.albums:,}", ""),
+            ("Median release year", _year(figures.median_year), ""),
+            ("Explicit", _percent(figures.explicit_share), ""),
+            ("Genre coverage", _percent(figures.genre_coverage), ""),
+        ],
+        "playlists": [
+            {**p, "duration": _long_duration(p["duration_ms"])}
+            for p in sorted(data.playlists, key=lambda p: p["name"].casefold())
+        ],
+        "charts": charts,
+        "chart_data": _chart_data(charts),
+    }
+    return render(request, "dashboard/overview.html", context)
+
+
+# --- formatting --------------------------------------------------------------------------
+def _percent(share):
+    if share is None:
+        return "–"
+    return f"{share * 100:.0f}%" if share * 100 >= 10 or share == 0 else f"{share * 100:.1f}%"
+
+
+def _year(year):
+    if year is None:
+        return "–"
+    return f"{year:.0f}" if year == int(year) else f"{year:.1f}"
+
+
+def _long_duration(ms):
+    minutes = round((ms or 0) / 60_000)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+def _short_duration(ms):
+    if ms is None:
+        return ""
+    seconds = round(ms / 1000)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _int(value, default):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _chart_data(charts):
+    """What the page script draws (the `rows` are for the templates' value tables)."""
+    return {"charts": [{k: v for k, v in chart.items() if k != "rows"} for chart in charts]}

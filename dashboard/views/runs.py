@@ -1,0 +1,111 @@
+"""The progress page of an ingest run, its JSON status, and "Try again"."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.connections import spotify_reader
+from dashboard.access import user_run_or_404
+from ingestion.models import FINAL_STATUSES, RunStatus, Trigger
+from ingestion.references import InvalidPlaylistReference, parse_playlist_id
+from ingestion.runs import request_ingest
+from ingestion.spotify import not_found_message
+from warehouse.models import Playlist
+
+# A run ending in one of these loaded (or confirmed) the playlist: show its dashboard.
+DONE_STATUSES = (RunStatus.SUCCEEDED, RunStatus.UNCHANGED, RunStatus.PARTIAL)
+
+
+def retry_helps(run):
+    """Whether to offer "Try again" for this run.
+
+    Yes for a cancelled run, and for a failed one unless trying again would
+    fail the same way: a reference that is not a playlist, or a playlist
+    Spotify answers 404 for (deleted, private, editorial; the run's error is
+    then exactly ingestion.spotify's not-found message). Everything else can
+    pass on a later try: rate limits and outages end, credentials and sharing
+    ("not readable") can be fixed.
+    """
+    if run.status == RunStatus.CANCELLED:
+        return True
+    if run.status != RunStatus.FAILED:
+        return False
+    try:
+        parse_playlist_id(run.reference)
+    except InvalidPlaylistReference:
+        return False
+    return run.error != not_found_message(run.playlist_id)
+
+
+def run_status(run):
+    """What the progress page shows, as JSON-ready data."""
+    now = timezone.now()
+    final = run.status in FINAL_STATUSES
+    done = run.status in DONE_STATUSES
+    waiting = run.status == RunStatus.QUEUED and run.not_before and run.not_before > now
+    return {
+        "id": run.pk,
+        "name": run.name or run.playlist_id,
+        "playlist_id": run.playlist_id,
+        "status": run.status,
+        "status_label": run.get_status_display(),
+        "final": final,
+        "done": done,
+        "step": run.step,
+        "step_label": run.get_step_display() if run.step else "",
+        "items_fetched": run.items_fetched,
+        "items_total": run.items_total,
+        "artists_done": run.artists_done,
+        "artists_total": run.artists_total,
+        "tracks_loaded": run.tracks_loaded,
+        "attempt": run.attempt,
+        "max_attempts": settings.INGEST_MAX_ATTEMPTS,
+        "rate_limit_waits": run.rate_limit_waits,
+        "waiting": bool(waiting),
+        "not_before": run.not_before.isoformat() if run.not_before else None,
+        "error": run.error,
+        "can_retry": retry_helps(run),
+        "playlist_url": (reverse("dashboard:playlist", args=[run.playlist_id]) if done else None),
+    }
+
+
+@login_required
+def progress(request, run_id):
+    run = user_run_or_404(request.user, run_id)
+    context = {
+        "run": run,
+        "status": run_status(run),
+        # None until the playlist's first load.
+        "playlist": Playlist.objects.filter(pk=run.playlist_id).first(),
+    }
+    return render(request, "dashboard/run.html", context)
+
+
+@login_required
+def status_json(request, run_id):
+    run = user_run_or_404(request.user, run_id)
+    return JsonResponse(run_status(run))
+
+
+@login_required
+@require_POST
+def retry(request, run_id):
+    run = user_run_or_404(request.user, run_id)
+    if not retry_helps(run):
+        messages.error(request, "Trying this run again would fail the same way.")
+        return redirect("dashboard:run", run_id=run.pk)
+    new_run, created = request_ingest(
+        run.reference,
+        trigger=Trigger.RETRY,
+        user=request.user,
+        force=True,
+        spotify_user=spotify_reader(request.user),
+    )
+    if not created:
+        messages.info(request, "This playlist is already being ingested; this is that run.")
+    return redirect("dashboard:run", run_id=new_run.pk)

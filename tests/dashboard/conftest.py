@@ -1,0 +1,96 @@
+"""Named people and loaded playlists for the dashboard tests (and the analytics ones).
+
+- `alice` owns data: load playlists for her with `loaded_playlist(alice, …)`.
+- `bob` shares one of alice's playlists: `loaded_playlist(alice, bob)` lists it for both.
+- `charlie` sees nothing: he has no playlists, so every page of alice's answers him 404.
+
+All three sign in with `PASSWORD`. Sign a client in with `client.force_login(alice)`:
+django-axes needs the request in `authenticate`, which `client.login()` does not pass.
+
+    def test_it_lists_the_playlist(client, alice, loaded_playlist):
+        playlist = loaded_playlist(alice, tracks=5, name="Road trip")
+        client.force_login(alice)
+        ...
+
+`ingest_run(playlist_id, **fields)` makes an ingest run row (status succeeded unless
+told otherwise; at most one queued or running run per playlist).
+"""
+
+import pytest
+from django.utils import timezone
+
+from ingestion.models import IngestRun, RunStatus, Trigger
+from ingestion.pipeline import IngestResult, transform_and_load
+from tests.factories import TrackFactory, snapshot_of
+from warehouse.models import Playlist
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def _user(django_user_model, username, **fields):
+    return django_user_model.objects.create_user(
+        username, f"{username}@example.org", PASSWORD, **fields
+    )
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return _user(django_user_model, "alice")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return _user(django_user_model, "bob")
+
+
+@pytest.fixture
+def charlie(django_user_model):
+    return _user(django_user_model, "charlie")
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return _user(django_user_model, "sam-staff", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def loaded_playlist(db):
+    """Load a playlist of `tracks` tracks into the warehouse and list it for `users`.
+
+    `loaded_playlist(alice, bob, tracks=3, name=…, owner_name=…, description=…,
+    image_url=…, playlist_id=…)` returns the warehouse `Playlist`. The snapshot
+    goes through the real transform and loader, so rows look like ingested ones.
+    Pass `track_list=[TrackFactory(...), …]` for specific tracks instead of `tracks`.
+    """
+    from dashboard.models import UserPlaylist
+
+    def load(*users, tracks=3, track_list=None, **snapshot_fields):
+        items = track_list if track_list is not None else TrackFactory.build_batch(tracks)
+        snapshot = snapshot_of(items, **snapshot_fields)
+        transform_and_load(snapshot, IngestResult(reference=snapshot.playlist_id))
+        for user in users:
+            UserPlaylist.objects.get_or_create(user=user, playlist_id=snapshot.playlist_id)
+        return Playlist.objects.get(pk=snapshot.playlist_id)
+
+    return load
+
+
+@pytest.fixture
+def ingest_run(db):
+    """Make an IngestRun: `ingest_run(playlist_id, status=…, **fields)`."""
+
+    def make(playlist_id, **fields):
+        status = fields.pop("status", RunStatus.SUCCEEDED)
+        defaults = {
+            "reference": playlist_id,
+            "trigger": Trigger.WEB,
+            "attempt": 1,
+            "started_at": timezone.now(),
+        }
+        if status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+            defaults["finished_at"] = timezone.now()
+        return IngestRun.objects.create(
+            playlist_id=playlist_id, status=status, **{**defaults, **fields}
+        )
+
+    return make
