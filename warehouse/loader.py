@@ -48,7 +48,10 @@ def _kind(postgresql_type):
     return "number"
 
 
-KINDS = tuple(_kind(postgresql_type) for _, postgresql_type, _ in COLUMNS)
+# The same for every row of a load: passed once to the merge, never staged.
+PER_LOAD = ("first_seen_at", "removed_at", "loaded_at")
+STAGED = tuple(column for column in COLUMN_NAMES if column not in PER_LOAD)
+KINDS = tuple(_kind(pg_type) for column, pg_type, _ in COLUMNS if column in STAGED)
 # Keeps `playlist_id IN (…)` well under SQLite's bound-parameter limit.
 ID_CHUNK = 500
 PLAYLIST_FIELDS = (
@@ -98,9 +101,11 @@ def load_playlists(
         rows = _concat(frames)
         with connection.cursor() as cursor:
             existing = _present_and_removed_ids(cursor, playlist_ids)
-            _fill_staging(cursor, rows, seen_at=seen_at, now=now)
-            written = _merge_staging(cursor)
-            removed = _mark_removed(cursor, playlist_ids, now)
+            # A first load has nothing to mark removed: skip that step and its index.
+            reloaded = [pid for pid in playlist_ids if existing[pid]]
+            _fill_staging(cursor, rows, seen_at=seen_at, indexed=bool(reloaded))
+            written = _merge_staging(cursor, now)
+            removed = _mark_removed(cursor, reloaded, now)
             cursor.execute(f"DROP TABLE {STAGING}")
     return [
         _load_result(set(rows["track_id"]), existing[pid], written[pid], removed[pid])
@@ -199,42 +204,41 @@ def _present_and_removed_ids(cursor, playlist_ids):
     return existing
 
 
-def _columns(rows, *, seen_at, now, skip=()):
-    """Each of COLUMN_NAMES as a list of Python values (None for missing), with
-    the bookkeeping columns added; `seen_at` maps playlist id → last_seen_at.
+def _columns(rows, *, seen_at, skip=()):
+    """Each of STAGED as a list of Python values (None for missing), with
+    `last_seen_at` added from `seen_at` (playlist id → last_seen_at).
 
     Column by column, not row by row: building and serializing 100,000 rows is
     most of a load's time, and per-column lists keep it a few fast passes.
     Columns in `skip` are left as None, for callers that read them otherwise.
     """
-    size = len(rows)
     columns = {
         column: None
         if column in skip
         else rows[column].to_numpy(dtype=object, na_value=None).tolist()
-        for column in COLUMN_NAMES
+        for column in STAGED
         if column in rows.columns
     }
-    columns["first_seen_at"] = columns["loaded_at"] = [now] * size
-    columns["removed_at"] = [None] * size
     columns["last_seen_at"] = [seen_at[playlist_id] for playlist_id in columns["playlist_id"]]
-    return [columns[column] for column in COLUMN_NAMES]
+    return [columns[column] for column in STAGED]
 
 
-def _fill_staging(cursor, rows, *, seen_at, now):
+def _fill_staging(cursor, rows, *, seen_at, indexed):
+    # The table's column types, none of its constraints (CREATE … AS SELECT).
+    cursor.execute(
+        f"CREATE TEMP TABLE {STAGING} AS SELECT {', '.join(STAGED)} FROM {TABLE} WHERE false"
+    )
     if connection.vendor == "postgresql":
-        cursor.execute(
-            f"CREATE TEMP TABLE {STAGING} (LIKE {TABLE} INCLUDING DEFAULTS) ON COMMIT DROP"
-        )
-        _copy(cursor, rows, seen_at=seen_at, now=now)
+        _copy(cursor, rows, seen_at=seen_at)
     else:
-        cursor.execute(f"CREATE TEMP TABLE {STAGING} AS SELECT * FROM {TABLE} WHERE 0")
-        placeholders = ", ".join(["%s"] * len(COLUMN_NAMES))
-        columns = _sqlite_columns(_columns(rows, seen_at=seen_at, now=now))
+        placeholders = ", ".join(["%s"] * len(STAGED))
+        columns = _sqlite_columns(_columns(rows, seen_at=seen_at))
         cursor.executemany(
-            f"INSERT INTO {STAGING} ({', '.join(COLUMN_NAMES)}) VALUES ({placeholders})",
+            f"INSERT INTO {STAGING} ({', '.join(STAGED)}) VALUES ({placeholders})",
             list(zip(*columns, strict=True)),
         )
+    if not indexed:
+        return
     # Without it, marking removed rows compares every row with every staged row
     # (quadratic: minutes for an MPD slice on SQLite). PostgreSQL also needs
     # statistics on a temp table, which autovacuum never analyzes.
@@ -243,21 +247,21 @@ def _fill_staging(cursor, rows, *, seen_at, now):
         cursor.execute(f"ANALYZE {STAGING} (playlist_id, track_id)")
 
 
-def _copy(cursor, rows, *, seen_at, now):
+def _copy(cursor, rows, *, seen_at):
     """COPY the rows into the staging table in PostgreSQL's text format."""
     if rows.empty:
         return
-    columns = _columns(rows, seen_at=seen_at, now=now, skip=("added_at",))
+    columns = _columns(rows, seen_at=seen_at, skip=("added_at",))
     fields = [
         _copy_added_at(rows[column]) if column == "added_at" else _copy_column(values, kind)
-        for column, values, kind in zip(COLUMN_NAMES, columns, KINDS, strict=True)
+        for column, values, kind in zip(STAGED, columns, KINDS, strict=True)
     ]
     buffer = io.StringIO("\n".join(map("\t".join, zip(*fields, strict=True))) + "\n")
     # copy_expert lives on the psycopg2 cursor under Django's wrapper; the
     # error wrapper turns its errors into Django's (IntegrityError, …).
     with connection.wrap_database_errors:
         cursor.cursor.copy_expert(
-            f"COPY {STAGING} ({', '.join(COLUMN_NAMES)}) FROM STDIN WITH (FORMAT text)", buffer
+            f"COPY {STAGING} ({', '.join(STAGED)}) FROM STDIN WITH (FORMAT text)", buffer
         )
 
 
@@ -334,22 +338,24 @@ def _sqlite_columns(columns):
     return adapted
 
 
-def _merge_staging(cursor):
+def _merge_staging(cursor, now):
     """Merge staging into the table; rows inserted or changed, by playlist id."""
     distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     updated = [column for column in COLUMN_NAMES if column not in KEY + INSERT_ONLY]
     compared = [column for column in COLUMN_NAMES if column not in NOT_COMPARED]
-    columns = ", ".join(COLUMN_NAMES)
+    per_load = {"first_seen_at": "%(now)s", "loaded_at": "%(now)s", "removed_at": "NULL"}
+    selected = ", ".join(per_load.get(column, column) for column in COLUMN_NAMES)
     # "WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint.
     # RETURNING yields exactly the rows inserted or updated (not those the
     # DO UPDATE … WHERE skipped), so a batch gets per-playlist counts.
     cursor.execute(
-        f"INSERT INTO {TABLE} ({columns}) SELECT {columns} FROM {STAGING} WHERE true "
-        f"ON CONFLICT (playlist_id, track_id) DO UPDATE SET "
+        f"INSERT INTO {TABLE} ({', '.join(COLUMN_NAMES)}) SELECT {selected} FROM {STAGING} "
+        "WHERE true ON CONFLICT (playlist_id, track_id) DO UPDATE SET "
         + ", ".join(f"{column} = excluded.{column}" for column in updated)
         + " WHERE "
         + " OR ".join(f"{TABLE}.{column} {distinct} excluded.{column}" for column in compared)
-        + f" RETURNING {TABLE}.playlist_id"
+        + f" RETURNING {TABLE}.playlist_id",
+        {"now": _db_datetime(now)},
     )
     return Counter(playlist_id for (playlist_id,) in cursor.fetchall())
 
@@ -357,6 +363,8 @@ def _merge_staging(cursor):
 def _mark_removed(cursor, playlist_ids, now):
     """Mark present rows of these playlists that are not staged; count by playlist id."""
     removed = Counter()
+    if not playlist_ids:
+        return removed
     for chunk in _chunks(playlist_ids):
         cursor.execute(
             f"UPDATE {TABLE} SET removed_at = %s, loaded_at = %s "

@@ -144,22 +144,26 @@ def _genres_chart(genres):
 
 def _release_charts(years):
     unknown = f"{years.unknown:,} tracks have no known release date." if years.unknown else ""
+    decades = _with_empty_steps({row["decade"]: row["tracks"] for row in years.decades}, step=10)
+    by_year = _with_empty_steps({row["year"]: row["tracks"] for row in years.years}, step=1)
     return [
         _chart(
             "decades",
             "Release decades",
-            [f"{row['decade']}s" for row in years.decades],
-            [row["tracks"] for row in years.decades],
+            [f"{decade}s" for decade in decades],
+            list(decades.values()),
             note=unknown,
         ),
-        _chart(
-            "years",
-            "Release years",
-            [row["year"] for row in years.years],
-            [row["tracks"] for row in years.years],
-            note=unknown,
-        ),
+        _chart("years", "Release years", list(by_year), list(by_year.values()), note=unknown),
     ]
+
+
+def _with_empty_steps(counts, *, step):
+    """A histogram with its empty years or decades present as zeros: an axis
+    that skips them would squeeze 1955 next to 1977."""
+    if not counts:
+        return {}
+    return {key: counts.get(key, 0) for key in range(min(counts), max(counts) + step, step)}
 
 
 def _durations_chart(durations):

@@ -329,3 +329,16 @@ def test_it_costs_the_table_fragment_a_fixed_number_of_queries(client, alice, si
 
     # session, user, access (entry + playlist), count, page
     assert len(queries) == 6
+
+
+def test_release_histograms_keep_their_empty_years_and_decades():
+    from dashboard.views.analytics import _with_empty_steps
+
+    assert _with_empty_steps({1955: 2, 1958: 1}, step=1) == {
+        1955: 2,
+        1956: 0,
+        1957: 0,
+        1958: 1,
+    }
+    assert _with_empty_steps({1950: 3, 1970: 1}, step=10) == {1950: 3, 1960: 0, 1970: 1}
+    assert _with_empty_steps({}, step=1) == {}

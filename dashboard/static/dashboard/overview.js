@@ -29,7 +29,8 @@
         maintainAspectRatio: false,
         animation: false,
         plugins: { legend: { display: false } },
-        scales: { x: { beginAtZero: true }, y: { ticks: { autoSkip: false } } },
+        // Whole-number counts: no 0.5 ticks.
+        scales: { x: { beginAtZero: true, ticks: { precision: 0 } }, y: { ticks: { autoSkip: false } } },
       },
     });
   }

@@ -36,8 +36,12 @@
           },
         },
         scales: {
-          x: { ticks: { autoSkip: !spec.horizontal, maxRotation: 60 }, beginAtZero: true },
-          y: { ticks: { autoSkip: false }, beginAtZero: true },
+          // Counts of tracks are whole numbers: no 0.5 ticks on the value axis.
+          x: {
+            ticks: { autoSkip: !spec.horizontal, maxRotation: 60, precision: 0 },
+            beginAtZero: true,
+          },
+          y: { ticks: { autoSkip: false, precision: 0 }, beginAtZero: true },
         },
       },
     });
