@@ -6,7 +6,7 @@ PORT ?= 8000
 SANDBOX_PORT ?= 8765
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint migrate sandbox clean
+.PHONY: install run test lint migrate sandbox bench clean
 
 # Reinstall only when the pinned requirements change.
 $(VENV)/.installed: requirements.txt
@@ -40,6 +40,14 @@ lint: install
 	$(PY) -m ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py check
+
+# Every benchmark, on throwaway databases (PostgreSQL must be running); numbers
+# and how to read them are in docs/benchmarks.md. Takes several minutes.
+bench: install
+	$(PY) -m benchmarks.bench_load
+	$(PY) -m benchmarks.bench_extract
+	$(PY) -m benchmarks.bench_queue
+	$(PY) -m benchmarks.bench_dashboard
 
 clean:
 	rm -rf $(VENV) data staticfiles .pytest_cache

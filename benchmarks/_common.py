@@ -31,28 +31,24 @@ def pg_url():
     return f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DATABASE}"
 
 
-def recreate_pg_database():
-    """Drop and create `bench_playlist_analytics` (and nothing else)."""
+def recreate_pg_database(name=PG_DATABASE):
+    """Drop and create the throwaway database `name` (and nothing else)."""
+    _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
+
+
+def drop_pg_database(name=PG_DATABASE):
+    _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _admin_execute(*statements):
     import psycopg2
 
     admin = psycopg2.connect(dbname="postgres", user=PG_USER, host=PG_HOST, port=PG_PORT)
     admin.autocommit = True
     try:
         with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-            cursor.execute(f"CREATE DATABASE {PG_DATABASE}")
-    finally:
-        admin.close()
-
-
-def drop_pg_database():
-    import psycopg2
-
-    admin = psycopg2.connect(dbname="postgres", user=PG_USER, host=PG_HOST, port=PG_PORT)
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+            for statement in statements:
+                cursor.execute(statement)
     finally:
         admin.close()
 

@@ -27,7 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._common import REPO_ROOT, format_table, log, machine_info
+from benchmarks._common import (
+    REPO_ROOT,
+    drop_pg_database,
+    format_table,
+    log,
+    machine_info,
+    recreate_pg_database,
+)
 
 PG_DATABASE = "bench_queue"
 SEQUENTIAL_RUNS = 10
@@ -59,38 +66,15 @@ def parent(args):
             log(f"{database}: {args.playlists} playlists, {args.workers} workers")
             results[database] = _run_child(args, url, Path(tmp) / f"{database}.json")
             if database == "postgresql":
-                _drop_pg()
+                drop_pg_database(PG_DATABASE)
     print(_report(args, results))
 
 
 def _database_url(database, tmp):
     if database == "sqlite":
         return f"sqlite:///{tmp / 'bench-queue.sqlite3'}"
-    _recreate_pg()
+    recreate_pg_database(PG_DATABASE)
     return f"postgres://postgres@127.0.0.1:5432/{PG_DATABASE}"
-
-
-def _pg_admin():
-    import psycopg2
-
-    admin = psycopg2.connect(dbname="postgres", user="postgres", host="127.0.0.1", port=5432)
-    admin.autocommit = True
-    return admin
-
-
-def _recreate_pg():
-    admin = _pg_admin()
-    with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {PG_DATABASE}")
-    admin.close()
-
-
-def _drop_pg():
-    admin = _pg_admin()
-    with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-    admin.close()
 
 
 def _app_env(database_url, **extra):

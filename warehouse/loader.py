@@ -51,7 +51,7 @@ def _kind(postgresql_type):
 # The same for every row of a load: passed once to the merge, never staged.
 PER_LOAD = ("first_seen_at", "removed_at", "loaded_at")
 STAGED = tuple(column for column in COLUMN_NAMES if column not in PER_LOAD)
-KINDS = tuple(_kind(pg_type) for column, pg_type, _ in COLUMNS if column in STAGED)
+KIND = {column: _kind(pg_type) for column, pg_type, _ in COLUMNS}
 # Keeps `playlist_id IN (…)` well under SQLite's bound-parameter limit.
 ID_CHUNK = 500
 PLAYLIST_FIELDS = (
@@ -100,13 +100,17 @@ def load_playlists(
         seen_at = _upsert_playlists([snapshot for snapshot, _ in batch], now)
         rows = _concat(frames)
         with connection.cursor() as cursor:
+            # After the dimension upsert, which queues concurrent loads of the
+            # same playlist, so this sees what an earlier one committed.
             existing = _present_and_removed_ids(cursor, playlist_ids)
-            # A first load has nothing to mark removed: skip that step and its index.
             reloaded = [pid for pid in playlist_ids if existing[pid]]
-            _fill_staging(cursor, rows, seen_at=seen_at, indexed=bool(reloaded))
-            written = _merge_staging(cursor, now)
-            removed = _mark_removed(cursor, reloaded, now)
-            cursor.execute(f"DROP TABLE {STAGING}")
+            if reloaded:
+                written, removed = _merge(cursor, rows, seen_at=seen_at, now=now, reloaded=reloaded)
+            else:
+                # Nothing of these playlists is stored yet: nothing to merge or
+                # mark removed, so the rows go straight into the table.
+                _write(cursor, rows, TABLE, COLUMN_NAMES, seen_at=seen_at, now=now)
+                written, removed = Counter(rows["playlist_id"]), Counter()
     return [
         _load_result(set(rows["track_id"]), existing[pid], written[pid], removed[pid])
         for pid, rows in zip(playlist_ids, frames, strict=True)
@@ -204,64 +208,78 @@ def _present_and_removed_ids(cursor, playlist_ids):
     return existing
 
 
-def _columns(rows, *, seen_at, skip=()):
-    """Each of STAGED as a list of Python values (None for missing), with
-    `last_seen_at` added from `seen_at` (playlist id → last_seen_at).
-
-    Column by column, not row by row: building and serializing 100,000 rows is
-    most of a load's time, and per-column lists keep it a few fast passes.
-    Columns in `skip` are left as None, for callers that read them otherwise.
-    """
-    columns = {
-        column: None
-        if column in skip
-        else rows[column].to_numpy(dtype=object, na_value=None).tolist()
-        for column in STAGED
-        if column in rows.columns
-    }
-    columns["last_seen_at"] = [seen_at[playlist_id] for playlist_id in columns["playlist_id"]]
-    return [columns[column] for column in STAGED]
-
-
-def _fill_staging(cursor, rows, *, seen_at, indexed):
+def _merge(cursor, rows, *, seen_at, now, reloaded):
+    """Stage, merge, mark removed; (rows written, rows removed) by playlist id."""
     # The table's column types, none of its constraints (CREATE … AS SELECT).
     cursor.execute(
         f"CREATE TEMP TABLE {STAGING} AS SELECT {', '.join(STAGED)} FROM {TABLE} WHERE false"
     )
-    if connection.vendor == "postgresql":
-        _copy(cursor, rows, seen_at=seen_at)
-    else:
-        placeholders = ", ".join(["%s"] * len(STAGED))
-        columns = _sqlite_columns(_columns(rows, seen_at=seen_at))
-        cursor.executemany(
-            f"INSERT INTO {STAGING} ({', '.join(STAGED)}) VALUES ({placeholders})",
-            list(zip(*columns, strict=True)),
-        )
-    if not indexed:
-        return
+    _write(cursor, rows, STAGING, STAGED, seen_at=seen_at, now=now)
     # Without it, marking removed rows compares every row with every staged row
     # (quadratic: minutes for an MPD slice on SQLite). PostgreSQL also needs
     # statistics on a temp table, which autovacuum never analyzes.
     cursor.execute(f"CREATE INDEX {STAGING}_key ON {STAGING} (playlist_id, track_id)")
     if connection.vendor == "postgresql":
         cursor.execute(f"ANALYZE {STAGING} (playlist_id, track_id)")
+    written = _merge_staging(cursor, now)
+    removed = _mark_removed(cursor, reloaded, now)
+    cursor.execute(f"DROP TABLE {STAGING}")
+    return written, removed
 
 
-def _copy(cursor, rows, *, seen_at):
-    """COPY the rows into the staging table in PostgreSQL's text format."""
+def _write(cursor, rows, table, columns, *, seen_at, now):
+    """Bulk-write `columns` of the rows into `table`: COPY on PostgreSQL,
+    executemany on SQLite."""
     if rows.empty:
         return
-    columns = _columns(rows, seen_at=seen_at, skip=("added_at",))
+    if connection.vendor == "postgresql":
+        _copy(cursor, rows, table, columns, seen_at=seen_at, now=now)
+    else:
+        values = _sqlite_columns(_columns(rows, columns, seen_at=seen_at, now=now), columns)
+        cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(columns)})",
+            list(zip(*values, strict=True)),
+        )
+
+
+def _columns(rows, columns, *, seen_at, now, skip=()):
+    """Each of `columns` as a list of Python values (None for missing):
+    `last_seen_at` from `seen_at` (playlist id → time), the PER_LOAD ones from `now`.
+
+    Column by column, not row by row: building and serializing 100,000 rows is
+    most of a load's time, and per-column lists keep it a few fast passes.
+    Columns in `skip` are left as None, for callers that read them otherwise.
+    """
+    per_load = {"first_seen_at": now, "loaded_at": now, "removed_at": None}
+    playlist_ids = rows["playlist_id"].tolist()
+    values = []
+    for column in columns:
+        if column in skip:
+            values.append(None)
+        elif column == "last_seen_at":
+            values.append([seen_at[playlist_id] for playlist_id in playlist_ids])
+        elif column in per_load:
+            values.append([per_load[column]] * len(playlist_ids))
+        else:
+            values.append(rows[column].to_numpy(dtype=object, na_value=None).tolist())
+    return values
+
+
+def _copy(cursor, rows, table, columns, *, seen_at, now):
+    """COPY the rows into `table` in PostgreSQL's text format."""
+    values = _columns(rows, columns, seen_at=seen_at, now=now, skip=("added_at",))
     fields = [
-        _copy_added_at(rows[column]) if column == "added_at" else _copy_column(values, kind)
-        for column, values, kind in zip(STAGED, columns, KINDS, strict=True)
+        _copy_added_at(rows[column])
+        if column == "added_at"
+        else _copy_column(column_values, KIND[column])
+        for column, column_values in zip(columns, values, strict=True)
     ]
     buffer = io.StringIO("\n".join(map("\t".join, zip(*fields, strict=True))) + "\n")
     # copy_expert lives on the psycopg2 cursor under Django's wrapper; the
     # error wrapper turns its errors into Django's (IntegrityError, …).
     with connection.wrap_database_errors:
         cursor.cursor.copy_expert(
-            f"COPY {STAGING} ({', '.join(STAGED)}) FROM STDIN WITH (FORMAT text)", buffer
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT text)", buffer
         )
 
 
@@ -320,21 +338,21 @@ def _copy_timestamp(value):
     return _COPY_NULL if value is None else value.isoformat()
 
 
-def _sqlite_columns(columns):
+def _sqlite_columns(values, columns):
     """Columns as sqlite3 parameters: JSON as text, timestamps as Django stores them."""
     adapted = []
-    for values, kind in zip(columns, KINDS, strict=True):
-        if kind == "json":
-            values = [None if v is None else orjson.dumps(v).decode() for v in values]
-        elif kind == "timestamp":
+    for column, column_values in zip(columns, values, strict=True):
+        if KIND[column] == "json":
+            column_values = [None if v is None else orjson.dumps(v).decode() for v in column_values]
+        elif KIND[column] == "timestamp":
             formatted = {}
-            values = [
+            column_values = [
                 formatted[v]
                 if v in formatted
                 else formatted.setdefault(v, connection.ops.adapt_datetimefield_value(v))
-                for v in values
+                for v in column_values
             ]
-        adapted.append(values)
+        adapted.append(column_values)
     return adapted
 
 
