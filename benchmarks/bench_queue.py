@@ -16,6 +16,7 @@ user, a real `manage.py qcluster` child with `--workers` workers, then
 """
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -85,6 +86,7 @@ def _app_env(database_url, **extra):
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "false",
         "SECRET_KEY": BENCH_SECRET_KEY,
+        "SPOTIFY_TOKEN_KEY": BENCH_TOKEN_KEY,
         "ALLOWED_HOSTS": "localhost",
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",
@@ -93,6 +95,10 @@ def _app_env(database_url, **extra):
 
 
 BENCH_SECRET_KEY = os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(50)
+# A valid Fernet key (32 url-safe base64 bytes), shared with the child the same way.
+BENCH_TOKEN_KEY = (
+    os.environ.get("BENCH_TOKEN_KEY") or base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+)
 
 
 def _run_child(args, database_url, result_path):
@@ -101,7 +107,7 @@ def _run_child(args, database_url, result_path):
         "--playlists", str(args.playlists), "--tracks", str(args.tracks),
         "--workers", str(args.workers),
     ]  # fmt: skip
-    env = _app_env(database_url, BENCH_SECRET_KEY=BENCH_SECRET_KEY)
+    env = _app_env(database_url, BENCH_SECRET_KEY=BENCH_SECRET_KEY, BENCH_TOKEN_KEY=BENCH_TOKEN_KEY)
     completed = subprocess.run(command, cwd=REPO_ROOT, env=env)
     if completed.returncode:
         raise SystemExit(f"the {database_url} child failed ({completed.returncode})")

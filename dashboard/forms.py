@@ -1,5 +1,7 @@
 from django import forms
+from django.conf import settings
 
+from ingestion.files.mpd import SLICE_FILE as MPD_SLICE_FILE
 from ingestion.references import ACCEPTED_FORMS, InvalidPlaylistReference, parse_playlist_id
 
 
@@ -25,3 +27,58 @@ class AddPlaylistForm(forms.Form):
             # Its message is written for people: show it as it is.
             raise forms.ValidationError(str(error), code="invalid_reference") from error
         return reference
+
+
+# Files the upload page takes: a Spotify account data export (the ZIP, or a
+# Playlist*.json from it) or an Exportify CSV. MPD slices are a dataset, not a
+# person's playlists: they go through `manage.py ingest`.
+UPLOAD_SUFFIXES = (".zip", ".json", ".csv")
+# Uploads are imported within the request; past this, a file belongs to the
+# `ingest` command (real exports are far smaller: a few MB at most).
+SYNC_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+
+
+def upload_max_bytes():
+    return min(settings.IMPORT_MAX_FILE_BYTES, SYNC_UPLOAD_MAX_BYTES)
+
+
+def _megabytes(size):
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+class UploadExportForm(forms.Form):
+    file = forms.FileField(
+        label="Export file",
+        help_text=(
+            "Your Spotify account data export (the ZIP, or Playlist1.json inside it) "
+            "or an Exportify CSV."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(UPLOAD_SUFFIXES)}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        name = upload.name or ""
+        if MPD_SLICE_FILE.match(name):
+            raise forms.ValidationError(
+                f"{name} is a Million Playlist Dataset slice: import the dataset with "
+                "`manage.py ingest <folder>` on the server, not through this page.",
+                code="mpd",
+            )
+        if not name.lower().endswith(UPLOAD_SUFFIXES):
+            raise forms.ValidationError(
+                f"{name} is not a file this page imports: upload a Spotify export "
+                "(.zip or .json) or an Exportify CSV (.csv).",
+                code="file_type",
+            )
+        limit = upload_max_bytes()
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"{name} is {_megabytes(upload.size)}, over the upload limit of "
+                f"{_megabytes(limit)}. Upload Playlist1.json rather than the whole ZIP, "
+                "or import the file with `manage.py ingest`.",
+                code="too_big",
+            )
+        if upload.size == 0:
+            raise forms.ValidationError(f"{name} is empty.", code="empty")
+        return upload

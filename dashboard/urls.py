@@ -1,12 +1,13 @@
 from django.urls import path
 
-from dashboard.views import analytics, playlists, runs
+from dashboard.views import analytics, playlists, runs, uploads
 
 app_name = "dashboard"
 
 urlpatterns = [
     path("", playlists.home, name="home"),
     path("playlists/add/", playlists.add, name="add"),
+    path("playlists/upload/", uploads.upload, name="upload"),
     path("playlists/<str:playlist_id>/", analytics.playlist_dashboard, name="playlist"),
     path("playlists/<str:playlist_id>/tracks/", analytics.track_table, name="tracks"),
     path("playlists/<str:playlist_id>/remove/", playlists.remove, name="remove"),

@@ -10,6 +10,7 @@ nothing disappears without a trace.
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ingestion.snapshot import ItemKind, PlaylistSnapshot
@@ -55,7 +56,7 @@ class TransformResult:
 
 
 def transform_snapshot(snapshot: PlaylistSnapshot) -> TransformResult:
-    skipped = Counter(item.kind.value for item in snapshot.items if item.kind not in ROW_KINDS)
+    """One playlist's rows. See `transform_snapshots` for many at once."""
     items = pd.DataFrame(
         [_item_record(item) for item in snapshot.items if item.kind in ROW_KINDS],
         columns=_ITEM_RECORD_COLUMNS,
@@ -72,9 +73,89 @@ def transform_snapshot(snapshot: PlaylistSnapshot) -> TransformResult:
     return TransformResult(
         rows=rows.loc[:, list(ROW_COLUMNS)],
         items_total=len(snapshot.items),
-        items_skipped=dict(sorted(skipped.items())),
+        items_skipped=_skipped(snapshot),
         rows_without_genres=int(sum(1 for genres in rows["track_genres"] if not genres)),
     )
+
+
+def transform_snapshots(snapshots: list[PlaylistSnapshot]) -> list[TransformResult]:
+    """`transform_snapshot` of each snapshot, in one pandas pass over all their items.
+
+    Bulk imports (an MPD slice is 1,000 playlists of ~65 tracks) spend most of a
+    per-playlist transform in pandas' fixed cost per DataFrame operation, not in
+    the rows: 8–11 ms a playlist, against ~0.7 ms each here (MPD slices). Same rows and counts
+    as `transform_snapshot`; a playlist's frame may differ only in dtype where
+    pandas infers one from the values (e.g. `added_at` all missing is NaT here
+    when other playlists of the batch have dates, None there).
+    """
+    if not snapshots:
+        return []
+    records = [
+        (*_item_record(item), group)
+        for group, snapshot in enumerate(snapshots)
+        for item in snapshot.items
+        if item.kind in ROW_KINDS
+    ]
+    items = pd.DataFrame(records, columns=(*_ITEM_RECORD_COLUMNS, _GROUP))
+    rows = _one_row_per_track_of_each(items)
+    groups = rows[_GROUP].to_numpy(dtype=np.int64)
+    # Python ints index lists several times faster than numpy's.
+    group_list = groups.tolist()
+    rows["playlist_id"] = [snapshots[group].playlist_id for group in group_list]
+    rows["source"] = [snapshots[group].source for group in group_list]
+    rows["release_year"] = release_years(rows["album_release_date"])
+    rows["track_duration_sec"] = (rows["track_duration_ms"] / 1000).round(3)
+    genres = [snapshot.artist_genres for snapshot in snapshots]
+    rows["track_genres"] = [
+        _genre_union(artist_ids, genres[group]) if genres[group] else []
+        for group, artist_ids in zip(group_list, rows["artist_ids"], strict=True)
+    ]
+    without = np.array([not genres for genres in rows["track_genres"]], dtype=bool)
+    rows_without_genres = np.bincount(groups[without], minlength=len(snapshots))
+    # Rows are ordered by (group, position): each playlist's rows are one slice.
+    bounds = np.searchsorted(groups, np.arange(len(snapshots) + 1))
+    rows = rows.loc[:, list(ROW_COLUMNS)]
+    return [
+        TransformResult(
+            rows=_renumbered(rows.iloc[bounds[group] : bounds[group + 1]]),
+            items_total=len(snapshot.items),
+            items_skipped=_skipped(snapshot),
+            rows_without_genres=int(rows_without_genres[group]),
+        )
+        for group, snapshot in enumerate(snapshots)
+    ]
+
+
+def _renumbered(frame):
+    """The frame indexed 0…n-1, as `transform_snapshot`'s. Setting the index of the
+    slice avoids `reset_index`'s copy of every column (half of a slice's transform)."""
+    frame.index = pd.RangeIndex(len(frame))
+    return frame
+
+
+# The batch transform's column numbering each item's snapshot (0, 1, …).
+_GROUP = "_group"
+
+
+def _skipped(snapshot):
+    """Items that are not rows, counted by kind."""
+    skipped = Counter(item.kind.value for item in snapshot.items if item.kind not in ROW_KINDS)
+    return dict(sorted(skipped.items()))
+
+
+def _one_row_per_track_of_each(items):
+    """`_one_row_per_track` within each group, ordered by group then position."""
+    # A stable sort on both keys keeps the items' order among equal positions, as
+    # the per-playlist sort does.
+    items = items.sort_values([_GROUP, "position"], kind="stable")
+    key = [_GROUP, "track_id"]
+    occurrences = items.groupby(key, sort=False)["position"].transform("size")
+    firsts = ~items.duplicated(key, keep="first")
+    rows = items[firsts].assign(occurrences=occurrences[firsts]).reset_index(drop=True)
+    for column in ("track_duration_ms", "track_popularity", "position", "occurrences"):
+        rows[column] = rows[column].astype("Int64")
+    rows["track_explicit"] = rows["track_explicit"].astype("boolean")
+    return rows
 
 
 _ITEM_RECORD_COLUMNS = (
