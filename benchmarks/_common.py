@@ -27,8 +27,8 @@ PG_DATABASE = "bench_playlist_analytics"
 
 
 # --- throwaway databases -------------------------------------------------------------
-def pg_url():
-    return f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DATABASE}"
+def pg_url(name=PG_DATABASE):
+    return f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
 
 
 def recreate_pg_database(name=PG_DATABASE):

@@ -32,35 +32,6 @@ TARGET_P95_MS = 150
 
 
 # === throwaway PostgreSQL database (ours, not bench_load's) ============================
-def _pg_admin(statements):
-    import psycopg2
-
-    admin = psycopg2.connect(
-        dbname="postgres", user=_common.PG_USER, host=_common.PG_HOST, port=_common.PG_PORT
-    )
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        admin.close()
-
-
-def pg_url():
-    return f"postgres://{_common.PG_USER}@{_common.PG_HOST}:{_common.PG_PORT}/{PG_DATABASE}"
-
-
-def recreate_pg_database():
-    _pg_admin(
-        [f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)", f"CREATE DATABASE {PG_DATABASE}"]
-    )
-
-
-def drop_pg_database():
-    _pg_admin([f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"])
-
-
 # === child: load, then time ===========================================================
 def load_playlists(sizes):
     """Load one playlist per size for a fresh user; return (user, {size: playlist_id})."""
@@ -192,12 +163,13 @@ def main():
             url = f"sqlite:///{tmp / 'bench.sqlite3'}"
             results += _common.run_child(MODULE, url, passthrough, tmp / "sqlite.json")
         if args.database in ("postgresql", "both"):
-            recreate_pg_database()
+            _common.recreate_pg_database(PG_DATABASE)
             try:
-                results += _common.run_child(MODULE, pg_url(), passthrough, tmp / "pg.json")
+                url = _common.pg_url(PG_DATABASE)
+                results += _common.run_child(MODULE, url, passthrough, tmp / "pg.json")
             finally:
                 if not args.keep_db:
-                    drop_pg_database()
+                    _common.drop_pg_database(PG_DATABASE)
     print(report(results, args))
 
 

@@ -52,35 +52,6 @@ ARTISTS_INDEX = (
 
 
 # === throwaway PostgreSQL database ======================================================
-def _pg_admin(statements):
-    import psycopg2
-
-    admin = psycopg2.connect(
-        dbname="postgres", user=_common.PG_USER, host=_common.PG_HOST, port=_common.PG_PORT
-    )
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        admin.close()
-
-
-def pg_url():
-    return f"postgres://{_common.PG_USER}@{_common.PG_HOST}:{_common.PG_PORT}/{PG_DATABASE}"
-
-
-def recreate_pg_database():
-    _pg_admin(
-        [f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)", f"CREATE DATABASE {PG_DATABASE}"]
-    )
-
-
-def drop_pg_database():
-    _pg_admin([f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"])
-
-
 def _rss_mb():
     """Current resident set size (Linux), in MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -299,11 +270,11 @@ def parent(args):
         if not args.queries_only:
             _check_disk(tmp, args.slices)
             report["generate"] = _generate(tmp / "mpd", args)
-            recreate_pg_database()
+            _common.recreate_pg_database(PG_DATABASE)
             log(f"--- import of {args.slices} slices into {PG_DATABASE} ---")
             report["import"] = _common.run_child(
                 MODULE,
-                pg_url(),
+                _common.pg_url(PG_DATABASE),
                 ["--phase", "import", "--data", str(tmp / "mpd"), "--slices", str(args.slices)],
                 tmp / "import.json",
             )
@@ -312,7 +283,7 @@ def parent(args):
             log("--- queries ---")
             report["queries"] = _common.run_child(
                 MODULE,
-                pg_url(),
+                _common.pg_url(PG_DATABASE),
                 [
                     "--phase",
                     "queries",
@@ -324,7 +295,7 @@ def parent(args):
             )
         finally:
             if not args.keep_db:
-                drop_pg_database()
+                _common.drop_pg_database(PG_DATABASE)
     print(render(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, default=str))
