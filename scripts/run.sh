@@ -23,8 +23,17 @@ export SPOTIFY_MAX_REQUESTS_PER_SECOND=0
 
 children=()
 cleanup() {
-    echo "Stopping… (the queue cluster first finishes the run it is on)"
+    trap - EXIT INT TERM
+    echo "Stopping… (the queue cluster gets ${STOP_GRACE_SECONDS:-15} s to finish its current run)"
     for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # django-q2 can take long to stop; a run it abandons is requeued by the reaper.
+    for _ in $(seq $(( ${STOP_GRACE_SECONDS:-15} * 2 ))); do
+        alive=0
+        for pid in "${children[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.5
+    done
+    for pid in "${children[@]}"; do pkill -KILL -P "$pid" 2>/dev/null; kill -KILL "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
