@@ -63,3 +63,31 @@ def connect_spotify(db):
         )
 
     return connect
+
+
+# --- Named people (see tests/dashboard/conftest.py for how the suites use them) ---
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_user(django_user_model, username, **fields):
+    return django_user_model.objects.create_user(
+        username, f"{username}@example.org", PASSWORD, **fields
+    )
+
+
+@pytest.fixture
+def alice(django_user_model):
+    """Owns data."""
+    return make_user(django_user_model, "alice")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    """Shares one of alice's playlists."""
+    return make_user(django_user_model, "bob")
+
+
+@pytest.fixture
+def charlie(django_user_model):
+    """Sees nothing."""
+    return make_user(django_user_model, "charlie")

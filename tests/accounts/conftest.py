@@ -11,22 +11,7 @@ import pytest
 import requests
 from django.urls import reverse
 
-PASSWORD = "correct-horse-battery-staple"
 TIMEOUT = 5
-
-
-def _user(django_user_model, username):
-    return django_user_model.objects.create_user(username, f"{username}@example.org", PASSWORD)
-
-
-@pytest.fixture
-def alice(django_user_model):
-    return _user(django_user_model, "alice")
-
-
-@pytest.fixture
-def bob(django_user_model):
-    return _user(django_user_model, "bob")
 
 
 def start_connecting(client):

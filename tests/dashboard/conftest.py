@@ -4,7 +4,8 @@
 - `bob` shares one of alice's playlists: `loaded_playlist(alice, bob)` lists it for both.
 - `charlie` sees nothing: he has no playlists, so every page of alice's answers him 404.
 
-All three sign in with `PASSWORD`. Sign a client in with `client.force_login(alice)`:
+All three (defined in tests/conftest.py) sign in with `PASSWORD`. Sign a client in with
+`client.force_login(alice)`:
 django-axes needs the request in `authenticate`, which `client.login()` does not pass.
 
     def test_it_lists_the_playlist(client, alice, loaded_playlist):
@@ -21,36 +22,14 @@ from django.utils import timezone
 
 from ingestion.models import IngestRun, RunStatus, Trigger
 from ingestion.pipeline import IngestResult, transform_and_load
+from tests.conftest import make_user
 from tests.factories import TrackFactory, snapshot_of
 from warehouse.models import Playlist
-
-PASSWORD = "correct-horse-battery-staple"
-
-
-def _user(django_user_model, username, **fields):
-    return django_user_model.objects.create_user(
-        username, f"{username}@example.org", PASSWORD, **fields
-    )
-
-
-@pytest.fixture
-def alice(django_user_model):
-    return _user(django_user_model, "alice")
-
-
-@pytest.fixture
-def bob(django_user_model):
-    return _user(django_user_model, "bob")
-
-
-@pytest.fixture
-def charlie(django_user_model):
-    return _user(django_user_model, "charlie")
 
 
 @pytest.fixture
 def staff(django_user_model):
-    return _user(django_user_model, "sam-staff", is_staff=True, is_superuser=True)
+    return make_user(django_user_model, "sam-staff", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_playlist_ids
 from dashboard.models import UserPlaylist
 from ingestion.models import IngestRun
-from tests.dashboard.conftest import PASSWORD
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from dashboard.models import UserPlaylist
 from ingestion.models import IngestRun, RunStatus
-from tests.dashboard.conftest import PASSWORD
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
