@@ -4,10 +4,11 @@ Another user's playlist or run answers 404 (not 403), so that its existence
 does not leak.
 """
 
+from django.db.models import Q
 from django.http import Http404
 
 from dashboard.models import UserPlaylist
-from ingestion.models import IngestRun
+from ingestion.models import IngestRun, Kind
 from warehouse.models import Playlist
 
 
@@ -23,8 +24,9 @@ def user_playlist_or_404(user, playlist_id):
 
 
 def user_run_or_404(user, run_id):
-    """A run of a playlist the user added."""
-    run = IngestRun.objects.filter(pk=run_id, playlist_id__in=user_playlist_ids(user)).first()
+    """A run of a playlist the user added, or a file import the user asked for."""
+    mine = Q(playlist_id__in=user_playlist_ids(user)) | Q(kind=Kind.FILE, requested_by=user)
+    run = IngestRun.objects.filter(mine, pk=run_id).first()
     if run is None:
         raise Http404("No such run.")
     return run

@@ -33,13 +33,13 @@ class AddPlaylistForm(forms.Form):
 # Playlist*.json from it) or an Exportify CSV. MPD slices are a dataset, not a
 # person's playlists: they go through `manage.py ingest`.
 UPLOAD_SUFFIXES = (".zip", ".json", ".csv")
-# Uploads are imported within the request; past this, a file belongs to the
+# A web worker receives the whole upload; past this, a file belongs to the
 # `ingest` command (real exports are far smaller: a few MB at most).
-SYNC_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+WEB_UPLOAD_MAX_BYTES = 50 * 1024 * 1024
 
 
 def upload_max_bytes():
-    return min(settings.IMPORT_MAX_FILE_BYTES, SYNC_UPLOAD_MAX_BYTES)
+    return min(settings.IMPORT_MAX_FILE_BYTES, WEB_UPLOAD_MAX_BYTES)
 
 
 def _megabytes(size):

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html_join
 
 from ingestion import runs
-from ingestion.models import IngestRun, Trigger
+from ingestion.models import IngestRun, Kind
 
 
 @admin.register(IngestRun)
@@ -12,6 +12,7 @@ class IngestRunAdmin(admin.ModelAdmin):
     list_display = (
         "id",
         "playlist",
+        "kind",
         "status",
         "step",
         "trigger",
@@ -21,14 +22,14 @@ class IngestRunAdmin(admin.ModelAdmin):
         "queued_at",
         "finished_at",
     )
-    list_filter = ("status", "trigger", "quota_exceeded")
+    list_filter = ("status", "kind", "trigger", "quota_exceeded")
     search_fields = ("playlist_id", "name", "reference", "error")
     date_hierarchy = "queued_at"
     list_select_related = ("requested_by",)
     show_full_result_count = False
     actions = ("run_again", "cancel")
     fieldsets = (
-        (None, {"fields": ("playlist_id", "name", "reference", "status", "error")}),
+        (None, {"fields": ("kind", "playlist_id", "name", "reference", "status", "error")}),
         ("Request", {"fields": ("trigger", "requested_by", "parameters")}),
         (
             "Progress",
@@ -37,6 +38,8 @@ class IngestRunAdmin(admin.ModelAdmin):
                     "step",
                     ("items_fetched", "items_total"),
                     ("artists_done", "artists_total"),
+                    ("files_done", "files_total"),
+                    ("playlists_done", "playlists_total"),
                 )
             },
         ),
@@ -48,6 +51,7 @@ class IngestRunAdmin(admin.ModelAdmin):
                     "items_skipped",
                     ("rows_inserted", "rows_updated", "rows_removed"),
                     ("api_calls", "rate_limit_waits", "quota_exceeded"),
+                    "playlists_loaded",
                 )
             },
         ),
@@ -75,9 +79,19 @@ class IngestRunAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field for fieldset in self.fieldsets for field in _flatten(fieldset[1]["fields"])]
 
-    @admin.display(description="playlist", ordering="name")
+    @admin.display(description="playlist or file", ordering="name")
     def playlist(self, run):
-        return run.name or run.playlist_id
+        return run.title
+
+    @admin.display(description="playlists loaded (file imports)")
+    def playlists_loaded(self, run):
+        if not run.playlists:
+            return "none"
+        return format_html_join(
+            "\n",
+            "<div>{} <code>{}</code>: {} tracks</div>",
+            ((p["name"], p["playlist_id"], p["tracks"]) for p in run.playlists),
+        )
 
     @admin.display(description="earlier attempts")
     def attempt_history(self, run):
@@ -102,12 +116,15 @@ class IngestRunAdmin(admin.ModelAdmin):
     @admin.action(description="Run again", permissions=["operate"])
     def run_again(self, request, queryset):
         queued = 0
-        for run in queryset:
-            new, created = runs.request_ingest(
-                run.reference, trigger=Trigger.RETRY, user=request.user, force=True
-            )
+        # A file import is run again from the shell, or by uploading the file again.
+        for run in queryset.exclude(kind=Kind.FILE):
+            new, created = runs.request_again(run, user=request.user)
             queued += created
-        self.message_user(request, f"{queued} run(s) queued; playlists with an active run kept it.")
+        self.message_user(
+            request,
+            f"{queued} run(s) queued; playlists with an active run kept it, "
+            "file imports are run again with `manage.py ingest PATH` or a new upload.",
+        )
 
     @admin.action(description="Cancel", permissions=["operate"])
     def cancel(self, request, queryset):

@@ -4,6 +4,11 @@ Every ingestion is a run row first; the queue only carries its id. A run is
 claimed with a compare-and-set, beats a heartbeat while it works, and ends in a
 final status with an error a person can act on. The database (not Python)
 guarantees one active run per playlist.
+
+A run is one of three kinds: reading a playlist from the Spotify API, importing
+an export file (which may hold many playlists: the run has no playlist id of its
+own and lists the playlists it loaded), or enriching an imported playlist with
+details from Spotify.
 """
 
 from django.conf import settings
@@ -32,6 +37,12 @@ class Trigger(models.TextChoices):
     RETRY = "retry", "Retry"
 
 
+class Kind(models.TextChoices):
+    PLAYLIST = "playlist", "Spotify playlist"
+    FILE = "file", "File import"
+    ENRICH = "enrich", "Enrichment"
+
+
 class Step(models.TextChoices):
     EXTRACT = "extract", "Extract"
     TRANSFORM = "transform", "Transform"
@@ -43,9 +54,16 @@ class IngestRunQuerySet(models.QuerySet):
         return self.filter(status__in=ACTIVE_STATUSES)
 
 
+# A file run lists at most this many of the playlists it loaded (an MPD import
+# loads a million); its counts cover them all.
+FILE_RUN_PLAYLISTS_LISTED = 1000
+
+
 class IngestRun(models.Model):
-    playlist_id = models.CharField(max_length=100, db_index=True)
-    # What was asked for, as typed (a link, a URI, an id).
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.PLAYLIST)
+    # Empty for a file run: the file may hold many playlists.
+    playlist_id = models.CharField(max_length=100, db_index=True, blank=True)
+    # What was asked for, as typed (a link, a URI, an id; a file's path).
     reference = models.TextField()
     name = models.TextField(blank=True, default="")
     trigger = models.CharField(max_length=10, choices=Trigger)
@@ -61,6 +79,11 @@ class IngestRun(models.Model):
     items_total = models.PositiveIntegerField(default=0)
     artists_done = models.PositiveIntegerField(default=0)
     artists_total = models.PositiveIntegerField(default=0)
+    # File runs: files of a folder, and playlists loaded so far out of those seen.
+    files_done = models.PositiveIntegerField(default=0)
+    files_total = models.PositiveIntegerField(default=0)
+    playlists_done = models.PositiveIntegerField(default=0)
+    playlists_total = models.PositiveIntegerField(default=0)
     # The outcome.
     tracks_loaded = models.PositiveIntegerField(default=0)
     items_skipped = models.JSONField(default=dict, blank=True)
@@ -68,6 +91,8 @@ class IngestRun(models.Model):
     rows_updated = models.PositiveIntegerField(default=0)
     rows_removed = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0, help_text="over all attempts")
+    # File runs: [{"playlist_id", "name", "status", "tracks"}, …] of what was loaded.
+    playlists = models.JSONField(default=list, blank=True)
     rate_limit_waits = models.PositiveIntegerField(default=0)
     quota_exceeded = models.BooleanField(default=False)
     error = models.TextField(blank=True, default="")
@@ -93,7 +118,7 @@ class IngestRun(models.Model):
             # returns that run instead of starting a second one.
             models.UniqueConstraint(
                 fields=["playlist_id"],
-                condition=Q(status__in=ACTIVE_STATUSES),
+                condition=Q(status__in=ACTIVE_STATUSES) & ~Q(playlist_id=""),
                 name="one_active_run_per_playlist",
             ),
         ]
@@ -102,7 +127,12 @@ class IngestRun(models.Model):
         ]
 
     def __str__(self):
-        return f"run {self.pk} of {self.name or self.playlist_id} ({self.status})"
+        return f"run {self.pk} of {self.title} ({self.status})"
+
+    @property
+    def title(self):
+        """The playlist's (or file's) name, else what was asked for."""
+        return self.name or self.playlist_id or self.reference
 
     @property
     def is_active(self):

@@ -39,6 +39,9 @@ class IngestResult:
     quota_exceeded: bool = False
     # Whether trying again later can help (rate limits, 5xx, timeouts).
     retryable: bool = False
+    # A file run's playlists: [{"playlist_id", "name", "tracks"}, …] (the first
+    # FILE_RUN_PLAYLISTS_LISTED; the counts above cover them all).
+    playlists: list[dict] = field(default_factory=list)
 
     def as_dict(self):
         return asdict(self)
@@ -56,15 +59,21 @@ def ingest_playlist(reference, *, client=None, force=False, progress=noop_progre
     except InvalidPlaylistReference as error:
         result.error = str(error)
     except SpotifyError as error:
-        result.error = str(error)
-        result.retryable = error.retryable
-        if isinstance(error, RateLimited):
-            result.retry_after = error.retry_after
-            result.quota_exceeded = error.quota_exceeded
+        record_spotify_error(result, error)
     finally:
         result.api_calls = (client.api_calls - calls_before) if client else 0
         result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def record_spotify_error(result, error):
+    """Put a Spotify failure into `result`: what happened, and whether and when
+    trying again can help (the runs reschedule on these fields)."""
+    result.error = str(error)
+    result.retryable = error.retryable
+    if isinstance(error, RateLimited):
+        result.retry_after = error.retry_after
+        result.quota_exceeded = error.quota_exceeded
 
 
 def _run(result, client, *, force, progress):

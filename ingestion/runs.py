@@ -1,5 +1,9 @@
 """Ingest runs as a workflow: request, claim, execute, retry, reap.
 
+Three kinds of run share it (see ingestion.models): reading a playlist from the
+Spotify API, importing a file (`ingestion.file_runs`), and enriching an imported
+playlist with details from Spotify (`ingestion.enrichment`).
+
 django-q2 delivers at least once and may deliver twice, retries forever by
 default and has no backoff (see docs/django-q2-notes.md); so the application
 owns all of it:
@@ -18,6 +22,7 @@ owns all of it:
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -27,7 +32,8 @@ from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
 from accounts.connections import client_for_run, connections_for_playlists
-from ingestion.models import IngestRun, RunStatus, Step
+from ingestion.file_runs import discard_upload, import_file_run
+from ingestion.models import IngestRun, Kind, RunStatus, Step, Trigger
 from ingestion.pipeline import IngestResult, Status, ingest_playlist
 from ingestion.references import parse_playlist_id
 from ingestion.spotify import SpotifyError
@@ -52,17 +58,44 @@ def request_ingest(reference, *, trigger, user=None, force=False, enqueue=True, 
     """
     playlist_id = parse_playlist_id(reference)
     parameters = {"force": force}
+    return _request_playlist_run(
+        Kind.PLAYLIST,
+        playlist_id,
+        reference=reference.strip(),
+        trigger=trigger,
+        requested_by=user,
+        parameters=_with_reader(parameters, spotify_user),
+        enqueue=enqueue,
+    )
+
+
+def request_enrichment(playlist_id, *, trigger, user=None, enqueue=True, spotify_user=None):
+    """Create a queued enrichment run for an imported playlist, or return the
+    playlist's active run; (run, created). See ingestion.enrichment."""
+    return _request_playlist_run(
+        Kind.ENRICH,
+        playlist_id,
+        reference=playlist_id,
+        trigger=trigger,
+        requested_by=user,
+        parameters=_with_reader({}, spotify_user),
+        enqueue=enqueue,
+    )
+
+
+def _with_reader(parameters, spotify_user):
     if spotify_user is not None:
         parameters["spotify_user"] = spotify_user.pk
+    return parameters
+
+
+def _request_playlist_run(kind, playlist_id, *, enqueue, **fields):
+    """Create a run of `playlist_id`, or return its active run: the partial unique
+    constraint (not a check here) decides, so two requests at once make one run."""
     try:
         with transaction.atomic():
             run = IngestRun.objects.create(
-                playlist_id=playlist_id,
-                reference=reference.strip(),
-                name=_known_name(playlist_id),
-                trigger=trigger,
-                requested_by=user,
-                parameters=parameters,
+                kind=kind, playlist_id=playlist_id, name=_known_name(playlist_id), **fields
             )
             if enqueue:
                 transaction.on_commit(lambda: enqueue_run(run.pk))
@@ -70,15 +103,51 @@ def request_ingest(reference, *, trigger, user=None, force=False, enqueue=True, 
     except IntegrityError:
         active = IngestRun.objects.active().filter(playlist_id=playlist_id).first()
         if active is None:  # it finished in between: ask again
-            return request_ingest(
-                reference,
-                trigger=trigger,
-                user=user,
-                force=force,
-                enqueue=enqueue,
-                spotify_user=spotify_user,
-            )
+            return _request_playlist_run(kind, playlist_id, enqueue=enqueue, **fields)
         return active, False
+
+
+def request_file_import(
+    path,
+    *,
+    trigger,
+    user=None,
+    name="",
+    file_format=None,
+    owner_key="",
+    upload=False,
+    enqueue=True,
+):
+    """Create a queued run importing a file or folder (see ingestion.file_runs).
+
+    `owner_key` keeps different people's exports apart (see
+    ingestion.files.identity); `upload` marks a file saved from the web, deleted
+    once its run is over. Playlists loaded for `user` join the user's list.
+    """
+    parameters = {"format": file_format, "owner_key": owner_key, "delete_file": upload}
+    with transaction.atomic():
+        run = IngestRun.objects.create(
+            kind=Kind.FILE,
+            reference=str(path),
+            name=name or Path(path).name,
+            trigger=trigger,
+            requested_by=user,
+            parameters=parameters,
+        )
+        if enqueue:
+            transaction.on_commit(lambda: enqueue_run(run.pk))
+    return run
+
+
+def request_again(run, *, user=None, spotify_user=None):
+    """A new run doing what `run` did (for "Try again" and the admin); (run, created)."""
+    if run.kind == Kind.ENRICH:
+        return request_enrichment(
+            run.playlist_id, trigger=Trigger.RETRY, user=user, spotify_user=spotify_user
+        )
+    return request_ingest(
+        run.reference, trigger=Trigger.RETRY, user=user, force=True, spotify_user=spotify_user
+    )
 
 
 def _known_name(playlist_id):
@@ -120,43 +189,59 @@ def claim_run(run_id):
     return run
 
 
-def execute_run(run, *, client=None, retries=True, progress=None):
-    """Run the pipeline for a claimed run and record how it ended.
+def execute_run(run, *, client=None, retries=True, progress=None, on_result=None):
+    """Do a claimed run's work and record how it ended.
 
-    Returns the pipeline's IngestResult, or None if the run was taken away.
+    `client` reads Spotify (default: the run's reader, see client_for_run);
+    `on_result` sees each playlist of a file run as it loads. Returns the
+    run's IngestResult, or None if the run was taken away.
     """
     heartbeat = Heartbeat(run, also=progress)
+    try:
+        if run.kind == Kind.FILE:
+            result = import_file_run(run, progress=heartbeat, on_result=on_result)
+        else:
+            result = _read_spotify(run, client, heartbeat)
+    except RunAbandoned:
+        logger.info("Run %s was cancelled or reaped while running; stopped.", run.pk)
+        discard_upload(run)
+        return None
+    if run.kind == Kind.FILE:
+        discard_upload(run)
+    finish_run(run, result, retries=retries)
+    return result
+
+
+def _read_spotify(run, client, progress):
+    """A playlist or enrichment run's work, with the run's Spotify reader."""
     try:
         client = client or client_for_run(run)
     except SpotifyError as error:
         # No usable token (not connected, reconnect needed, no credentials).
-        result = IngestResult(
+        return IngestResult(
             reference=run.reference,
             playlist_id=run.playlist_id,
             error=str(error),
             retryable=error.retryable,
         )
-        finish_run(run, result, retries=retries)
-        return result
-    try:
-        result = ingest_playlist(
-            run.reference or run.playlist_id,
-            client=client,
-            force=bool(run.parameters.get("force")),
-            progress=heartbeat,
-        )
-    except RunAbandoned:
-        logger.info("Run %s was cancelled or reaped while running; stopped.", run.pk)
-        return None
-    finish_run(run, result, retries=retries)
-    return result
+    if run.kind == Kind.ENRICH:
+        from ingestion.enrichment import enrich_playlist  # HOIST
+
+        return enrich_playlist(run.playlist_id, client=client, progress=progress)
+    return ingest_playlist(
+        run.reference or run.playlist_id,
+        client=client,
+        force=bool(run.parameters.get("force")),
+        progress=progress,
+    )
 
 
 class Heartbeat:
     """The pipeline's progress callback: live counts and a heartbeat on the run.
 
     Writes at most every INGEST_HEARTBEAT_SECONDS (and on every step change),
-    and each write checks that this worker still owns the run.
+    and each write checks that this worker still owns the run. A file import
+    reports playlists per file; the run counts them over all its files.
     """
 
     def __init__(self, run, *, also=None):
@@ -165,20 +250,32 @@ class Heartbeat:
         self.step = ""
         self.last_beat = timezone.now()
         self.counts = {}
+        self.playlists_before = 0  # in the files already imported
 
     def __call__(self, step, done, total):
         if self.also:
             self.also(step, done, total)
-        if step == "items":
-            self.counts.update(step=Step.EXTRACT, items_fetched=done, items_total=total)
-        elif step == "artists":
-            self.counts.update(step=Step.EXTRACT, artists_done=done, artists_total=total)
-        else:
-            self.counts["step"] = step
+        self.counts.update(self._counts(step, done, total))
         now = timezone.now()
         interval = timedelta(seconds=settings.INGEST_HEARTBEAT_SECONDS)
         if self.counts["step"] != self.step or now - self.last_beat >= interval:
             self.beat(now)
+
+    def _counts(self, step, done, total):
+        if step == "items":
+            return {"step": Step.EXTRACT, "items_fetched": done, "items_total": total}
+        if step == "artists":
+            return {"step": Step.EXTRACT, "artists_done": done, "artists_total": total}
+        if step == "files":
+            self.playlists_before = self.counts.get("playlists_done", 0)
+            return {"step": Step.EXTRACT, "files_done": done, "files_total": total}
+        if step == "playlists":
+            return {
+                "step": Step.LOAD,
+                "playlists_done": self.playlists_before + done,
+                "playlists_total": self.playlists_before + total,
+            }
+        return {"step": step}
 
     def beat(self, now):
         owned = _owned(self.run).update(heartbeat_at=now, **self.counts)
@@ -225,6 +322,7 @@ def _outcome_fields(result):
         "rows_removed": result.rows_removed,
         "api_calls": F("api_calls") + result.api_calls,
         "quota_exceeded": result.quota_exceeded,
+        "playlists": result.playlists,
         "error": "",
     }
 
@@ -277,6 +375,8 @@ def cancel_run(run):
     if not cancelled.update(status=RunStatus.CANCELLED, finished_at=timezone.now()):
         return False
     _append_log(run, "cancelled")
+    # A running worker may still be reading it: on Linux it keeps what it opened.
+    discard_upload(run)
     return True
 
 

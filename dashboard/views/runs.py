@@ -11,9 +11,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.connections import spotify_reader
 from dashboard.access import user_run_or_404
-from ingestion.models import FINAL_STATUSES, RunStatus, Trigger
+from ingestion.models import FINAL_STATUSES, Kind, RunStatus
 from ingestion.references import InvalidPlaylistReference, parse_playlist_id
-from ingestion.runs import request_ingest
+from ingestion.runs import request_again
 from ingestion.spotify import not_found_message
 from warehouse.models import Playlist
 
@@ -24,6 +24,7 @@ DONE_STATUSES = (RunStatus.SUCCEEDED, RunStatus.UNCHANGED, RunStatus.PARTIAL)
 def retry_helps(run):
     """Whether to offer "Try again" for this run.
 
+    Never for a file import: the file is fixed and uploaded again instead.
     Yes for a cancelled run, and for a failed one unless trying again would
     fail the same way: a reference that is not a playlist, or a playlist
     Spotify answers 404 for (deleted, private, editorial; the run's error is
@@ -31,10 +32,14 @@ def retry_helps(run):
     pass on a later try: rate limits and outages end, credentials and sharing
     ("not readable") can be fixed.
     """
+    if run.kind == Kind.FILE:
+        return False  # the same file fails the same way (and an upload is gone)
     if run.status == RunStatus.CANCELLED:
         return True
     if run.status != RunStatus.FAILED:
         return False
+    if run.kind == Kind.ENRICH:
+        return True
     try:
         parse_playlist_id(run.reference)
     except InvalidPlaylistReference:
@@ -50,7 +55,8 @@ def run_status(run):
     waiting = run.status == RunStatus.QUEUED and run.not_before and run.not_before > now
     return {
         "id": run.pk,
-        "name": run.name or run.playlist_id,
+        "kind": run.kind,
+        "name": run.title,
         "playlist_id": run.playlist_id,
         "status": run.status,
         "status_label": run.get_status_display(),
@@ -62,6 +68,10 @@ def run_status(run):
         "items_total": run.items_total,
         "artists_done": run.artists_done,
         "artists_total": run.artists_total,
+        "files_done": run.files_done,
+        "files_total": run.files_total,
+        "playlists_done": run.playlists_done,
+        "playlists_total": run.playlists_total,
         "tracks_loaded": run.tracks_loaded,
         "attempt": run.attempt,
         "max_attempts": settings.INGEST_MAX_ATTEMPTS,
@@ -70,8 +80,18 @@ def run_status(run):
         "not_before": run.not_before.isoformat() if run.not_before else None,
         "error": run.error,
         "can_retry": retry_helps(run),
-        "playlist_url": (reverse("dashboard:playlist", args=[run.playlist_id]) if done else None),
+        "playlist_url": _playlist_url(run) if done else None,
     }
+
+
+def _playlist_url(run):
+    """The dashboard a finished run leads to: its playlist's, or a file's only
+    playlist's (a file of several lists them on the run page instead)."""
+    if run.kind != Kind.FILE:
+        return reverse("dashboard:playlist", args=[run.playlist_id])
+    if len(run.playlists) == 1:
+        return reverse("dashboard:playlist", args=[run.playlists[0]["playlist_id"]])
+    return None
 
 
 @login_required
@@ -80,7 +100,7 @@ def progress(request, run_id):
     context = {
         "run": run,
         "status": run_status(run),
-        # None until the playlist's first load.
+        # None until the playlist's first load, and for a file import.
         "playlist": Playlist.objects.filter(pk=run.playlist_id).first(),
     }
     return render(request, "dashboard/run.html", context)
@@ -99,12 +119,8 @@ def retry(request, run_id):
     if not retry_helps(run):
         messages.error(request, "Trying this run again would fail the same way.")
         return redirect("dashboard:run", run_id=run.pk)
-    new_run, created = request_ingest(
-        run.reference,
-        trigger=Trigger.RETRY,
-        user=request.user,
-        force=True,
-        spotify_user=spotify_reader(request.user),
+    new_run, created = request_again(
+        run, user=request.user, spotify_user=spotify_reader(request.user)
     )
     if not created:
         messages.info(request, "This playlist is already being ingested; this is that run.")

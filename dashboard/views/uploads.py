@@ -1,11 +1,12 @@
 """Uploading an export file: a Spotify account data export or an Exportify CSV.
 
-The file is saved to a private folder under DATA_DIR (`uploads/<user id>/`), then
-imported within the request by `ingestion.files.ingest_path`, with the user's id
-as owner key (two people's "Road trip" stay two playlists), and every imported
-playlist goes on the user's list. A refused file loads nothing and is deleted;
-its error shows inline on the form. Files are small (see `upload_max_bytes`), so
-the import takes a second or two; larger imports use `manage.py ingest`.
+The file is saved to a private folder under DATA_DIR (`uploads/<user id>/`) and
+imported by a queued file-import run (`ingestion.file_runs`) whose page shows
+its progress, like any run. The user's id is the owner key (two people's "Road
+trip" stay two playlists), and every imported playlist goes on the user's list.
+What the form can tell at once (too big, not an export) shows inline; a damaged
+file fails its run with the reason and loads nothing. The file is deleted when
+its run is over.
 """
 
 import shutil
@@ -13,15 +14,13 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.shortcuts import redirect, render
 
 from dashboard.forms import UploadExportForm, upload_max_bytes
-from dashboard.models import UserPlaylist
-from ingestion.files import ingest_path
-from ingestion.pipeline import Status
+from ingestion.files import InvalidImportFile, detect_format
+from ingestion.models import Trigger
+from ingestion.runs import request_file_import
 from warehouse.models import Source
 
 UPLOAD_FORMATS = (Source.SPOTIFY_EXPORT.value, Source.EXPORTIFY.value)
@@ -47,32 +46,22 @@ def save_upload(user, upload) -> Path:
     return path
 
 
-def import_upload(user, path):
-    """Import a saved upload; (succeeded results, error message or None).
+def refusal(path):
+    """Why the saved upload cannot be imported, from a quick look; None if it may be.
 
-    All or nothing: on any refusal nothing of the file stays loaded (the importers
-    refuse a file before loading it, and one export loads in one transaction).
+    Only what a peek at the file shows (its format): a damaged file is
+    found, and explained on the run page, when the run reads it.
     """
-    from ingestion.files import InvalidImportFile, detect_format
-
     try:
         file_format = detect_format(path)
     except (InvalidImportFile, OSError) as error:
-        return [], str(error)
+        return str(error)
     if file_format not in UPLOAD_FORMATS:
-        return [], (
+        return (
             f"{path.name} is a Million Playlist Dataset slice: import the dataset with "
             "`manage.py ingest <folder>` on the server, not through this page."
         )
-    with transaction.atomic():
-        results = ingest_path(path, format=file_format, owner_key=str(user.pk))
-        failed = [result for result in results if result.status != Status.SUCCEEDED]
-        if failed or not results:
-            transaction.set_rollback(True)
-            return [], (failed[0].error if failed else f"{path.name} holds no playlists.")
-        for result in results:
-            UserPlaylist.objects.get_or_create(user=user, playlist_id=result.playlist_id)
-    return results, None
+    return None
 
 
 # Room for the multipart envelope and the CSRF token around the file.
@@ -89,10 +78,16 @@ def upload(request):
         form = UploadExportForm(request.POST, request.FILES)
         if form.is_valid():
             path = save_upload(request.user, form.cleaned_data["file"])
-            results, error = import_upload(request.user, path)
+            error = refusal(path)
             if error is None:
-                messages.success(request, _imported_message(path.name, results))
-                return redirect("dashboard:home")
+                run = request_file_import(
+                    path,
+                    trigger=Trigger.WEB,
+                    user=request.user,
+                    owner_key=str(request.user.pk),
+                    upload=True,
+                )
+                return redirect("dashboard:run", run_id=run.pk)
             shutil.rmtree(path.parent, ignore_errors=True)
             form.add_error("file", error)
     errors = [refused] if refused else form["file"].errors
@@ -118,13 +113,4 @@ def _too_big_message(request):
     return (
         f"The file is about {size:.1f} MB, over the upload limit of {limit:.1f} MB. Upload "
         "Playlist1.json rather than the whole ZIP, or import the file with `manage.py ingest`."
-    )
-
-
-def _imported_message(name, results):
-    tracks = sum(result.tracks_loaded for result in results)
-    playlists = len(results)
-    return (
-        f"Imported {playlists} playlist{'s' if playlists != 1 else ''} "
-        f"({tracks} track{'s' if tracks != 1 else ''}) from {name}."
     )

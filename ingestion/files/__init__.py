@@ -104,11 +104,13 @@ def iter_ingest_path(
     except (InvalidImportFile, OSError) as error:
         yield _refused(path, error)
         return
-    for unit_format, paths in units:
+    for done, (unit_format, paths) in enumerate(units):
+        progress("files", done, len(units))
         try:
             yield from _IMPORTERS[unit_format](paths, owner_key=owner_key, progress=progress)
         except (InvalidImportFile, OSError) as error:
             yield _refused(paths[0] if len(paths) == 1 else path, error)
+    progress("files", len(units), len(units))
 
 
 def _units(path, file_format):

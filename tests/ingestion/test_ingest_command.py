@@ -11,6 +11,8 @@ from tests.ingestion.files.builders import (
     export_track_item,
     write_export_json,
 )
+from dashboard.models import UserPlaylist
+from ingestion.models import IngestRun, Kind, RunStatus, Trigger
 from warehouse.models import PlaylistTrack
 
 pytestmark = pytest.mark.django_db
@@ -132,7 +134,60 @@ def test_a_bad_file_fails_with_its_reason_and_loads_nothing(tmp_path):
     assert not PlaylistTrack.objects.exists()
 
 
-def test_files_cannot_be_queued(tmp_path):
+def test_each_path_is_recorded_as_a_file_run(tmp_path):
+    good = write_export_json(
+        tmp_path / "good" / "Playlist1.json",
+        [export_playlist("A", [export_track_item(1)]), export_playlist("B", [])],
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Name\nx\n", encoding="utf-8")
+    _, _, error = run_ingest(str(good), str(bad))
+    assert error.returncode == 1
+    good_run, bad_run = IngestRun.objects.order_by("pk")
+    assert (good_run.kind, good_run.trigger, good_run.status) == (
+        Kind.FILE,
+        Trigger.SHELL,
+        RunStatus.SUCCEEDED,
+    )
+    assert good_run.reference == str(good.resolve())
+    assert (good_run.playlists_done, good_run.playlists_total, good_run.tracks_loaded) == (2, 2, 1)
+    assert [p["name"] for p in good_run.playlists] == ["A", "B"]
+    assert bad_run.status == RunStatus.FAILED and "column" in bad_run.error
+    # The user's own files are never deleted.
+    assert good.exists() and bad.exists()
+
+
+def test_a_folder_is_one_run_counting_its_files_and_refusing_the_bad_ones(tmp_path):
+    write_export_json(tmp_path / "a" / "Playlist1.json", [export_playlist("A", [])])
+    (tmp_path / "b.csv").write_text("Name\nx\n", encoding="utf-8")
+    stdout, _, error = run_ingest(str(tmp_path))
+    assert error.returncode == 1
+    run = IngestRun.objects.get()
+    assert (run.status, run.files_done, run.files_total, run.playlists_done) == (
+        RunStatus.PARTIAL,
+        2,
+        2,
+        1,
+    )
+    assert run.error.startswith("1 file(s) refused: ") and "b.csv" in run.error
+    assert "SUCCEEDED: 'A'" in stdout and "FAILED" in stdout
+
+
+def test_with_user_the_imported_playlists_join_the_users_list(tmp_path, alice):
     path = write_export_json(tmp_path / "Playlist1.json", [export_playlist("A", [])])
-    _, _, error = run_ingest("--queue", str(path))
-    assert "leave out --queue" in str(error)
+    _, _, error = run_ingest("--user", "alice", str(path))
+    assert error is None
+    run = IngestRun.objects.get()
+    assert run.requested_by == alice
+    (entry,) = UserPlaylist.objects.filter(user=alice)
+    assert run.playlists[0]["playlist_id"] == entry.playlist_id
+
+
+def test_queued_files_wait_for_the_cluster(tmp_path, django_capture_on_commit_callbacks):
+    path = write_export_json(tmp_path / "Playlist1.json", [export_playlist("A", [])])
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        stdout, _, error = run_ingest("--queue", str(path))
+    run = IngestRun.objects.get()
+    assert error is None and stdout.strip() == f"run {run.pk} queued: {path}"
+    assert run.status == RunStatus.QUEUED and len(queued) == 1
+    assert not PlaylistTrack.objects.exists()

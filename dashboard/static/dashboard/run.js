@@ -1,6 +1,7 @@
 // The ingest run page: polls the run's JSON status about once a second and
-// updates the page; when the run ends well it opens the playlist's dashboard,
-// otherwise it reloads so that the server shows the error and "Try again".
+// updates the page; when the run ends well it opens the playlist's dashboard
+// (a file import of several playlists has none: the page reloads to list
+// them), otherwise it reloads so that the server shows the error and "Try again".
 // Data comes from the page (json_script and data-* attributes), never inline JS.
 (function () {
   "use strict";
@@ -50,7 +51,8 @@
     }
     [
       "status_label", "step_label", "attempt", "max_attempts", "items_fetched",
-      "items_total", "artists_done", "artists_total", "rate_limit_waits", "error",
+      "items_total", "artists_done", "artists_total", "files_done", "files_total",
+      "playlists_done", "playlists_total", "rate_limit_waits", "error",
     ].forEach(function (name) { setField(name, status[name]); });
 
     show("step", Boolean(status.step) && !status.final);
@@ -59,6 +61,11 @@
     show("artists", status.artists_total > 0);
     setProgress("items", status.items_fetched, status.items_total);
     setProgress("artists", status.artists_done, status.artists_total);
+    // A folder shows its files; a single file only its playlists.
+    show("files", status.files_total > 1);
+    show("playlists", status.playlists_total > 0);
+    setProgress("files", status.files_done, status.files_total);
+    setProgress("playlists", status.playlists_done, status.playlists_total);
 
     show("waiting", status.waiting);
     var until = root.querySelector('[data-field="not_before"]');

@@ -11,7 +11,9 @@ daily refresh reads them the same way); otherwise SPOTIFY_REFRESH_TOKEN; else
 an app token (client credentials), which in Development Mode reads no items.
 
 A PATH is an export file or a folder of them (Spotify account data export,
-Exportify CSV, Million Playlist Dataset slices), imported here and now.
+Exportify CSV, Million Playlist Dataset slices): each PATH is one file-import
+run, here and now or, with --queue, by the cluster (which must see the same
+path). With --user, the imported playlists join that user's list.
 """
 
 import json
@@ -23,7 +25,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.connections import client_for_user
 from dashboard.models import UserPlaylist
 from ingestion import runs
-from ingestion.files import FORMATS, iter_ingest_path
+from ingestion.files import FORMATS
 from ingestion.models import Trigger
 from ingestion.pipeline import IngestResult, Status
 from ingestion.references import InvalidPlaylistReference, parse_playlist_id
@@ -86,9 +88,7 @@ class Command(BaseCommand):
         references = list(dict.fromkeys(references))
         paths = [reference for reference in references if Path(reference).exists()]
         references = [reference for reference in references if reference not in paths]
-        if paths and queue:
-            raise CommandError("Files are imported here and now: leave out --queue for them.")
-        results = self.import_files(paths, file_format=format, as_json=as_json)
+        results = self.import_files(paths, file_format=format, as_json=as_json, queue=queue)
         if queue:
             self.queue_runs(references, force=force)
         elif references:
@@ -125,15 +125,31 @@ class Command(BaseCommand):
             UserPlaylist.objects.get_or_create(user=self.user, playlist_id=run.playlist_id)
         return run, created
 
-    def import_files(self, paths, *, file_format, as_json):
+    def import_files(self, paths, *, file_format, as_json, queue):
+        """One file-import run per path; the results of its playlists (none if queued)."""
         results = []
         for path in paths:
-            self.stderr.write(f"Importing {path}")
-            for result in iter_ingest_path(
-                path, format=file_format, progress=ProgressPrinter(self.stderr)
-            ):
-                self.report(result, None, as_json=as_json)
+            run = runs.request_file_import(
+                Path(path).resolve(),
+                trigger=Trigger.SHELL,
+                user=self.user,
+                file_format=file_format,
+                # The same ids as the user's uploads of the same export.
+                owner_key=str(self.user.pk) if self.user else "",
+                enqueue=queue,
+            )
+            if queue:
+                self.stdout.write(f"run {run.pk} queued: {path}")
+                continue
+            self.stderr.write(f"Importing {path} [run {run.pk}]")
+
+            def report(result, run_id=run.pk):
+                self.report(result, run_id, as_json=as_json)
                 results.append(result)
+
+            runs.execute_run(
+                runs.claim_run(run.pk), progress=ProgressPrinter(self.stderr), on_result=report
+            )
         return results
 
     def report(self, result, run_id, *, as_json):
@@ -253,6 +269,8 @@ class ProgressPrinter:
         if step in ("transform", "load"):
             self.stream.write(f"  {step}…")
             return
+        if step == "files" and total < 2:
+            return  # a single file: its playlists say it all
         tenth = max(1, total // 10)
         key = (step, done // tenth)
         if total and (done in (0, total) or key != self.last):

@@ -1,0 +1,126 @@
+"""File imports as ingest runs: one run per file or folder, whoever asked.
+
+An upload in the web app and `manage.py ingest PATH` both record a run of kind
+"file" whose reference is the file's path; the queue (or the shell, here and
+now) executes it through `ingestion.files.iter_ingest_path`, which loads each
+file as a unit (one transaction) and refuses a bad file before loading any of
+it. The run keeps live counts (files, playlists) and, at the end, one outcome
+summed over the file's playlists, plus a list of those playlists to link to.
+"""
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dashboard.models import UserPlaylist
+from ingestion.files import iter_ingest_path
+from ingestion.models import FILE_RUN_PLAYLISTS_LISTED
+from ingestion.pipeline import IngestResult, Status
+
+# A folder run names this many refused files in its error (the shell prints them all).
+REFUSALS_NAMED = 3
+
+
+def import_file_run(run, *, progress, on_result=None) -> IngestResult:
+    """Import the run's file or folder; the outcome of the whole run.
+
+    `on_result` is called with each playlist's (or refused file's) result as it
+    is loaded (the shell prints them). Playlists loaded for a user join the
+    user's list.
+    """
+    parameters = run.parameters
+    summary = FileRunSummary(reference=run.reference)
+    for result in iter_ingest_path(
+        Path(run.reference),
+        format=parameters.get("format"),
+        owner_key=parameters.get("owner_key", ""),
+        progress=progress,
+    ):
+        summary.add(result)
+        if on_result:
+            on_result(result)
+        if run.requested_by_id and parameters.get("add_to_user", True):
+            _add_to_user(run.requested_by_id, result)
+    return summary.outcome()
+
+
+def discard_upload(run):
+    """Delete an uploaded file (parameter `delete_file`) once its run is over or
+    cancelled: loaded or refused, it is not read again. Files named in the shell
+    are the user's own and are never deleted."""
+    if run.parameters.get("delete_file"):
+        shutil.rmtree(Path(run.reference).parent, ignore_errors=True)
+
+
+def _add_to_user(user_id, result):
+    if result.status != Status.FAILED and result.playlist_id:
+        UserPlaylist.objects.get_or_create(user_id=user_id, playlist_id=result.playlist_id)
+
+
+@dataclass
+class FileRunSummary:
+    """The results of a file run's playlists, summed as they come (an MPD folder
+    yields a million: only counts and the first playlists are kept)."""
+
+    reference: str
+    loaded: int = 0
+    changed: bool = False
+    refusals: list[str] = field(default_factory=list)
+    listed: list[dict] = field(default_factory=list)
+    total: IngestResult = None
+
+    def __post_init__(self):
+        self.total = IngestResult(reference=self.reference)
+
+    def add(self, result: IngestResult):
+        if result.status == Status.FAILED:
+            self.refusals.append(result.error or f"{result.reference} was refused.")
+            return
+        self.loaded += 1
+        total = self.total
+        total.tracks_loaded += result.tracks_loaded
+        total.items_total += result.items_total
+        total.rows_inserted += result.rows_inserted
+        total.rows_updated += result.rows_updated
+        total.rows_unchanged += result.rows_unchanged
+        total.rows_removed += result.rows_removed
+        for reason, count in result.items_skipped.items():
+            total.items_skipped[reason] = total.items_skipped.get(reason, 0) + count
+        if len(self.listed) < FILE_RUN_PLAYLISTS_LISTED:
+            self.listed.append(
+                {
+                    "playlist_id": result.playlist_id,
+                    "name": result.name,
+                    "tracks": result.tracks_loaded,
+                }
+            )
+
+    def outcome(self) -> IngestResult:
+        """Succeeded (or unchanged: nothing new in the file), partial when some
+        files were refused, failed when nothing loaded. Never retryable: a file
+        refused now is refused again."""
+        total = self.total
+        total.playlists = self.listed
+        if not self.loaded:
+            total.status = Status.FAILED
+            total.error = self._refusal_text() or f"{Path(self.reference).name} holds no playlists."
+        elif self.refusals:
+            total.status = Status.PARTIAL
+            total.error = self._refusal_text()
+        elif total.rows_inserted or total.rows_updated or total.rows_removed:
+            total.status = Status.SUCCEEDED
+        else:
+            total.status = Status.UNCHANGED
+        return total
+
+    def _refusal_text(self):
+        if not self.refusals:
+            return ""
+        named = self.refusals[:REFUSALS_NAMED]
+        more = len(self.refusals) - len(named)
+        text = " ".join(named)
+        if self.loaded or more:
+            text = f"{len(self.refusals)} file(s) refused: {text}"
+        if more:
+            text += f" … and {more} more."
+        return text
