@@ -244,6 +244,9 @@ SPOTIFY_MAX_CONCURRENCY = env.int("SPOTIFY_MAX_CONCURRENCY", default=8)
 SPOTIFY_MAX_REQUESTS_PER_SECOND = env.float("SPOTIFY_MAX_REQUESTS_PER_SECOND", default=20.0)
 # Cached artists (genres) older than this are fetched again.
 SPOTIFY_ARTIST_TTL_DAYS = env.int("SPOTIFY_ARTIST_TTL_DAYS", default=30)
+# Cached track details, and Spotify's "no such track", older than this are
+# fetched again when a playlist is enriched (details of a track rarely change).
+SPOTIFY_TRACK_TTL_DAYS = env.int("SPOTIFY_TRACK_TTL_DAYS", default=90)
 
 # --- File imports ------------------------------------------------------------
 # Largest file accepted (and most bytes unpacked from one ZIP), against

@@ -503,6 +503,14 @@ class SpotifyClient:
                 return
             page = self._call(lambda page=page: self._sp.next(page), playlist_id=playlist_id)
 
+    def track(self, track_id):
+        """A track object, or None when Spotify does not know the id (404)."""
+        # Reference: https://developer.spotify.com/documentation/web-api/reference/get-track
+        try:
+            return self._call(lambda: self._sp.track(track_id))
+        except PlaylistNotFound:
+            return None
+
     def artists(self, artist_ids, *, on_progress=None):
         """Artist objects by id (None for ids Spotify does not know).
 

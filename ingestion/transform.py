@@ -65,9 +65,9 @@ def transform_snapshot(snapshot: PlaylistSnapshot) -> TransformResult:
     rows["playlist_id"] = snapshot.playlist_id
     rows["source"] = snapshot.source
     rows["release_year"] = release_years(rows["album_release_date"])
-    rows["track_duration_sec"] = (rows["track_duration_ms"] / 1000).round(3)
+    rows["track_duration_sec"] = duration_seconds(rows["track_duration_ms"])
     rows["track_genres"] = [
-        _genre_union(artist_ids, snapshot.artist_genres) for artist_ids in rows["artist_ids"]
+        genre_union(artist_ids, snapshot.artist_genres) for artist_ids in rows["artist_ids"]
     ]
     rows = rows.sort_values("position", kind="stable").reset_index(drop=True)
     return TransformResult(
@@ -104,10 +104,10 @@ def transform_snapshots(snapshots: list[PlaylistSnapshot]) -> list[TransformResu
     rows["playlist_id"] = [snapshots[group].playlist_id for group in group_list]
     rows["source"] = [snapshots[group].source for group in group_list]
     rows["release_year"] = release_years(rows["album_release_date"])
-    rows["track_duration_sec"] = (rows["track_duration_ms"] / 1000).round(3)
+    rows["track_duration_sec"] = duration_seconds(rows["track_duration_ms"])
     genres = [snapshot.artist_genres for snapshot in snapshots]
     rows["track_genres"] = [
-        _genre_union(artist_ids, genres[group]) if genres[group] else []
+        genre_union(artist_ids, genres[group]) if genres[group] else []
         for group, artist_ids in zip(group_list, rows["artist_ids"], strict=True)
     ]
     without = np.array([not genres for genres in rows["track_genres"]], dtype=bool)
@@ -220,7 +220,12 @@ def release_years(release_dates: pd.Series) -> pd.Series:
     return years.where(years > 0).astype("Int64")
 
 
-def _genre_union(artist_ids, artist_genres):
+def duration_seconds(durations_ms: pd.Series) -> pd.Series:
+    """Durations in milliseconds as seconds, to the millisecond."""
+    return (durations_ms / 1000).round(3)
+
+
+def genre_union(artist_ids, artist_genres):
     """Genres of all the track's artists, deduplicated, primary artist's first."""
     genres = []
     for artist_id in artist_ids:

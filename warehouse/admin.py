@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models import Count, F, OuterRef, Subquery
 from django.utils.html import format_html_join
 
-from warehouse.models import Artist, Playlist, PlaylistTrack, PlaylistTrackRow
+from warehouse.models import Artist, Playlist, PlaylistTrack, PlaylistTrackRow, Track
 from warehouse.schema import TABLE
 
 # How many track rows a playlist's admin page lists (in playlist order).
@@ -90,6 +90,26 @@ class ArtistAdmin(ReadOnlyAdmin):
         if artist.genres is None:
             return "unknown"
         return ", ".join(artist.genres) or "none listed"
+
+
+@admin.register(Track)
+class TrackAdmin(ReadOnlyAdmin):
+    list_display = (
+        "name",
+        "track_id",
+        "artist_list",
+        "album_name",
+        "album_release_date",
+        "found",
+        "fetched_at",
+    )
+    list_filter = ("found",)
+    search_fields = ("name", "track_id", "isrc", "album_name")
+    date_hierarchy = "fetched_at"
+
+    @admin.display(description="artists")
+    def artist_list(self, track):
+        return ", ".join(name for _, name in track.artists)
 
 
 class EstimatedCountPaginator(Paginator):

@@ -1,9 +1,10 @@
-"""The warehouse: a fact table of playlist × track rows and its two dimensions.
+"""The warehouse: a fact table of playlist × track rows, its two dimensions, and
+the cache of Spotify's track details.
 
 `PlaylistTrack` is unmanaged: its table is created by a migration with
 dialect-aware DDL and written only by `warehouse.loader` (raw SQL UPSERT), so
-Django never alters it behind the loader's back. The dimensions are ordinary
-managed models.
+Django never alters it behind the loader's back. The dimensions and the track
+cache are ordinary managed models.
 """
 
 from django.db import models
@@ -62,6 +63,33 @@ class Artist(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Track(models.Model):
+    """A track's details as Spotify describes them: the cache that fills what an
+    export file lacks (see `ingestion.enrichment`), so no track is fetched twice."""
+
+    track_id = models.CharField(primary_key=True, max_length=100)
+    name = models.TextField(blank=True, default="")
+    duration_ms = models.IntegerField(null=True, blank=True)
+    explicit = models.BooleanField(null=True, blank=True)
+    isrc = models.TextField(null=True, blank=True)
+    album_id = models.CharField(max_length=100, null=True, blank=True)
+    album_name = models.TextField(null=True, blank=True)
+    album_release_date = models.TextField(null=True, blank=True)
+    album_release_date_precision = models.TextField(null=True, blank=True)
+    # [[artist id, artist name], …] in Spotify's order (the primary artist first).
+    artists = models.JSONField(default=list, blank=True)
+    # False when Spotify answered 404: not asked again until the entry is stale.
+    found = models.BooleanField(default=True)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "warehouse_tracks"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name or self.track_id
 
 
 class PlaylistTrack(models.Model):

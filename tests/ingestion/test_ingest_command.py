@@ -4,6 +4,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from dashboard.models import UserPlaylist
+from ingestion.models import IngestRun, Kind, RunStatus, Trigger
 from ingestion.sandbox import DEMO_PLAYLISTS, EDITORIAL_PLAYLIST_ID, MIXED_PLAYLIST_ID
 from tests.ingestion.files.builders import (
     EPISODE_ITEM,
@@ -11,8 +13,6 @@ from tests.ingestion.files.builders import (
     export_track_item,
     write_export_json,
 )
-from dashboard.models import UserPlaylist
-from ingestion.models import IngestRun, Kind, RunStatus, Trigger
 from warehouse.models import PlaylistTrack
 
 pytestmark = pytest.mark.django_db
