@@ -97,12 +97,17 @@ def _run(result, client, *, force, progress):
         )
 
 
-def transform_and_load(snapshot, result, *, progress=noop_progress):
-    """The source-independent half of an ingest: snapshot → rows → warehouse."""
+def transform_and_load(snapshot, result, *, progress=noop_progress, complete=None):
+    """The source-independent half of an ingest: snapshot → rows → warehouse.
+
+    `complete(rows)` may fill the rows' gaps before they load (file imports pass
+    `ingestion.enrichment.fill_details`: what an enrichment learned stays).
+    """
     progress("transform", 0, 1)
     transformed = transform_snapshot(snapshot)
+    rows = complete(transformed.rows) if complete else transformed.rows
     progress("load", 0, 1)
-    loaded = load_playlist(snapshot, transformed.rows)
+    loaded = load_playlist(snapshot, rows)
     result.playlist_id = snapshot.playlist_id
     result.name = snapshot.name
     result.items_total = transformed.items_total

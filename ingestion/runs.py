@@ -32,6 +32,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
 from accounts.connections import client_for_run, connections_for_playlists
+from ingestion.enrichment import enrich_playlist, missing_details
 from ingestion.file_runs import discard_upload, import_file_run
 from ingestion.models import IngestRun, Kind, RunStatus, Step, Trigger
 from ingestion.pipeline import IngestResult, Status, ingest_playlist
@@ -116,6 +117,8 @@ def request_file_import(
     file_format=None,
     owner_key="",
     upload=False,
+    enrich=False,
+    spotify_user=None,
     enqueue=True,
 ):
     """Create a queued run importing a file or folder (see ingestion.file_runs).
@@ -123,8 +126,13 @@ def request_file_import(
     `owner_key` keeps different people's exports apart (see
     ingestion.files.identity); `upload` marks a file saved from the web, deleted
     once its run is over. Playlists loaded for `user` join the user's list.
+    With `enrich`, each imported playlist then gets an enrichment run, reading
+    with `spotify_user`'s connection if given (else the app's credentials).
     """
-    parameters = {"format": file_format, "owner_key": owner_key, "delete_file": upload}
+    parameters = _with_reader(
+        {"format": file_format, "owner_key": owner_key, "delete_file": upload, "enrich": enrich},
+        spotify_user,
+    )
     with transaction.atomic():
         run = IngestRun.objects.create(
             kind=Kind.FILE,
@@ -209,7 +217,30 @@ def execute_run(run, *, client=None, retries=True, progress=None, on_result=None
     if run.kind == Kind.FILE:
         discard_upload(run)
     finish_run(run, result, retries=retries)
+    if run.kind == Kind.FILE and run.parameters.get("enrich"):
+        request_enrichment_of_imported(run, result)
     return result
+
+
+def request_enrichment_of_imported(run, result):
+    """Queue an enrichment run for each playlist the file run loaded that lacks
+    details Spotify can give (parameter `enrich`); returns the runs created."""
+    # The reader is the person who uploaded (their connection), or the app.
+    reads_as_requester = run.parameters.get("spotify_user") == run.requested_by_id
+    spotify_user = run.requested_by if reads_as_requester and run.requested_by_id else None
+    created = []
+    for entry in result.playlists:
+        if missing_details(entry["playlist_id"])["enrichable"]:
+            enrichment, new = request_enrichment(
+                entry["playlist_id"],
+                trigger=run.trigger,
+                user=run.requested_by,
+                spotify_user=spotify_user,
+            )
+            created += [enrichment] if new else []
+    if created:
+        _append_log(run, f"enrichment queued for {len(created)} playlist(s)")
+    return created
 
 
 def _read_spotify(run, client, progress):
@@ -225,8 +256,6 @@ def _read_spotify(run, client, progress):
             retryable=error.retryable,
         )
     if run.kind == Kind.ENRICH:
-        from ingestion.enrichment import enrich_playlist  # HOIST
-
         return enrich_playlist(run.playlist_id, client=client, progress=progress)
     return ingest_playlist(
         run.reference or run.playlist_id,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from ingestion.enrichment import fill_details
 from ingestion.files.errors import InvalidImportFile
 from ingestion.files.exportify import read_exportify
 from ingestion.files.mpd import SLICE_FILE, read_slice, slice_paths
@@ -179,7 +180,9 @@ def _load_one(reference, snapshot, progress, *, done, total):
     progress("playlists", done, total)
     started = time.monotonic()
     result = IngestResult(reference=reference)
-    transform_and_load(snapshot, result)
+    # Details an earlier enrichment fetched for these tracks (from the caches,
+    # no API call): re-importing an enriched export keeps them.
+    transform_and_load(snapshot, result, complete=fill_details)
     result.seconds = round(time.monotonic() - started, 3)
     return result
 
