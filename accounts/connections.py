@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -88,6 +89,13 @@ def connection_disconnect(*, user):
 def spotify_reader(user):
     """The user to name as a run's `spotify_user`: `user` if they connected Spotify."""
     return user if connection_for(user) is not None else None
+
+
+def can_look_up_tracks(user):
+    """Whether enrichment can read Spotify's catalog for `user`: with their
+    connection, or with the app's own credentials (a catalog lookup needs no user)."""
+    has_app_credentials = bool(settings.SPOTIFY_CLIENT_ID and settings.SPOTIFY_CLIENT_SECRET)
+    return has_app_credentials or spotify_reader(user) is not None
 
 
 def connection_for(user):

@@ -55,6 +55,18 @@ class UploadExportForm(forms.Form):
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(UPLOAD_SUFFIXES)}),
     )
+    enrich = forms.BooleanField(
+        label="Fill in durations, release dates and genres from Spotify",
+        help_text="Exports leave them out; Spotify is asked once per track and artist.",
+        required=False,
+        initial=True,
+    )
+
+    def __init__(self, *args, can_enrich=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Without a Spotify connection or app credentials there is no one to ask.
+        if not can_enrich:
+            del self.fields["enrich"]
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

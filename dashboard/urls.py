@@ -11,6 +11,7 @@ urlpatterns = [
     path("playlists/<str:playlist_id>/", analytics.playlist_dashboard, name="playlist"),
     path("playlists/<str:playlist_id>/tracks/", analytics.track_table, name="tracks"),
     path("playlists/<str:playlist_id>/remove/", playlists.remove, name="remove"),
+    path("playlists/<str:playlist_id>/enrich/", playlists.enrich, name="enrich"),
     path("overview/", analytics.overview, name="overview"),
     path("runs/<int:run_id>/", runs.progress, name="run"),
     path("runs/<int:run_id>/status.json", runs.status_json, name="run-status"),

@@ -25,7 +25,6 @@ endpoints are gone), so the design is about not asking twice:
 
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import numpy as np
@@ -342,7 +341,7 @@ def _present_rows(playlist_id):
 def _tracks_to_fetch(rows):
     """Tracks of rows lacking details that the cache does not hold fresh."""
     track_ids = rows["track_id"][_lacks_details(rows)].unique().tolist()
-    fresh_after = timezone.now() - timedelta(days=settings.SPOTIFY_TRACK_TTL_DAYS)
+    fresh_after = _track_fresh_after()
     fresh = set()
     for chunk in _chunks(track_ids):
         fresh.update(
@@ -362,19 +361,18 @@ def _fetch_tracks(client, track_ids, progress):
     total = len(track_ids)
     progress("items", 0, total)
     batch = {}
-    with ThreadPoolExecutor(max_workers=client.max_concurrency) as pool:
-        try:
-            answers = zip(track_ids, pool.map(client.track, track_ids), strict=True)
-            for done, (track_id, track) in enumerate(answers, 1):
-                batch[track_id] = track
-                if len(batch) == _CACHE_BATCH or done == total:
-                    _cache_tracks(batch)
-                    batch = {}
-                    progress("items", done, total)
-        finally:
-            # Answers received before a failure (a 429…); `map` has cancelled
-            # the requests not yet sent.
-            _cache_tracks(batch)
+    try:
+        answers = zip(track_ids, client.in_parallel(client.track, track_ids), strict=True)
+        for done, (track_id, track) in enumerate(answers, 1):
+            batch[track_id] = track
+            if len(batch) == _CACHE_BATCH or done == total:
+                _cache_tracks(batch)
+                batch = {}
+                progress("items", done, total)
+    finally:
+        # Answers received before a failure (a 429…); the requests not yet
+        # sent were cancelled.
+        _cache_tracks(batch)
 
 
 def _cache_tracks(fetched):
@@ -425,15 +423,27 @@ def _not_found(rows):
 _ARRAY_LENGTH = {"postgresql": "jsonb_array_length({})", "sqlite": "json_array_length({})"}
 
 
+def _track_fresh_after():
+    return timezone.now() - timedelta(days=settings.SPOTIFY_TRACK_TTL_DAYS)
+
+
 def missing_details(playlist_id) -> dict:
     """Counts over the playlist's present rows of what is missing, and how many
-    rows enrichment could complete (`enrichable`); one query."""
+    rows enrichment could complete (`enrichable`: not those of tracks Spotify
+    recently said it does not know); one query."""
     length = _ARRAY_LENGTH[connection.vendor].format
     no_duration = "track_duration_ms IS NULL"
     no_date = "(album_release_date IS NULL OR album_release_date = '')"
     no_artist_ids = f"{length('artist_ids')} = 0"
     # The SQL twin of `_lacks_details`.
-    enrichable = f"NOT is_local AND ({no_duration} OR {no_date} OR {no_artist_ids})"
+    not_found_lately = (
+        f"EXISTS (SELECT 1 FROM {Track._meta.db_table} AS cached WHERE cached.track_id = "
+        f"{TABLE}.track_id AND NOT cached.found AND cached.fetched_at >= %s)"
+    )
+    enrichable = (
+        f"NOT is_local AND ({no_duration} OR {no_date} OR {no_artist_ids}) "
+        f"AND NOT {not_found_lately}"
+    )
     counted = {
         "without_duration": no_duration,
         "without_release_date": no_date,
@@ -448,7 +458,7 @@ def missing_details(playlist_id) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT COUNT(*), {sums} FROM {TABLE} WHERE playlist_id = %s AND removed_at IS NULL",
-            [playlist_id],
+            [_track_fresh_after(), playlist_id],
         )
         counts = cursor.fetchone()
     return dict(zip(["rows", *counted], map(int, counts), strict=True))

@@ -550,14 +550,24 @@ class SpotifyClient:
     def _artists_one_by_one(self, artist_ids, on_progress, done=0):
         total = done + len(artist_ids)
         found = {}
-        with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
-            for artist_id, artist in zip(
-                artist_ids, pool.map(self._artist_or_none, artist_ids), strict=True
-            ):
-                found[artist_id] = artist
-                if on_progress and (len(found) % 25 == 0 or len(found) == len(artist_ids)):
-                    on_progress(done + len(found), total)
+        answers = self.in_parallel(self._artist_or_none, artist_ids)
+        for artist_id, artist in zip(artist_ids, answers, strict=True):
+            found[artist_id] = artist
+            if on_progress and (len(found) % 25 == 0 or len(found) == len(artist_ids)):
+                on_progress(done + len(found), total)
         return found
+
+    def in_parallel(self, call, ids):
+        """`call(id)` for each id, in order, up to `max_concurrency` at a time.
+
+        The token is made sure of first, in the calling thread: refreshing a
+        connected account's token saves it to the database, which belongs to
+        this thread's connection (and transaction), not to a pool thread's. If
+        the caller stops early (a 429 raised), requests not yet sent are cancelled.
+        """
+        self.tokens.get_access_token()
+        with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
+            yield from pool.map(call, ids)
 
     def _artist_or_none(self, artist_id):
         # Reference: https://developer.spotify.com/documentation/web-api/reference/get-an-artist

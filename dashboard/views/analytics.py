@@ -10,9 +10,12 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from accounts.connections import can_look_up_tracks
 from dashboard.access import user_playlist_ids, user_playlist_or_404
-from ingestion.models import IngestRun, RunStatus
+from ingestion.enrichment import missing_details
+from ingestion.models import IngestRun, Kind, RunStatus
 from warehouse import queries
+from warehouse.models import Source
 
 NO_GENRE_LABEL = "No genre listed"
 TABLE_COLUMNS = (
@@ -39,6 +42,8 @@ def playlist_dashboard(request, playlist_id):
         "skipped": _skipped(loaded_run),
         "headline": None,
     }
+    if playlist is not None and playlist.source != Source.SPOTIFY_API:
+        context["details"] = _file_details(request.user, playlist_id)
     if playlist is not None:
         data = queries.playlist_dashboard(playlist_id=playlist_id)
         context["headline"] = data.headline
@@ -48,8 +53,10 @@ def playlist_dashboard(request, playlist_id):
 
 
 def _runs(playlist_id):
-    """The playlist's latest run (any state), and its latest run that loaded data."""
-    runs = IngestRun.objects.filter(playlist_id=playlist_id).order_by("-queued_at", "-pk")
+    """The playlist's latest ingest run (any state), and its latest one that loaded data."""
+    runs = IngestRun.objects.filter(playlist_id=playlist_id, kind=Kind.PLAYLIST).order_by(
+        "-queued_at", "-pk"
+    )
     latest = runs.first()
     loaded = (
         runs.filter(status__in=(RunStatus.SUCCEEDED, RunStatus.PARTIAL))
@@ -57,6 +64,18 @@ def _runs(playlist_id):
         .first()
     )
     return latest, loaded
+
+
+def _file_details(user, playlist_id):
+    """What a playlist imported from a file lacks, its latest enrichment run, and
+    whether the user can start one."""
+    return {
+        "missing": missing_details(playlist_id),
+        "run": IngestRun.objects.filter(playlist_id=playlist_id, kind=Kind.ENRICH)
+        .order_by("-queued_at", "-pk")
+        .first(),
+        "can_enrich": can_look_up_tracks(user),
+    }
 
 
 def _skipped(run):

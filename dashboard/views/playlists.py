@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Count, F, Window
 from django.db.models.functions import RowNumber
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -16,8 +17,8 @@ from dashboard.forms import AddPlaylistForm
 from dashboard.models import UserPlaylist
 from ingestion.models import IngestRun, Trigger
 from ingestion.references import InvalidPlaylistReference
-from ingestion.runs import request_ingest
-from warehouse.models import Playlist, PlaylistTrack
+from ingestion.runs import request_enrichment, request_ingest
+from warehouse.models import Playlist, PlaylistTrack, Source
 
 
 @dataclass
@@ -121,6 +122,24 @@ def add(request):
             request,
             f"{run.name or run.playlist_id} is already being ingested; this is that run.",
         )
+    return redirect("dashboard:run", run_id=run.pk)
+
+
+@login_required
+@require_POST
+def enrich(request, playlist_id):
+    """Queue an enrichment of a file-imported playlist (see ingestion.enrichment)."""
+    playlist = user_playlist_or_404(request.user, playlist_id)
+    if playlist is None or playlist.source == Source.SPOTIFY_API:
+        raise Http404("Only playlists imported from a file are enriched.")
+    run, created = request_enrichment(
+        playlist_id,
+        trigger=Trigger.WEB,
+        user=request.user,
+        spotify_user=spotify_reader(request.user),
+    )
+    if not created:
+        messages.info(request, f"{playlist.name} is already being worked on; this is that run.")
     return redirect("dashboard:run", run_id=run.pk)
 
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
+from accounts.connections import can_look_up_tracks, spotify_reader
 from dashboard.forms import UploadExportForm, upload_max_bytes
 from ingestion.files import InvalidImportFile, detect_format
 from ingestion.models import Trigger
@@ -70,12 +71,13 @@ _ENVELOPE_BYTES = 64 * 1024
 
 @login_required
 def upload(request):
-    form, refused = UploadExportForm(), None
+    can_enrich = can_look_up_tracks(request.user)
+    form, refused = UploadExportForm(can_enrich=can_enrich), None
     if request.method == "POST" and _request_too_big(request):
         # Refused from the Content-Length, before Django reads the body to disk.
         refused = _too_big_message(request)
     elif request.method == "POST":
-        form = UploadExportForm(request.POST, request.FILES)
+        form = UploadExportForm(request.POST, request.FILES, can_enrich=can_enrich)
         if form.is_valid():
             path = save_upload(request.user, form.cleaned_data["file"])
             error = refusal(path)
@@ -86,6 +88,8 @@ def upload(request):
                     user=request.user,
                     owner_key=str(request.user.pk),
                     upload=True,
+                    enrich=form.cleaned_data.get("enrich", False),
+                    spotify_user=spotify_reader(request.user),
                 )
                 return redirect("dashboard:run", run_id=run.pk)
             shutil.rmtree(path.parent, ignore_errors=True)
