@@ -13,6 +13,7 @@ from tests.ingestion.files.builders import (
     export_track_item,
     write_export_json,
 )
+from tests.ingestion.test_enrichment import catalog_tracks, export_item
 from warehouse.models import PlaylistTrack
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +192,30 @@ def test_queued_files_wait_for_the_cluster(tmp_path, django_capture_on_commit_ca
     assert error is None and stdout.strip() == f"run {run.pk} queued: {path}"
     assert run.status == RunStatus.QUEUED and len(queued) == 1
     assert not PlaylistTrack.objects.exists()
+
+
+def test_enrich_queues_an_enrichment_run_per_imported_playlist(
+    sandbox, tmp_path, django_capture_on_commit_callbacks
+):
+    catalog = sandbox.catalog
+    several, single, _ = catalog_tracks(catalog)
+    path = write_export_json(
+        tmp_path / "Playlist1.json",
+        [
+            export_playlist("Found", [export_item(catalog, several), export_item(catalog, single)]),
+            export_playlist("Only an episode", [EPISODE_ITEM]),
+        ],
+    )
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        _, stderr, error = run_ingest("--enrich", str(path))
+    assert error is None
+    (enrichment,) = IngestRun.objects.filter(kind=Kind.ENRICH)
+    assert f"run {enrichment.pk} queued: enrich Found" in stderr
+    assert (enrichment.status, enrichment.trigger) == (RunStatus.QUEUED, Trigger.SHELL)
+    assert len(queued) == 1
+    queued[0]()  # the cluster's turn (the queue runs inline in tests)
+    enrichment.refresh_from_db()
+    assert (enrichment.status, enrichment.rows_updated) == (RunStatus.SUCCEEDED, 2)
+    assert not PlaylistTrack.objects.filter(
+        playlist_id=enrichment.playlist_id, track_duration_ms__isnull=True
+    ).exists()

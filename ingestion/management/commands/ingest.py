@@ -13,7 +13,10 @@ an app token (client credentials), which in Development Mode reads no items.
 A PATH is an export file or a folder of them (Spotify account data export,
 Exportify CSV, Million Playlist Dataset slices): each PATH is one file-import
 run, here and now or, with --queue, by the cluster (which must see the same
-path). With --user, the imported playlists join that user's list.
+path). With --user, the imported playlists join that user's list. With
+--enrich, each imported playlist that lacks details (durations, release dates,
+genres) gets an enrichment run, always queued: Spotify's rate limits can ask
+for hours of waiting, which the cluster waits out and the shell should not.
 """
 
 import json
@@ -65,6 +68,12 @@ class Command(BaseCommand):
             "--force", action="store_true", help="reload even if the snapshot is unchanged"
         )
         parser.add_argument(
+            "--enrich",
+            action="store_true",
+            help="after importing files, queue enrichment runs filling in what they lack "
+            "(durations, release dates, genres) from Spotify",
+        )
+        parser.add_argument(
             "--user",
             metavar="USERNAME",
             help="read with this user's connected Spotify account (and add the playlists "
@@ -78,7 +87,7 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, references, format, all_tracked, queue, force, as_json, user, **options
+        self, *args, references, format, all_tracked, queue, force, as_json, user, enrich, **options
     ):
         self.user = self.find_user(user) if user else None
         if all_tracked:
@@ -88,7 +97,9 @@ class Command(BaseCommand):
         references = list(dict.fromkeys(references))
         paths = [reference for reference in references if Path(reference).exists()]
         references = [reference for reference in references if reference not in paths]
-        results = self.import_files(paths, file_format=format, as_json=as_json, queue=queue)
+        results = self.import_files(
+            paths, file_format=format, as_json=as_json, queue=queue, enrich=enrich
+        )
         if queue:
             self.queue_runs(references, force=force)
         elif references:
@@ -125,7 +136,7 @@ class Command(BaseCommand):
             UserPlaylist.objects.get_or_create(user=self.user, playlist_id=run.playlist_id)
         return run, created
 
-    def import_files(self, paths, *, file_format, as_json, queue):
+    def import_files(self, paths, *, file_format, as_json, queue, enrich):
         """One file-import run per path; the results of its playlists (none if queued)."""
         results = []
         for path in paths:
@@ -136,6 +147,9 @@ class Command(BaseCommand):
                 file_format=file_format,
                 # The same ids as the user's uploads of the same export.
                 owner_key=str(self.user.pk) if self.user else "",
+                # Queued, the worker requests the enrichment; here, this command does.
+                enrich=enrich and queue,
+                spotify_user=self.user,
                 enqueue=queue,
             )
             if queue:
@@ -147,9 +161,12 @@ class Command(BaseCommand):
                 self.report(result, run_id, as_json=as_json)
                 results.append(result)
 
-            runs.execute_run(
+            outcome = runs.execute_run(
                 runs.claim_run(run.pk), progress=ProgressPrinter(self.stderr), on_result=report
             )
+            if enrich and outcome is not None:
+                for enrichment in runs.request_enrichment_of_imported(run, outcome):
+                    self.stderr.write(f"run {enrichment.pk} queued: enrich {enrichment.title}")
         return results
 
     def report(self, result, run_id, *, as_json):
