@@ -1,9 +1,12 @@
 """The web app in a real browser: Playwright (sync API) driving Debian's Chromium.
 
-One journey, as a person would take it: sign up, connect Spotify through the
-sandbox's consent page, add a sandbox playlist by its link, watch its run page
-follow the run and open the dashboard, check that the charts are drawn and that
-the track table sorts, and keep a full-page screenshot in test-artifacts/.
+Two journeys, as a person would take them. One: sign up, connect Spotify through
+the sandbox's consent page, add a sandbox playlist by its link, watch its run
+page follow the run and open the dashboard, check that the charts are drawn and
+that the track table sorts, and keep a full-page screenshot in test-artifacts/.
+Two: upload a Spotify export, watch its file-import run list the playlists,
+open one whose dashboard says what the file lacks, follow its enrichment from
+Spotify to the end, and see the details filled in.
 
 The run is held back until the browser shows it queued, then handed to the
 (synchronous) queue in a thread of its own: so the page really follows a live
@@ -220,6 +223,79 @@ def test_sign_up_connect_add_follow_the_run_and_explore_the_dashboard(
 
     assert page_errors == [], page_errors
     assert SCREENSHOT.stat().st_size > 0
+
+
+def test_upload_an_export_follow_its_import_and_its_enrichment(
+    sync_playwright, transactional_db, live_server, sandbox, settings, held_runs, alice, tmp_path
+):
+    from playwright.sync_api import expect
+
+    from tests.conftest import PASSWORD as ALICE_PASSWORD
+    from tests.ingestion.files.builders import export_playlist, export_track_item
+    from tests.ingestion.files.builders import write_export_json as write_export
+    from tests.ingestion.test_enrichment import catalog_tracks, export_item
+
+    settings.DATA_DIR = tmp_path / "data"
+    catalog = sandbox.catalog
+    several, single, _ = catalog_tracks(catalog)
+    export = write_export(
+        tmp_path / "Playlist1.json",
+        [
+            export_playlist(
+                "Road trip", [export_item(catalog, several), export_item(catalog, single)]
+            ),
+            export_playlist("Quiet", [export_track_item(999)]),
+        ],
+    )
+    page_errors = []
+    threads = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(TIMEOUT_MS)
+            context.route(re.compile(r"^https?://(?!(127\.0\.0\.1|localhost)[:/])"), _refuse)
+            page = context.new_page()
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+
+            page.goto(live_server.url + reverse("login"))
+            page.fill("#id_username", alice.username)
+            page.fill("#id_password", ALICE_PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("link", name="Upload it").click()
+
+            # --- the upload: the file-import run page follows the queued run
+            page.set_input_files("#id_file", str(export))
+            page.get_by_label("Fill in durations, release dates and genres from Spotify").uncheck()
+            page.get_by_role("button", name="Import").click()
+            expect(page).to_have_url(re.compile(r"/runs/\d+/$"))
+            expect(page.locator("#run [data-field='status_label']")).to_have_attribute(
+                "data-status", "queued"
+            )
+            assert len(held_runs) == 1, held_runs
+            threads.append(_execute_in_thread(held_runs[0]))
+            # Two playlists: the page reloads to list them (no single dashboard to open).
+            page.get_by_role("link", name="Road trip").click(timeout=RUN_TIMEOUT_MS)
+
+            # --- the dashboard says what the export lacks, and offers to fill it in
+            missing = page.locator("#missing-details")
+            expect(missing).to_contain_text("Of its 2 tracks, 2 have no length")
+            page.get_by_role("button", name="Fill in from Spotify").click()
+            expect(page).to_have_url(re.compile(r"/runs/\d+/$"))
+            expect(page.locator("#run")).to_contain_text("Tracks:")
+            assert len(held_runs) == 2, held_runs
+            threads.append(_execute_in_thread(held_runs[1]))
+            page.wait_for_url(re.compile(r"/playlists/export:[^/]+/$"), timeout=RUN_TIMEOUT_MS)
+            expect(page.locator("#missing-details")).to_have_count(0)
+            expect(page.locator("#track-table p.table-status")).to_contain_text("of 2")
+        finally:
+            browser.close()
+            for thread in threads:
+                thread.join(timeout=RUN_TIMEOUT_MS / 1000)
+
+    assert page_errors == [], page_errors
 
 
 def _refuse(route):

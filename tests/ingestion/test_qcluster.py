@@ -24,7 +24,7 @@ from django_q.models import OrmQ, Schedule
 from django_q.tasks import async_task
 
 from ingestion import runs
-from ingestion.models import IngestRun, RunStatus, Trigger
+from ingestion.models import IngestRun, Kind, RunStatus, Trigger
 from ingestion.pipeline import ingest_playlist
 from ingestion.sandbox import (
     DEMO_PLAYLISTS,
@@ -32,6 +32,8 @@ from ingestion.sandbox import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
 )
+from tests.ingestion.files.builders import export_playlist, write_export_json
+from tests.ingestion.test_enrichment import catalog_tracks, export_item
 from warehouse.models import Playlist, PlaylistTrack
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -271,3 +273,33 @@ def test_the_daily_schedule_enqueues_every_tracked_playlist_once(sandbox, start_
     assert set(scheduled.values_list("api_calls", flat=True)) == {1}
     daily = Schedule.objects.get(name="daily-refresh")
     assert daily.next_run > timezone.now()  # moved to tomorrow, not replayed
+
+
+def test_an_uploaded_export_then_its_enrichment_run_in_the_cluster(
+    sandbox, start_cluster, tmp_path
+):
+    catalog = sandbox.catalog
+    several, single, _ = catalog_tracks(catalog)
+    path = write_export_json(
+        tmp_path / "uploads" / "abc" / "Playlist1.json",
+        [
+            export_playlist(
+                "Road trip", [export_item(catalog, several), export_item(catalog, single)]
+            )
+        ],
+    )
+    start_cluster()
+    run = runs.request_file_import(path, trigger=Trigger.WEB, upload=True, enrich=True)
+    run = wait_for(lambda: finished(run), "the file run to finish")
+    assert (run.kind, run.status, run.tracks_loaded) == (Kind.FILE, RunStatus.SUCCEEDED, 2)
+    assert not path.parent.exists()  # the upload is deleted once imported
+    enrichment = wait_for(
+        lambda: IngestRun.objects.filter(kind=Kind.ENRICH).first(), "the enrichment run"
+    )
+    enrichment = wait_for(lambda: finished(enrichment), "the enrichment run to finish")
+    assert enrichment.status == RunStatus.SUCCEEDED, enrichment.error
+    assert enrichment.playlist_id == run.playlists[0]["playlist_id"]
+    assert enrichment.rows_updated == 2 and enrichment.api_calls > 2
+    assert not PlaylistTrack.objects.filter(
+        playlist_id=enrichment.playlist_id, track_duration_ms__isnull=True
+    ).exists()
