@@ -58,6 +58,13 @@ echo "Ingesting the sandbox's demo playlists as the demo user…"
 # shellcheck disable=SC2046
 "$PY" manage.py ingest --user demo $("$PY" -c 'import ingestion.sandbox as s; print(" ".join([*s.DEMO_PLAYLISTS.values(), s.MIXED_PLAYLIST_ID, s.COLLAB_PLAYLIST_ID]))') || true
 
+# A Spotify account data export of sandbox tracks, imported for the demo user;
+# its enrichment runs (durations, release dates, genres from the sandbox) wait
+# in the queue for the cluster below. The same file can be tried on the upload page.
+demo_export="${DATA_DIR:-data}/demo-spotify-export.zip"
+"$PY" manage.py spotify_sandbox --write-demo-export "$demo_export"
+"$PY" manage.py ingest --user demo --enrich "$demo_export" || true
+
 # The queue cluster: runs requested from the web, the admin, `ingest --queue`
 # and the daily schedule.
 "$PY" manage.py qcluster &

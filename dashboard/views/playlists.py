@@ -15,7 +15,7 @@ from accounts.connections import connection_for, spotify_reader
 from dashboard.access import user_playlist_or_404
 from dashboard.forms import AddPlaylistForm
 from dashboard.models import UserPlaylist
-from ingestion.models import IngestRun, Trigger
+from ingestion.models import IngestRun, Kind, Trigger
 from ingestion.references import InvalidPlaylistReference
 from ingestion.runs import request_enrichment, request_ingest
 from warehouse.models import Playlist, PlaylistTrack, Source
@@ -67,8 +67,9 @@ def user_playlist_rows(*, user):
 
 
 def _latest_runs(playlist_ids):
-    """playlist id → its most recent run, in one query (a window, not one query per row)."""
-    ranked = IngestRun.objects.filter(playlist_id__in=playlist_ids).annotate(
+    """playlist id → its most recent ingest run, in one query (a window, not one query
+    per row). Enrichments show on the playlist's dashboard instead."""
+    ranked = IngestRun.objects.filter(playlist_id__in=playlist_ids, kind=Kind.PLAYLIST).annotate(
         rank=Window(
             RowNumber(),
             partition_by=F("playlist_id"),

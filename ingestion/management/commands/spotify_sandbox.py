@@ -1,4 +1,7 @@
-"""`manage.py spotify_sandbox`: serve the local Spotify Web API stand-in until Ctrl-C."""
+"""`manage.py spotify_sandbox`: serve the local Spotify Web API stand-in until Ctrl-C
+(or, with --write-demo-export, write an export file of its catalog and exit)."""
+
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -18,7 +21,9 @@ from ingestion.sandbox import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SandboxServer,
+    demo_export,
 )
+from ingestion.sandbox.catalog import build_catalog
 
 
 class Command(BaseCommand):
@@ -38,8 +43,20 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="catalog seed")
         parser.add_argument("--verbose", action="store_true", help="log every request")
+        parser.add_argument(
+            "--write-demo-export",
+            metavar="PATH",
+            help="write a Spotify account data export ZIP of catalog tracks to PATH and exit "
+            "(for trying imports and enrichment)",
+        )
 
-    def handle(self, *args, port, host, mode, latency_ms, seed, verbose, **options):
+    def handle(
+        self, *args, port, host, mode, latency_ms, seed, verbose, write_demo_export, **options
+    ):
+        if write_demo_export:
+            path = demo_export.write_demo_export(Path(write_demo_export), build_catalog(seed))
+            self.stdout.write(f"Wrote {path}")
+            return
         try:
             server = SandboxServer(
                 mode=mode, host=host, port=port, latency_ms=latency_ms, verbose=verbose, seed=seed
