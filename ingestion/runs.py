@@ -225,9 +225,8 @@ def execute_run(run, *, client=None, retries=True, progress=None, on_result=None
 def request_enrichment_of_imported(run, result):
     """Queue an enrichment run for each playlist the file run loaded that lacks
     details Spotify can give (parameter `enrich`); returns the runs created."""
-    # The reader is the person who uploaded (their connection), or the app.
-    reads_as_requester = run.parameters.get("spotify_user") == run.requested_by_id
-    spotify_user = run.requested_by if reads_as_requester and run.requested_by_id else None
+    # A file run names its requester as the reader, or no one (the app reads).
+    spotify_user = run.requested_by if run.parameters.get("spotify_user") else None
     created = []
     for entry in result.playlists:
         if missing_details(entry["playlist_id"])["enrichable"]:
