@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,27 @@ def held_runs(monkeypatch):
     return held
 
 
+@contextmanager
+def _browser_page(sync_playwright):
+    """A page in a fresh headless Chromium, and the list of the page's script errors."""
+    page_errors = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(TIMEOUT_MS)
+            # Hermetic: only this machine (the app, the sandbox). The sandbox's cover
+            # images point at Spotify's CDN; those requests are refused here, not sent.
+            context.route(re.compile(r"^https?://(?!(127\.0\.0\.1|localhost)[:/])"), _refuse)
+            page = context.new_page()
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+            yield page, page_errors
+        finally:
+            browser.close()
+
+
 def _execute_in_thread(run_id):
     """Hand the held run to the queue (synchronous in tests) in a thread of its own."""
 
@@ -113,21 +135,9 @@ def test_sign_up_connect_add_follow_the_run_and_explore_the_dashboard(
     settings.SPOTIFY_REDIRECT_URI = base + reverse("spotify-callback")
     ARTIFACTS.mkdir(exist_ok=True)
 
-    page_errors = []
     run_thread = None
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+    with _browser_page(sync_playwright) as (page, page_errors):
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(TIMEOUT_MS)
-            # Hermetic: only this machine (the app, the sandbox). The sandbox's cover
-            # images point at Spotify's CDN; those requests are refused here, not sent.
-            context.route(re.compile(r"^https?://(?!(127\.0\.0\.1|localhost)[:/])"), _refuse)
-            page = context.new_page()
-            page.on("pageerror", lambda error: page_errors.append(str(error)))
-
             # --- sign up
             page.goto(base + "/")
             expect(page).to_have_url(re.compile(r"/accounts/login/"))
@@ -217,7 +227,6 @@ def test_sign_up_connect_add_follow_the_run_and_explore_the_dashboard(
 
             page.screenshot(path=str(SCREENSHOT), full_page=True)
         finally:
-            browser.close()
             if run_thread is not None:
                 run_thread.join(timeout=RUN_TIMEOUT_MS / 1000)
 
@@ -247,19 +256,9 @@ def test_upload_an_export_follow_its_import_and_its_enrichment(
             export_playlist("Quiet", [export_track_item(999)]),
         ],
     )
-    page_errors = []
     threads = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+    with _browser_page(sync_playwright) as (page, page_errors):
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(TIMEOUT_MS)
-            context.route(re.compile(r"^https?://(?!(127\.0\.0\.1|localhost)[:/])"), _refuse)
-            page = context.new_page()
-            page.on("pageerror", lambda error: page_errors.append(str(error)))
-
             page.goto(live_server.url + reverse("login"))
             page.fill("#id_username", alice.username)
             page.fill("#id_password", ALICE_PASSWORD)
@@ -291,7 +290,6 @@ def test_upload_an_export_follow_its_import_and_its_enrichment(
             expect(page.locator("#missing-details")).to_have_count(0)
             expect(page.locator("#track-table p.table-status")).to_contain_text("of 2")
         finally:
-            browser.close()
             for thread in threads:
                 thread.join(timeout=RUN_TIMEOUT_MS / 1000)
 
