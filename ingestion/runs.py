@@ -211,11 +211,9 @@ def execute_run(run, *, client=None, retries=True, progress=None, on_result=None
         else:
             result = _read_spotify(run, client, heartbeat)
     except RunAbandoned:
+        # Cancelled (cancel_run deleted an upload) or reaped (its retry reads it again).
         logger.info("Run %s was cancelled or reaped while running; stopped.", run.pk)
-        discard_upload(run)
         return None
-    if run.kind == Kind.FILE:
-        discard_upload(run)
     finish_run(run, result, retries=retries)
     if run.kind == Kind.FILE and run.parameters.get("enrich"):
         request_enrichment_of_imported(run, result)
@@ -338,6 +336,8 @@ def finish_run(run, result: IngestResult, *, retries=True):
     _append_log(run, line)
     if fields["status"] == RunStatus.QUEUED:
         enqueue_run(run.pk, at=fields["not_before"])
+    else:
+        discard_upload(run)  # over: an uploaded file is not read again
 
 
 def _outcome_fields(result):

@@ -134,3 +134,32 @@ def test_file_runs_do_not_hold_the_one_active_run_per_playlist_slot(tmp_path):
     first, second = file_run(path), file_run(path)
     assert first.pk != second.pk
     assert IngestRun.objects.active().count() == 2
+
+
+def test_a_reaped_worker_that_wakes_up_leaves_the_upload_for_the_retry(tmp_path, settings):
+    settings.INGEST_HEARTBEAT_SECONDS = 0
+    path = uploaded_export(tmp_path, export_playlist("A", [export_track_item(1)]))
+    run = file_run(path, upload=True)
+
+    def reaped_meanwhile(step, done, total):
+        if step == "files":
+            stale = timezone.now() - dt.timedelta(seconds=settings.INGEST_STALE_AFTER_SECONDS + 1)
+            IngestRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
+            assert runs.reap_stale_runs() == 1
+
+    assert runs.execute_run(runs.claim_run(run.pk), progress=reaped_meanwhile) is None
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED and path.exists()
+
+
+def test_an_upload_whose_run_the_reaper_fails_for_good_is_deleted(tmp_path, settings):
+    settings.INGEST_MAX_ATTEMPTS = 1
+    path = uploaded_export(tmp_path, export_playlist("A", []))
+    run = file_run(path, upload=True)
+    runs.claim_run(run.pk)
+    stale = timezone.now() - dt.timedelta(seconds=settings.INGEST_STALE_AFTER_SECONDS + 1)
+    IngestRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
+    runs.reap_stale_runs()
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "stopped responding" in run.error
+    assert not path.parent.exists()
