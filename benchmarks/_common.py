@@ -6,6 +6,7 @@ starts from a clean Django set-up. Children report JSON to a file; the parent
 prints the combined table.
 """
 
+import argparse
 import json
 import os
 import platform
@@ -149,3 +150,12 @@ def format_table(headers, rows):
             "| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
         )
     return "\n".join(lines)
+
+
+def run_parent_or_child(parser, argv, *, parent, child):
+    """Parse `argv`, with the hidden options `run_child` passes a script's child
+    process, and run the child's part (measure, write the result) or the parent's."""
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    return child(args) if args.child else parent(args)

@@ -512,13 +512,7 @@ def main(argv=None):
     )
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--json", help="also write all results to this JSON file")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.child:
-        child(args)
-    else:
-        parent(args)
+    _common.run_parent_or_child(parser, argv, parent=parent, child=child)
 
 
 if __name__ == "__main__":

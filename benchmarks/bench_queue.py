@@ -35,6 +35,7 @@ from benchmarks._common import (
     log,
     machine_info,
     recreate_pg_database,
+    run_parent_or_child,
 )
 
 PG_DATABASE = "bench_queue"
@@ -48,13 +49,7 @@ def main():
     parser.add_argument("--tracks", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        child(args)
-    else:
-        parent(args)
+    run_parent_or_child(parser, None, parent=parent, child=child)
 
 
 # --- parent: one child per database ------------------------------------------------------
