@@ -64,17 +64,19 @@ class FileRunSummary:
 
     reference: str
     loaded: int = 0
-    changed: bool = False
-    refusals: list[str] = field(default_factory=list)
+    refused: int = 0
+    refusals: list[str] = field(default_factory=list)  # the first REFUSALS_NAMED
     listed: list[dict] = field(default_factory=list)
-    total: IngestResult = None
+    total: IngestResult = field(init=False)
 
     def __post_init__(self):
         self.total = IngestResult(reference=self.reference)
 
     def add(self, result: IngestResult):
         if result.status == Status.FAILED:
-            self.refusals.append(result.error or f"{result.reference} was refused.")
+            self.refused += 1
+            if len(self.refusals) < REFUSALS_NAMED:
+                self.refusals.append(result.error or f"{result.reference} was refused.")
             return
         self.loaded += 1
         total = self.total
@@ -104,7 +106,7 @@ class FileRunSummary:
         if not self.loaded:
             total.status = Status.FAILED
             total.error = self._refusal_text() or f"{Path(self.reference).name} holds no playlists."
-        elif self.refusals:
+        elif self.refused:
             total.status = Status.PARTIAL
             total.error = self._refusal_text()
         elif total.rows_inserted or total.rows_updated or total.rows_removed:
@@ -114,13 +116,12 @@ class FileRunSummary:
         return total
 
     def _refusal_text(self):
-        if not self.refusals:
+        if not self.refused:
             return ""
-        named = self.refusals[:REFUSALS_NAMED]
-        more = len(self.refusals) - len(named)
-        text = " ".join(named)
+        text = " ".join(self.refusals)
+        more = self.refused - len(self.refusals)
         if self.loaded or more:
-            text = f"{len(self.refusals)} file(s) refused: {text}"
+            text = f"{self.refused} file(s) refused: {text}"
         if more:
             text += f" … and {more} more."
         return text

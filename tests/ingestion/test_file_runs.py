@@ -163,3 +163,12 @@ def test_an_upload_whose_run_the_reaper_fails_for_good_is_deleted(tmp_path, sett
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "stopped responding" in run.error
     assert not path.parent.exists()
+
+
+def test_a_folder_of_many_bad_files_names_a_few_and_counts_the_rest(tmp_path):
+    for n in range(5):
+        (tmp_path / f"bad{n}.csv").write_text("Name\nx\n", encoding="utf-8")
+    run = execute(file_run(tmp_path))
+    assert run.status == RunStatus.FAILED
+    assert run.error.startswith("5 file(s) refused: ") and run.error.endswith("… and 2 more.")
+    assert run.error.count("is missing the column(s)") == 3
