@@ -38,6 +38,14 @@ UPLOAD_SUFFIXES = (".zip", ".json", ".csv")
 WEB_UPLOAD_MAX_BYTES = 50 * 1024 * 1024
 
 
+def mpd_refusal(name):
+    """Why a Million Playlist Dataset slice is not taken here (by name or by content)."""
+    return (
+        f"{name} is a Million Playlist Dataset slice: import the dataset with "
+        "`manage.py ingest <folder>` on the server, not through this page."
+    )
+
+
 def upload_max_bytes():
     return min(settings.IMPORT_MAX_FILE_BYTES, WEB_UPLOAD_MAX_BYTES)
 
@@ -72,11 +80,7 @@ class UploadExportForm(forms.Form):
         upload = self.cleaned_data["file"]
         name = upload.name or ""
         if MPD_SLICE_FILE.match(name):
-            raise forms.ValidationError(
-                f"{name} is a Million Playlist Dataset slice: import the dataset with "
-                "`manage.py ingest <folder>` on the server, not through this page.",
-                code="mpd",
-            )
+            raise forms.ValidationError(mpd_refusal(name), code="mpd")
         if not name.lower().endswith(UPLOAD_SUFFIXES):
             raise forms.ValidationError(
                 f"{name} is not a file this page imports: upload a Spotify export "

@@ -18,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from accounts.connections import can_look_up_tracks, spotify_reader
-from dashboard.forms import UploadExportForm, upload_max_bytes
+from dashboard.forms import UploadExportForm, mpd_refusal, upload_max_bytes
 from ingestion.files import InvalidImportFile, detect_format
 from ingestion.models import Trigger
 from ingestion.runs import request_file_import
@@ -47,22 +47,19 @@ def save_upload(user, upload) -> Path:
     return path
 
 
-def refusal(path):
-    """Why the saved upload cannot be imported, from a quick look; None if it may be.
+def upload_format(path):
+    """(format, None) of the saved upload from a quick look, or (None, why not).
 
-    Only what a peek at the file shows (its format): a damaged file is
-    found, and explained on the run page, when the run reads it.
+    Only what a peek at the file shows: a damaged file is found, and
+    explained on the run page, when the run reads it.
     """
     try:
         file_format = detect_format(path)
     except (InvalidImportFile, OSError) as error:
-        return str(error)
+        return None, str(error)
     if file_format not in UPLOAD_FORMATS:
-        return (
-            f"{path.name} is a Million Playlist Dataset slice: import the dataset with "
-            "`manage.py ingest <folder>` on the server, not through this page."
-        )
-    return None
+        return None, mpd_refusal(path.name)
+    return file_format, None
 
 
 # Room for the multipart envelope and the CSRF token around the file.
@@ -80,12 +77,13 @@ def upload(request):
         form = UploadExportForm(request.POST, request.FILES, can_enrich=can_enrich)
         if form.is_valid():
             path = save_upload(request.user, form.cleaned_data["file"])
-            error = refusal(path)
+            file_format, error = upload_format(path)
             if error is None:
                 run = request_file_import(
                     path,
                     trigger=Trigger.WEB,
                     user=request.user,
+                    file_format=file_format,  # the run need not look again
                     owner_key=str(request.user.pk),
                     upload=True,
                     enrich=form.cleaned_data.get("enrich", False),
