@@ -5,7 +5,7 @@ Tokens are never shown (not even encrypted): the admin has no reason to see them
 
 from django.contrib import admin
 
-from accounts.models import SpotifyConnection
+from accounts.models import SpotifyConnection, UserPlaylist
 
 
 @admin.register(SpotifyConnection)
@@ -34,3 +34,13 @@ class SpotifyConnectionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(UserPlaylist)
+class UserPlaylistAdmin(admin.ModelAdmin):
+    list_display = ["playlist_id", "user", "added_at"]
+    list_filter = ["added_at"]
+    search_fields = ["playlist_id", "user__username", "user__email"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    date_hierarchy = "added_at"

@@ -57,3 +57,28 @@ class SpotifyConnection(models.Model):
         if self.display_name and self.display_name != self.spotify_user_id:
             return f"{self.display_name} ({self.spotify_user_id})"
         return self.spotify_user_id
+
+
+# --- the per-user list of playlists ---------------------------------------------------
+# A playlist is stored once in the warehouse however many people add it; this is
+# the per-user list of what each person added.
+class UserPlaylist(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="playlists"
+    )
+    # A warehouse playlist id (warehouse.Playlist.playlist_id). Not a foreign
+    # key: the user adds the playlist before its first ingest creates that row.
+    playlist_id = models.CharField(max_length=100)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # Created as dashboard.UserPlaylist; moved here without moving its table.
+        db_table = "dashboard_userplaylist"
+        ordering = ["-added_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "playlist_id"], name="one_entry_per_user"),
+        ]
+        indexes = [models.Index(fields=["playlist_id"], name="userplaylist_playlist_idx")]
+
+    def __str__(self):
+        return f"{self.playlist_id} added by {self.user}"

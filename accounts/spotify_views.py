@@ -1,4 +1,6 @@
-"""Connect Spotify: the account's Spotify page, the OAuth dance, and picking playlists.
+"""Connect Spotify: the account's Spotify page and the OAuth dance.
+
+(Picking playlists from Spotify is a page of the dashboard: dashboard.views.spotify_pick.)
 
 Authorization code flow with PKCE. The `state` and the PKCE verifier live in
 the session and are used once: a callback that does not carry this session's
@@ -11,24 +13,18 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_POST
 
 from accounts.connections import (
     ConnectionRefused,
-    client_for_connection,
     connection_disconnect,
     connection_for,
     connection_save,
     new_pkce_pair,
-    spotify_playlist_choices,
 )
-from accounts.models import ConnectionStatus
-from dashboard.access import user_playlist_ids
-from dashboard.views.playlists import user_playlist_add
-from ingestion.spotify import (
+from spotify_client import (
     SpotifyClient,
     SpotifyError,
     authorize_url,
@@ -130,53 +126,3 @@ def disconnect(request):
             "at Spotify too, remove it at spotify.com/account/apps.",
         )
     return redirect("spotify")
-
-
-@login_required
-def playlists(request):
-    """Pick from my Spotify: the person's playlists, readable ones selectable."""
-    connection = connection_for(request.user)
-    if connection is None or connection.status != ConnectionStatus.CONNECTED:
-        return redirect("spotify")
-    try:
-        choices = spotify_playlist_choices(
-            connection=connection,
-            client=client_for_connection(connection),
-            listed_ids=user_playlist_ids(request.user),
-        )
-    except SpotifyError as error:
-        return render(
-            request,
-            "accounts/spotify_playlists.html",
-            {"connection": connection, "error": str(error), "choices": []},
-            status=502,
-        )
-    if request.method == "POST":
-        return _add_chosen(request, choices)
-    context = {
-        "connection": connection,
-        "choices": choices,
-        "readable_count": sum(1 for choice in choices if choice.readable),
-    }
-    return render(request, "accounts/spotify_playlists.html", context)
-
-
-def _add_chosen(request, choices):
-    readable = {choice.playlist_id for choice in choices if choice.readable}
-    if request.POST.get("all"):
-        wanted = [choice.playlist_id for choice in choices if choice.readable]
-    else:
-        wanted = request.POST.getlist("playlist")
-    # Only what the listing offers: nothing outside this person's Spotify library.
-    chosen = [playlist_id for playlist_id in dict.fromkeys(wanted) if playlist_id in readable]
-    if not chosen:
-        messages.error(request, "Choose at least one playlist this app can read.")
-        return redirect("spotify-playlists")
-    with transaction.atomic():
-        added = [user_playlist_add(user=request.user, reference=pid)[0] for pid in chosen]
-    if len(added) == 1:
-        return redirect("dashboard:run", run_id=added[0].pk)
-    messages.success(
-        request, f"Added {len(added)} playlists; their ingests are queued (see each one below)."
-    )
-    return redirect("dashboard:home")

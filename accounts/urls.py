@@ -12,7 +12,6 @@ urlpatterns = [
     path("spotify/connect/", spotify_views.connect, name="spotify-connect"),
     path("spotify/callback/", spotify_views.callback, name="spotify-callback"),
     path("spotify/disconnect/", spotify_views.disconnect, name="spotify-disconnect"),
-    path("spotify/playlists/", spotify_views.playlists, name="spotify-playlists"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

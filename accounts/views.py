@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_user_exists
+from accounts.demo_login import DEMO_PASSWORD, DEMO_USERNAME, demo_user_exists
 from accounts.forms import SignUpForm
 
 

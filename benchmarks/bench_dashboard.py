@@ -37,8 +37,8 @@ def load_playlists(sizes):
     """Load one playlist per size for a fresh user; return (user, {size: playlist_id})."""
     from django.contrib.auth import get_user_model
 
+    from accounts.models import UserPlaylist
     from benchmarks.bench_load import generate
-    from dashboard.models import UserPlaylist
     from ingestion.models import IngestRun, RunStatus, Trigger
     from warehouse.loader import load_playlist
 

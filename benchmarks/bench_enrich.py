@@ -182,7 +182,7 @@ def _enrich(server, playlist_id, concurrency):
     from django.conf import settings
 
     from ingestion.enrichment import enrich_playlist
-    from ingestion.spotify import SpotifyClient
+    from spotify_client import SpotifyClient
 
     settings.SPOTIFY_MAX_CONCURRENCY = concurrency
     client = SpotifyClient.from_settings()
@@ -222,14 +222,14 @@ def child(args):
     from django.conf import settings
     from django.db import connection
 
-    from ingestion.enrichment import missing_details
-    from ingestion.sandbox import (
+    from devtools.sandbox import (
         DEVELOPMENT,
         SANDBOX_CLIENT_ID,
         SANDBOX_CLIENT_SECRET,
         SandboxServer,
     )
     from warehouse.models import Artist, Track
+    from warehouse.queries import missing_details
 
     _common.migrate()
     results = {"vendor": connection.vendor}

@@ -44,7 +44,7 @@ def _clear_warehouse():
 def _timed_extract(playlist_id, concurrency):
     """Wall time of `extract_playlist` with a cold artist cache, split by phase."""
     from ingestion.sources.spotify_api import extract_playlist
-    from ingestion.spotify import SpotifyClient
+    from spotify_client import SpotifyClient
     from warehouse.models import Artist
 
     Artist.objects.all().delete()
@@ -73,8 +73,7 @@ def child(args):
     _common.setup_django()
     from django.conf import settings
 
-    from ingestion.pipeline import ingest_playlist
-    from ingestion.sandbox import (
+    from devtools.sandbox import (
         DEMO_PLAYLISTS,
         DEMO_REFRESH_TOKEN,
         DEVELOPMENT,
@@ -82,7 +81,8 @@ def child(args):
         SANDBOX_CLIENT_SECRET,
         SandboxServer,
     )
-    from ingestion.spotify import SpotifyClient
+    from ingestion.pipeline import ingest_playlist
+    from spotify_client import SpotifyClient
     from warehouse.models import Artist
 
     _common.migrate()

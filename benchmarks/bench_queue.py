@@ -120,7 +120,7 @@ def child(args):
 
     call_command("migrate", verbosity=0, interactive=False)
     call_command("createcachetable", verbosity=0)
-    from ingestion.sandbox import SandboxServer
+    from devtools.sandbox import SandboxServer
 
     with SandboxServer() as sandbox, tempfile.TemporaryDirectory() as tmp:
         playlist_ids = _make_playlists(sandbox, args.playlists, args.tracks)

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "warehouse",
     "ingestion",
     "dashboard",
+    # Development tools (sandbox, demo, synthetic data): management commands only.
+    "devtools",
     "axes",
 ]
 
@@ -187,7 +189,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
-    # spotipy logs every HTTP error itself; ingestion.spotify reports each one
+    # spotipy logs every HTTP error itself; spotify_client reports each one
     # with a message a person can act on, so spotipy's copy is noise.
     "loggers": {"spotipy": {"level": "CRITICAL"}},
 }

@@ -7,7 +7,7 @@ does not leak.
 from django.db.models import Q
 from django.http import Http404
 
-from dashboard.models import UserPlaylist
+from accounts.models import UserPlaylist
 from ingestion.models import IngestRun, Kind
 from warehouse.models import Playlist
 

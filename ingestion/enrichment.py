@@ -25,22 +25,20 @@ endpoints are gone), so the design is about not asking twice:
 
 import re
 import time
-from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from ingestion.pipeline import IngestResult, Status, record_spotify_error
 from ingestion.snapshot import PlaylistSnapshot
 from ingestion.sources.spotify_api import artist_genres, noop_progress, parse_track
-from ingestion.spotify import SpotifyError
 from ingestion.transform import ROW_COLUMNS, duration_seconds, genre_union, release_years
+from spotify_client import SpotifyError
 from warehouse.loader import load_playlist
 from warehouse.models import Artist, Playlist, PlaylistTrack, Track
-from warehouse.schema import TABLE
+from warehouse.queries import track_fresh_after
 
 # Keeps `… IN (…)` under SQLite's bound-parameter limit.
 _QUERY_CHUNK = 500
@@ -341,7 +339,7 @@ def _present_rows(playlist_id):
 def _tracks_to_fetch(rows):
     """Tracks of rows lacking details that the cache does not hold fresh."""
     track_ids = rows["track_id"][_lacks_details(rows)].unique().tolist()
-    fresh_after = _track_fresh_after()
+    fresh_after = track_fresh_after()
     fresh = set()
     for chunk in _chunks(track_ids):
         fresh.update(
@@ -415,50 +413,3 @@ def _not_found(rows):
         Track.objects.filter(track_id__in=chunk, found=False).count()
         for chunk in _chunks(track_ids)
     )
-
-
-# --- what is missing -----------------------------------------------------------------------
-# How each dialect measures a JSON array (as `warehouse.queries` does): jsonb on
-# PostgreSQL, JSON1 over text on SQLite, where '[]' may be spelled differently.
-_ARRAY_LENGTH = {"postgresql": "jsonb_array_length({})", "sqlite": "json_array_length({})"}
-
-
-def _track_fresh_after():
-    return timezone.now() - timedelta(days=settings.SPOTIFY_TRACK_TTL_DAYS)
-
-
-def missing_details(playlist_id) -> dict:
-    """Counts over the playlist's present rows of what is missing, and how many
-    rows enrichment could complete (`enrichable`: not those of tracks Spotify
-    recently said it does not know); one query."""
-    length = _ARRAY_LENGTH[connection.vendor].format
-    no_duration = "track_duration_ms IS NULL"
-    no_date = "(album_release_date IS NULL OR album_release_date = '')"
-    no_artist_ids = f"{length('artist_ids')} = 0"
-    # The SQL twin of `_lacks_details`.
-    not_found_lately = (
-        f"EXISTS (SELECT 1 FROM {Track._meta.db_table} AS cached WHERE cached.track_id = "
-        f"{TABLE}.track_id AND NOT cached.found AND cached.fetched_at >= %s)"
-    )
-    enrichable = (
-        f"NOT is_local AND ({no_duration} OR {no_date} OR {no_artist_ids}) "
-        f"AND NOT {not_found_lately}"
-    )
-    counted = {
-        "without_duration": no_duration,
-        "without_release_date": no_date,
-        "without_genres": f"{length('track_genres')} = 0",
-        "without_artist_ids": no_artist_ids,
-        "enrichable": enrichable,
-    }
-    sums = ", ".join(
-        f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
-        for condition in counted.values()
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*), {sums} FROM {TABLE} WHERE playlist_id = %s AND removed_at IS NULL",
-            [_track_fresh_after(), playlist_id],
-        )
-        counts = cursor.fetchone()
-    return dict(zip(["rows", *counted], map(int, counts), strict=True))

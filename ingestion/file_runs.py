@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dashboard.models import UserPlaylist
+from accounts.models import UserPlaylist
 from ingestion.files import iter_ingest_path
 from ingestion.models import FILE_RUN_PLAYLISTS_LISTED
 from ingestion.pipeline import IngestResult, Status

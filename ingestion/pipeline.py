@@ -5,8 +5,8 @@ from dataclasses import asdict, dataclass, field
 
 from ingestion.references import InvalidPlaylistReference, parse_playlist_id
 from ingestion.sources.spotify_api import Unchanged, extract_playlist, noop_progress
-from ingestion.spotify import RateLimited, SpotifyClient, SpotifyError
 from ingestion.transform import transform_snapshot
+from spotify_client import RateLimited, SpotifyClient, SpotifyError
 from warehouse.loader import load_playlist
 from warehouse.models import Playlist
 

@@ -31,14 +31,15 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
-from accounts.connections import client_for_run, connections_for_playlists
-from ingestion.enrichment import enrich_playlist, missing_details
+from ingestion.enrichment import enrich_playlist
 from ingestion.file_runs import discard_upload, import_file_run
 from ingestion.models import IngestRun, Kind, RunStatus, Step, Trigger
 from ingestion.pipeline import IngestResult, Status, ingest_playlist
+from ingestion.readers import client_for_run, connections_for_playlists
 from ingestion.references import parse_playlist_id
-from ingestion.spotify import SpotifyError
+from spotify_client import SpotifyError
 from warehouse.models import Playlist, Source
+from warehouse.queries import missing_details
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def request_ingest(reference, *, trigger, user=None, force=False, enqueue=True, 
     """Create a queued run for `reference`, or return the playlist's active run.
 
     `spotify_user`: the user whose connected Spotify account reads the playlist
-    (see accounts.connections.client_for_run for what happens without one).
+    (see ingestion.readers.client_for_run for what happens without one).
     Returns (run, created). Raises InvalidPlaylistReference for bad input.
     """
     playlist_id = parse_playlist_id(reference)

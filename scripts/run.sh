@@ -56,7 +56,7 @@ echo "$demo_login"
 
 echo "Ingesting the sandbox's demo playlists as the demo user…"
 # shellcheck disable=SC2046
-"$PY" manage.py ingest --user demo $("$PY" -c 'import ingestion.sandbox as s; print(" ".join([*s.DEMO_PLAYLISTS.values(), s.MIXED_PLAYLIST_ID, s.COLLAB_PLAYLIST_ID]))') || true
+"$PY" manage.py ingest --user demo $("$PY" -c 'import devtools.sandbox as s; print(" ".join([*s.DEMO_PLAYLISTS.values(), s.MIXED_PLAYLIST_ID, s.COLLAB_PLAYLIST_ID]))') || true
 
 # A Spotify account data export of sandbox tracks, imported for the demo user;
 # its enrichment runs (durations, release dates, genres from the sandbox) wait

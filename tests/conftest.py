@@ -1,7 +1,7 @@
 import pytest
 from django.db import connection
 
-from ingestion.sandbox import (
+from devtools.sandbox import (
     DEMO_REFRESH_TOKEN,
     DEMO_USER_ID,
     SANDBOX_CLIENT_ID,
@@ -48,8 +48,8 @@ def connect_spotify(db):
     token and no access token yet (the first call fetches one).
     """
     from accounts.models import SpotifyConnection
-    from ingestion.sandbox import REFRESH_TOKEN_PREFIX
-    from ingestion.sandbox.catalog import account_id_for
+    from devtools.sandbox import REFRESH_TOKEN_PREFIX
+    from devtools.sandbox.catalog import account_id_for
 
     def connect(user, sandbox_user_id=DEMO_USER_ID, **fields):
         return SpotifyConnection.objects.create(

@@ -12,15 +12,16 @@ playlists (`user_overview`) count artists and genres by distinct track.
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, Q, Sum, TextField, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower, TruncMonth
 from django.utils import timezone
 
-from warehouse.models import Playlist, PlaylistTrack
+from warehouse.models import Playlist, PlaylistTrack, Track
 from warehouse.schema import TABLE
 
 # How each dialect explodes a JSON array of strings into rows `alias.value`,
@@ -616,3 +617,45 @@ def warehouse_top_artists(*, limit=20):
     )
     # SUM is a numeric (Decimal) on PostgreSQL.
     return [{**row, "playlist_tracks": int(row["playlist_tracks"])} for row in rows]
+
+
+# --- what an imported playlist lacks ------------------------------------------------------
+def track_fresh_after():
+    """Cached track lookups (warehouse.Track) older than this are looked up again."""
+    return timezone.now() - timedelta(days=settings.SPOTIFY_TRACK_TTL_DAYS)
+
+
+def missing_details(playlist_id) -> dict[str, int]:
+    """Counts over the playlist's present rows of what is missing, and how many
+    rows enrichment could complete (`enrichable`: not those of tracks Spotify
+    recently said it does not know); one query."""
+    no_duration = "track_duration_ms IS NULL"
+    no_date = "(album_release_date IS NULL OR album_release_date = '')"
+    no_artist_ids = f"{_sql('length', column='artist_ids')} = 0"
+    # The SQL twin of ingestion.enrichment's `_lacks_details`.
+    not_found_lately = (
+        f"EXISTS (SELECT 1 FROM {Track._meta.db_table} AS cached WHERE cached.track_id = "
+        f"{TABLE}.track_id AND NOT cached.found AND cached.fetched_at >= %s)"
+    )
+    enrichable = (
+        f"NOT is_local AND ({no_duration} OR {no_date} OR {no_artist_ids}) "
+        f"AND NOT {not_found_lately}"
+    )
+    counted = {
+        "without_duration": no_duration,
+        "without_release_date": no_date,
+        "without_genres": f"{_sql('length', column='track_genres')} = 0",
+        "without_artist_ids": no_artist_ids,
+        "enrichable": enrichable,
+    }
+    sums = ", ".join(
+        f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
+        for condition in counted.values()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), {sums} FROM {TABLE} WHERE playlist_id = %s AND removed_at IS NULL",
+            [track_fresh_after(), playlist_id],
+        )
+        counts = cursor.fetchone()
+    return dict(zip(["rows", *counted], map(int, counts), strict=True))

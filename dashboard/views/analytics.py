@@ -12,7 +12,6 @@ from django.urls import reverse
 
 from accounts.connections import can_look_up_tracks
 from dashboard.access import user_playlist_ids, user_playlist_or_404
-from ingestion.enrichment import missing_details
 from ingestion.models import IngestRun, Kind, RunStatus
 from warehouse import queries
 from warehouse.models import Source
@@ -70,7 +69,7 @@ def _file_details(user, playlist_id):
     """What a playlist imported from a file lacks, its latest enrichment run, and
     whether the user can start one."""
     return {
-        "missing": missing_details(playlist_id),
+        "missing": queries.missing_details(playlist_id),
         "run": IngestRun.objects.filter(playlist_id=playlist_id, kind=Kind.ENRICH)
         .order_by("-queued_at", "-pk")
         .first(),

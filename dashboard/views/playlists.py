@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.db.models import Count, F, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
@@ -12,12 +11,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.connections import connection_for, spotify_reader
+from accounts.models import UserPlaylist
 from dashboard.access import user_playlist_or_404
 from dashboard.forms import AddPlaylistForm
-from dashboard.models import UserPlaylist
+from dashboard.library import user_playlist_add
 from ingestion.models import IngestRun, Kind, Trigger
 from ingestion.references import InvalidPlaylistReference
-from ingestion.runs import request_enrichment, request_ingest
+from ingestion.runs import request_enrichment
 from warehouse.models import Playlist, PlaylistTrack, Source
 
 
@@ -77,21 +77,6 @@ def _latest_runs(playlist_ids):
         )
     )
     return {run.playlist_id: run for run in ranked.filter(rank=1)}
-
-
-def user_playlist_add(*, user, reference):
-    """Request an ingest of `reference` and put the playlist on the user's list.
-
-    Returns (run, created): created is False when the playlist already had a
-    queued or running run, which is returned instead. Raises
-    InvalidPlaylistReference. The run is enqueued only once both rows commit.
-    """
-    with transaction.atomic():
-        run, created = request_ingest(
-            reference, trigger=Trigger.WEB, user=user, spotify_user=spotify_reader(user)
-        )
-        UserPlaylist.objects.get_or_create(user=user, playlist_id=run.playlist_id)
-    return run, created
 
 
 def _render_home(request, form):

@@ -14,7 +14,7 @@ from dashboard.access import user_run_or_404
 from ingestion.models import FINAL_STATUSES, Kind, RunStatus
 from ingestion.references import InvalidPlaylistReference, parse_playlist_id
 from ingestion.runs import request_again
-from ingestion.spotify import not_found_message
+from spotify_client import not_found_message
 from warehouse.models import Playlist
 
 # A run ending in one of these loaded (or confirmed) the playlist: show its dashboard.
@@ -28,7 +28,7 @@ def retry_helps(run):
     Yes for a cancelled run, and for a failed one unless trying again would
     fail the same way: a reference that is not a playlist, or a playlist
     Spotify answers 404 for (deleted, private, editorial; the run's error is
-    then exactly ingestion.spotify's not-found message). Everything else can
+    then exactly spotify_client's not-found message). Everything else can
     pass on a later try: rate limits and outages end, credentials and sharing
     ("not readable") can be fixed.
     """

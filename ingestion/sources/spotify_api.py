@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ingestion.snapshot import ArtistRef, ItemKind, PlaylistItem, PlaylistSnapshot, Track
-from ingestion.spotify import PlaylistNotReadable
+from spotify_client import PlaylistNotReadable
 from warehouse.models import Artist, Source
 
 # Keeps `artist_id IN (…)` under SQLite's bound-parameter limit.

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ConnectionStatus, SpotifyConnection
-from ingestion.sandbox import ALICE_REFRESH_TOKEN, ALICE_USER_ID
-from ingestion.sandbox.catalog import account_id_for
+from devtools.sandbox import ALICE_REFRESH_TOKEN, ALICE_USER_ID
+from devtools.sandbox.catalog import account_id_for
 from tests.accounts.conftest import TIMEOUT, approve, start_connecting
 
 pytestmark = pytest.mark.django_db

@@ -6,11 +6,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from accounts.models import ConnectionStatus, SpotifyConnection
-from dashboard.models import UserPlaylist
+from accounts.models import ConnectionStatus, SpotifyConnection, UserPlaylist
+from devtools.sandbox import BOB_USER_ID, DEMO_PLAYLISTS, DEMO_REFRESH_TOKEN, DEMO_USER_ID
 from ingestion import runs
 from ingestion.models import IngestRun, RunStatus, Trigger
-from ingestion.sandbox import BOB_USER_ID, DEMO_PLAYLISTS, DEMO_REFRESH_TOKEN, DEMO_USER_ID
 
 pytestmark = pytest.mark.django_db
 

@@ -3,9 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from dashboard.models import UserPlaylist
-from ingestion.models import IngestRun, RunStatus
-from ingestion.sandbox import (
+from accounts.models import UserPlaylist
+from devtools.sandbox import (
     BOB_PUBLIC_PLAYLIST_ID,
     COLLAB_PLAYLIST_ID,
     DEMO_PLAYLISTS,
@@ -13,6 +12,7 @@ from ingestion.sandbox import (
     OTHER_USER_PLAYLIST_ID,
     PRIVATE_PLAYLIST_ID,
 )
+from ingestion.models import IngestRun, RunStatus
 
 pytestmark = pytest.mark.django_db
 

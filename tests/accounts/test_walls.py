@@ -7,14 +7,14 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from accounts.models import SpotifyConnection
-from ingestion.models import IngestRun
-from ingestion.sandbox import (
+from devtools.sandbox import (
     DEMO_PLAYLISTS,
     DEMO_USER_ID,
     EDITORIAL_PLAYLIST_ID,
     ERIN_USER_ID,
     OTHER_USER_PLAYLIST_ID,
 )
+from ingestion.models import IngestRun
 
 pytestmark = pytest.mark.django_db
 

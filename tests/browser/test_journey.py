@@ -28,8 +28,8 @@ import pytest
 from django.db import connections
 from django.urls import reverse
 
+from devtools.sandbox import DEMO_PLAYLISTS, DEMO_USER_ID
 from ingestion import runs as ingestion_runs
-from ingestion.sandbox import DEMO_PLAYLISTS, DEMO_USER_ID
 
 pytestmark = pytest.mark.browser
 

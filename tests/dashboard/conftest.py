@@ -41,7 +41,7 @@ def loaded_playlist(db):
     goes through the real transform and loader, so rows look like ingested ones.
     Pass `track_list=[TrackFactory(...), …]` for specific tracks instead of `tracks`.
     """
-    from dashboard.models import UserPlaylist
+    from accounts.models import UserPlaylist
 
     def load(*users, tracks=3, track_list=None, **snapshot_fields):
         items = track_list if track_list is not None else TrackFactory.build_batch(tracks)

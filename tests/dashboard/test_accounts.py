@@ -9,8 +9,8 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
 
-from accounts.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_playlist_ids
-from dashboard.models import UserPlaylist
+from accounts.models import UserPlaylist
+from devtools.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_playlist_ids
 from ingestion.models import IngestRun
 from tests.conftest import PASSWORD
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from dashboard.models import UserPlaylist
+from accounts.models import UserPlaylist
 from ingestion.models import RunStatus
 from ingestion.snapshot import ArtistRef
 from tests.factories import LocalTrackFactory, TrackFactory

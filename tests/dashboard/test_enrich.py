@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from dashboard.models import UserPlaylist
+from accounts.models import UserPlaylist
 from ingestion.models import IngestRun, Kind, RunStatus, Trigger
 from tests.ingestion.files.builders import export_playlist, export_track_item
 from tests.ingestion.test_enrichment import catalog_tracks, export_item

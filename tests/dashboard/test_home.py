@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.models import UserPlaylist
+from accounts.models import UserPlaylist
+from devtools.sandbox import DEMO_PLAYLISTS
 from ingestion.models import IngestRun, RunStatus, Trigger
-from ingestion.sandbox import DEMO_PLAYLISTS
 from tests.factories import TrackFactory, snapshot_of
 from warehouse.models import Playlist, PlaylistTrack
 

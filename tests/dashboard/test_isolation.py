@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from dashboard.models import UserPlaylist
+from accounts.models import UserPlaylist
 from ingestion.models import IngestRun, RunStatus
 from tests.conftest import PASSWORD
 
@@ -106,7 +106,7 @@ def test_the_admin_link_shows_for_staff_only(client, alice, staff):
 def test_staff_can_browse_user_playlists_in_the_admin(client, staff, playlists):
     client.force_login(staff)
 
-    response = client.get(reverse("admin:dashboard_userplaylist_changelist"))
+    response = client.get(reverse("admin:accounts_userplaylist_changelist"))
 
     assert response.status_code == 200
     assert playlists[1].pk in response.content.decode()

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from dashboard.models import UserPlaylist
+from accounts.models import UserPlaylist
 from ingestion.snapshot import ArtistRef
 from tests.factories import TrackFactory
 

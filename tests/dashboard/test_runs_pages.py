@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from dashboard.views.runs import retry_helps
 from ingestion.models import IngestRun, RunStatus, Step, Trigger
-from ingestion.spotify import RateLimited, not_found_message
+from spotify_client import RateLimited, not_found_message
 
 pytestmark = pytest.mark.django_db
 

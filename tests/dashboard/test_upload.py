@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from dashboard.models import UserPlaylist
+from accounts.models import UserPlaylist
 from ingestion.models import IngestRun, Kind, RunStatus, Trigger
 from tests.ingestion.files.builders import (
     classic_row,

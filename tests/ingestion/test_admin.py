@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from devtools.sandbox import DEMO_PLAYLISTS
 from ingestion import runs
 from ingestion.models import IngestRun, Kind, RunStatus, Trigger
-from ingestion.sandbox import DEMO_PLAYLISTS
 from tests.ingestion.files.builders import export_playlist, export_track_item, write_export_json
 
 pytestmark = pytest.mark.django_db

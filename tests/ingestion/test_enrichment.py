@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.enrichment import enrich_playlist, fill_details, missing_details
+from ingestion.enrichment import enrich_playlist, fill_details
 from ingestion.files import ingest_path
 from ingestion.files.spotify_export import read_export
 from ingestion.pipeline import Status
 from ingestion.snapshot import ArtistRef, ItemKind, PlaylistItem, PlaylistSnapshot
 from ingestion.snapshot import Track as SnapshotTrack
-from ingestion.spotify import SpotifyClient
 from ingestion.transform import ROW_COLUMNS, transform_snapshot
+from spotify_client import SpotifyClient
 from tests.ingestion.files.builders import (
     EPISODE_ITEM,
     LOCAL_ITEM,
@@ -24,6 +24,7 @@ from tests.ingestion.files.builders import (
 )
 from warehouse.loader import load_playlist
 from warehouse.models import Artist, PlaylistTrack, Track
+from warehouse.queries import missing_details
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from dashboard.models import UserPlaylist
+from accounts.models import UserPlaylist
+from devtools.mpd_synth import generate_slices
 from ingestion import runs
-from ingestion.files.mpd_synth import generate_slices
 from ingestion.models import IngestRun, Kind, RunStatus, Trigger
 from tests.ingestion.files.builders import export_playlist, export_track_item, write_export_json
 from warehouse.models import Playlist, PlaylistTrack

@@ -4,9 +4,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from dashboard.models import UserPlaylist
+from accounts.models import UserPlaylist
+from devtools.sandbox import DEMO_PLAYLISTS, EDITORIAL_PLAYLIST_ID, MIXED_PLAYLIST_ID
 from ingestion.models import IngestRun, Kind, RunStatus, Trigger
-from ingestion.sandbox import DEMO_PLAYLISTS, EDITORIAL_PLAYLIST_ID, MIXED_PLAYLIST_ID
 from tests.ingestion.files.builders import (
     EPISODE_ITEM,
     export_playlist,

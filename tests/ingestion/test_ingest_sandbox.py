@@ -4,8 +4,7 @@ from collections import Counter
 
 import pytest
 
-from ingestion.pipeline import Status, ingest_playlist
-from ingestion.sandbox import (
+from devtools.sandbox import (
     COLLAB_PLAYLIST_ID,
     DEMO_PLAYLISTS,
     EDITORIAL_PLAYLIST_ID,
@@ -14,7 +13,8 @@ from ingestion.sandbox import (
     OTHER_USER_PLAYLIST_ID,
     PRIVATE_PLAYLIST_ID,
 )
-from ingestion.spotify import SpotifyClient
+from ingestion.pipeline import Status, ingest_playlist
+from spotify_client import SpotifyClient
 from warehouse.models import Artist, Playlist, PlaylistTrack
 
 pytestmark = pytest.mark.django_db

@@ -23,15 +23,15 @@ from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
 from django_q.tasks import async_task
 
-from ingestion import runs
-from ingestion.models import IngestRun, Kind, RunStatus, Trigger
-from ingestion.pipeline import ingest_playlist
-from ingestion.sandbox import (
+from devtools.sandbox import (
     DEMO_PLAYLISTS,
     DEMO_REFRESH_TOKEN,
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
 )
+from ingestion import runs
+from ingestion.models import IngestRun, Kind, RunStatus, Trigger
+from ingestion.pipeline import ingest_playlist
 from tests.ingestion.files.builders import export_playlist, write_export_json
 from tests.ingestion.test_enrichment import catalog_tracks, export_item
 from warehouse.models import Playlist, PlaylistTrack

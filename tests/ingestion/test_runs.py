@@ -8,9 +8,9 @@ from django.db import IntegrityError
 from django.utils import timezone
 from django_q.models import Schedule
 
+from devtools.sandbox import DEMO_PLAYLISTS, EDITORIAL_PLAYLIST_ID
 from ingestion import runs, tasks
 from ingestion.models import IngestRun, RunStatus, Trigger
-from ingestion.sandbox import DEMO_PLAYLISTS, EDITORIAL_PLAYLIST_ID
 from warehouse.models import PlaylistTrack
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import random
 import pandas as pd
 import pytest
 
+from devtools.mpd_synth import generate_slices
 from ingestion.files.mpd import read_slice
-from ingestion.files.mpd_synth import generate_slices
 from ingestion.snapshot import ArtistRef, ItemKind, PlaylistItem
 from ingestion.transform import ROW_COLUMNS, transform_snapshot, transform_snapshots
 from tests.factories import LocalTrackFactory, TrackFactory, snapshot_of

@@ -4,10 +4,11 @@ imports, then enriches completely from the sandbox."""
 import pytest
 from django.core.management import call_command
 
-from ingestion.enrichment import enrich_playlist, missing_details
+from ingestion.enrichment import enrich_playlist
 from ingestion.files import ingest_path
 from ingestion.pipeline import Status
-from ingestion.spotify import SpotifyClient
+from spotify_client import SpotifyClient
+from warehouse.queries import missing_details
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ import spotipy
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ingestion.sandbox import (
+from devtools.sandbox import (
     ALICE_REFRESH_TOKEN,
     BOB_REFRESH_TOKEN,
     COLLAB_PLAYLIST_ID,
@@ -694,7 +694,7 @@ def test_genres_variants(http, server, demo_token):
 
 # --- catalog -------------------------------------------------------------------------------
 def test_catalog_is_deterministic_and_sized():
-    from ingestion.sandbox.catalog import _generate
+    from devtools.sandbox.catalog import _generate
 
     a, b = build_catalog(), _generate(20261126)
     assert a is build_catalog()  # cached

@@ -26,13 +26,13 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.connections import client_for_user
-from dashboard.models import UserPlaylist
+from accounts.models import UserPlaylist
 from ingestion import runs
 from ingestion.files import FORMATS
 from ingestion.models import Trigger
 from ingestion.pipeline import IngestResult, Status
 from ingestion.references import InvalidPlaylistReference, parse_playlist_id
-from ingestion.spotify import SpotifyClient, SpotifyError
+from spotify_client import SpotifyClient, SpotifyError
 
 
 class Command(BaseCommand):

@@ -160,7 +160,7 @@ def test_mpd_slices_with_wrong_shapes(tmp_path, document, message):
 
 
 def test_a_bad_slice_in_a_directory_is_refused_and_the_others_load(tmp_path):
-    from ingestion.files.mpd_synth import generate_slices
+    from devtools.mpd_synth import generate_slices
 
     good, bad = generate_slices(tmp_path, slices=2, playlists_per_slice=3)
     bad.write_text(bad.read_text()[:-100])

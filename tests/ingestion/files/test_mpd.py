@@ -3,9 +3,9 @@ import json
 import pytest
 from django.core.management import call_command
 
+from devtools.mpd_synth import generate_slices
 from ingestion.files import detect_format, ingest_path
 from ingestion.files.mpd import read_slice
-from ingestion.files.mpd_synth import generate_slices
 from warehouse.models import Playlist, PlaylistTrack
 
 pytestmark = pytest.mark.django_db

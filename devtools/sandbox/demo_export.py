@@ -12,7 +12,7 @@ import random
 import zipfile
 from pathlib import Path
 
-from ingestion.sandbox.catalog import Catalog
+from devtools.sandbox.catalog import Catalog
 
 EXPORT_MEMBER = "Spotify Account Data/Playlist1.json"
 

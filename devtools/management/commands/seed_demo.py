@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.demo import DEMO_PASSWORD, DEMO_USERNAME, seed_demo_user
+from devtools.demo import DEMO_PASSWORD, DEMO_USERNAME, seed_demo_user
 
 
 class Command(BaseCommand):

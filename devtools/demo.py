@@ -9,9 +9,9 @@ sign-in page. The demo user is connected to the sandbox's Spotify account
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from accounts.models import ConnectionStatus, SpotifyConnection
-from dashboard.models import UserPlaylist
-from ingestion.sandbox import (
+from accounts.demo_login import DEMO_PASSWORD, DEMO_USERNAME
+from accounts.models import ConnectionStatus, SpotifyConnection, UserPlaylist
+from devtools.sandbox import (
     COLLAB_PLAYLIST_ID,
     DEMO_PLAYLISTS,
     DEMO_REFRESH_TOKEN,
@@ -19,10 +19,7 @@ from ingestion.sandbox import (
     MIXED_PLAYLIST_ID,
     PRE_ISSUED_SCOPE,
 )
-from ingestion.sandbox.catalog import account_id_for
-
-DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "demo-password-123"
+from devtools.sandbox.catalog import account_id_for
 
 
 def demo_playlist_ids():
@@ -68,7 +65,3 @@ def connect_demo_user(user):
         },
     )
     return connection
-
-
-def demo_user_exists():
-    return get_user_model().objects.filter(username=DEMO_USERNAME).exists()

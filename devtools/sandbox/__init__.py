@@ -1,6 +1,6 @@
 """Local stand-in of the Spotify Web API ("the sandbox"), pure standard library.
 
-    from ingestion.sandbox import SandboxServer, DEMO_PLAYLISTS
+    from devtools.sandbox import SandboxServer, DEMO_PLAYLISTS
 
     with SandboxServer(mode="development") as server:
         server.api_base_url        # "http://127.0.0.1:PORT/v1/"

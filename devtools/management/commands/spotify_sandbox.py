@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ingestion.sandbox import (
+from devtools.sandbox import (
     COLLAB_PLAYLIST_ID,
     DEFAULT_SEED,
     DEMO_PLAYLISTS,
@@ -23,7 +23,7 @@ from ingestion.sandbox import (
     SandboxServer,
     demo_export,
 )
-from ingestion.sandbox.catalog import build_catalog
+from devtools.sandbox.catalog import build_catalog
 
 
 class Command(BaseCommand):
