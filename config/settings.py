@@ -1,6 +1,6 @@
 """Settings for Playlist Analytics, every knob read from the environment.
 
-Names documented in README.md and .env.example are a public interface: keep them.
+Names documented in docs/configuration.md and .env.example are a public interface: keep them.
 A fresh clone runs with no configuration (SQLite in ./data, DEBUG from .env.example);
 production settings that would be unsafe fail loudly at start-up.
 """
