@@ -59,10 +59,33 @@ class SpotifyConnection(models.Model):
         return self.spotify_user_id
 
 
-# --- the per-user list of playlists ---------------------------------------------------
-# A playlist is stored once in the warehouse however many people add it; this is
-# the per-user list of what each person added.
+# --- the per-user list of playlists, and who may see what -----------------------------
+class Access(models.TextChoices):
+    """Whether a person may see a playlist's warehouse data (see accounts.library)."""
+
+    # On the list, not loaded by this person yet: no data shown.
+    WAITING = "waiting", "Waiting for its first load"
+    # Loaded by this person: a run with their own Spotify token read its items,
+    # or they imported the file.
+    GRANTED = "granted", "Loaded by you"
+    # Spotify refused this person's token (404 or 403): no data shown, the
+    # reason is kept.
+    REFUSED = "refused", "Not readable by you"
+
+
+class UserPlaylistQuerySet(models.QuerySet):
+    def visible(self):
+        """The entries whose playlist data their user may see."""
+        return self.filter(access=Access.GRANTED)
+
+
 class UserPlaylist(models.Model):
+    """One playlist on one person's list.
+
+    A playlist is stored once in the warehouse however many people add it; an
+    entry says that this person added it, and whether they may see its data.
+    """
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="playlists"
     )
@@ -70,6 +93,12 @@ class UserPlaylist(models.Model):
     # key: the user adds the playlist before its first ingest creates that row.
     playlist_id = models.CharField(max_length=100)
     added_at = models.DateTimeField(auto_now_add=True)
+    access = models.CharField(max_length=10, choices=Access, default=Access.WAITING)
+    # Why the access is what it is, for people: Spotify's refusal, in words.
+    access_reason = models.TextField(blank=True, default="")
+    access_changed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = UserPlaylistQuerySet.as_manager()
 
     class Meta:
         # Created as dashboard.UserPlaylist; moved here without moving its table.
@@ -81,4 +110,8 @@ class UserPlaylist(models.Model):
         indexes = [models.Index(fields=["playlist_id"], name="userplaylist_playlist_idx")]
 
     def __str__(self):
-        return f"{self.playlist_id} added by {self.user}"
+        return f"{self.playlist_id} added by {self.user} ({self.access})"
+
+    @property
+    def is_visible(self):
+        return self.access == Access.GRANTED

@@ -37,7 +37,7 @@ def load_playlists(sizes):
     """Load one playlist per size for a fresh user; return (user, {size: playlist_id})."""
     from django.contrib.auth import get_user_model
 
-    from accounts.models import UserPlaylist
+    from accounts.models import Access, UserPlaylist
     from benchmarks.bench_load import generate
     from ingestion.models import IngestRun, RunStatus, Trigger
     from warehouse.loader import load_playlist
@@ -61,7 +61,7 @@ def load_playlists(sizes):
             tracks_loaded=size,
             items_skipped=skipped,
         )
-        UserPlaylist.objects.create(user=user, playlist_id=playlist_id)
+        UserPlaylist.objects.create(user=user, playlist_id=playlist_id, access=Access.GRANTED)
         playlist_ids[size] = playlist_id
         log(
             f"{size:>6} tracks: generated in {generating.seconds:.1f} s, "

@@ -2,8 +2,8 @@
 
 from django.db import transaction
 
+from accounts import library
 from accounts.connections import spotify_reader
-from accounts.models import UserPlaylist
 from ingestion.models import Trigger
 from ingestion.runs import request_ingest
 
@@ -19,5 +19,5 @@ def user_playlist_add(*, user, reference):
         run, created = request_ingest(
             reference, trigger=Trigger.WEB, user=user, spotify_user=spotify_reader(user)
         )
-        UserPlaylist.objects.get_or_create(user=user, playlist_id=run.playlist_id)
+        library.add_to_list(user, run.playlist_id)
     return run, created

@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from accounts.models import UserPlaylist
+from accounts import library
 from ingestion.files import iter_ingest_path
 from ingestion.models import FILE_RUN_PLAYLISTS_LISTED
 from ingestion.pipeline import IngestResult, Status
@@ -53,8 +53,9 @@ def discard_upload(run):
 
 
 def _add_to_user(user_id, result):
+    """A playlist the user imported joins their list, and they may see it."""
     if result.status != Status.FAILED and result.playlist_id:
-        UserPlaylist.objects.get_or_create(user_id=user_id, playlist_id=result.playlist_id)
+        library.grant(user_id, result.playlist_id, add=True)
 
 
 @dataclass

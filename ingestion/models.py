@@ -3,7 +3,8 @@
 Every ingestion is a run row first; the queue only carries its id. A run is
 claimed with a compare-and-set, beats a heartbeat while it works, and ends in a
 final status with an error a person can act on. The database (not Python)
-guarantees one active run per playlist.
+guarantees one active run per playlist for each person who asks (and each
+Spotify account it reads with): another person's run is not theirs to follow.
 
 A run is one of three kinds: reading a playlist from the Spotify API, importing
 an export file (which may hold many playlists: the run has no playlist id of its
@@ -13,7 +14,9 @@ details from Spotify.
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, TextField, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 
 
 class RunStatus(models.TextChoices):
@@ -114,12 +117,16 @@ class IngestRun(models.Model):
     class Meta:
         ordering = ["-queued_at"]
         constraints = [
-            # Asking for a playlist that already has a queued or running run
-            # returns that run instead of starting a second one.
+            # Asking for a playlist that already has a queued or running run of
+            # the same requester and reader returns that run instead of starting
+            # a second one. Another person gets a run of their own: each reads
+            # with their own token, and may see only their own runs.
             models.UniqueConstraint(
-                fields=["playlist_id"],
+                F("playlist_id"),
+                Coalesce(F("requested_by"), Value(0)),
+                Coalesce(KT("parameters__spotify_user"), Value(""), output_field=TextField()),
                 condition=Q(status__in=ACTIVE_STATUSES) & ~Q(playlist_id=""),
-                name="one_active_run_per_playlist",
+                name="one_active_run_per_playlist_and_person",
             ),
         ]
         indexes = [

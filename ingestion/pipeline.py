@@ -6,7 +6,13 @@ from dataclasses import asdict, dataclass, field
 from ingestion.references import InvalidPlaylistReference, parse_playlist_id
 from ingestion.sources.spotify_api import Unchanged, extract_playlist, noop_progress
 from ingestion.transform import transform_snapshot
-from spotify_client import RateLimited, SpotifyClient, SpotifyError
+from spotify_client import (
+    PlaylistNotFound,
+    PlaylistNotReadable,
+    RateLimited,
+    SpotifyClient,
+    SpotifyError,
+)
 from warehouse.loader import load_playlist
 from warehouse.models import Playlist
 
@@ -39,6 +45,12 @@ class IngestResult:
     quota_exceeded: bool = False
     # Whether trying again later can help (rate limits, 5xx, timeouts).
     retryable: bool = False
+    # Spotify refused this reader the playlist (404, or 403 / items withheld):
+    # the reader may no longer see its data (see accounts.library).
+    refused: bool = False
+    # The user whose Spotify account read the playlist (None: the app's or the
+    # operator's token); set by the run that read it (ingestion.runs).
+    read_by: int | None = None
     # A file run's playlists: [{"playlist_id", "name", "tracks"}, …] (the first
     # FILE_RUN_PLAYLISTS_LISTED; the counts above cover them all).
     playlists: list[dict] = field(default_factory=list)
@@ -71,6 +83,7 @@ def record_spotify_error(result, error):
     trying again can help (the runs reschedule on these fields)."""
     result.error = str(error)
     result.retryable = error.retryable
+    result.refused = isinstance(error, (PlaylistNotFound, PlaylistNotReadable))
     if isinstance(error, RateLimited):
         result.retry_after = error.retry_after
         result.quota_exceeded = error.quota_exceeded

@@ -31,11 +31,17 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
+from accounts import library
 from ingestion.enrichment import enrich_playlist
 from ingestion.file_runs import discard_upload, import_file_run
 from ingestion.models import IngestRun, Kind, RunStatus, Step, Trigger
 from ingestion.pipeline import IngestResult, Status, ingest_playlist
-from ingestion.readers import client_for_run, connections_for_playlists
+from ingestion.readers import (
+    connections_for_playlists,
+    named_reader,
+    reader_for_run,
+    record_reader_access,
+)
 from ingestion.references import parse_playlist_id
 from spotify_client import SpotifyError
 from warehouse.models import Playlist, Source
@@ -92,18 +98,22 @@ def _with_reader(parameters, spotify_user):
 
 
 def _request_playlist_run(kind, playlist_id, *, enqueue, **fields):
-    """Create a run of `playlist_id`, or return its active run: the partial unique
-    constraint (not a check here) decides, so two requests at once make one run."""
+    """Create a run of `playlist_id`, or return the active run of the same requester
+    and reader: the partial unique constraint (not a check here) decides, so two
+    requests at once make one run."""
+    name = _known_name(playlist_id, fields["requested_by"])
     try:
         with transaction.atomic():
-            run = IngestRun.objects.create(
-                kind=kind, playlist_id=playlist_id, name=_known_name(playlist_id), **fields
-            )
+            run = IngestRun.objects.create(kind=kind, playlist_id=playlist_id, name=name, **fields)
             if enqueue:
                 transaction.on_commit(lambda: enqueue_run(run.pk))
         return run, True
     except IntegrityError:
-        active = IngestRun.objects.active().filter(playlist_id=playlist_id).first()
+        active = (
+            IngestRun.objects.active()
+            .filter(playlist_id=playlist_id, **_same_person(fields))
+            .first()
+        )
         if active is None:  # it finished in between: ask again
             return _request_playlist_run(kind, playlist_id, enqueue=enqueue, **fields)
         return active, False
@@ -159,7 +169,25 @@ def request_again(run, *, user=None, spotify_user=None):
     )
 
 
-def _known_name(playlist_id):
+def _same_person(fields):
+    """Filters for runs of the same requester and reader (as the constraint keys them)."""
+    reader = fields["parameters"].get("spotify_user")
+    requester = fields["requested_by"]
+    return {
+        "requested_by": requester.pk if requester else None,
+        **(
+            {"parameters__spotify_user": reader}
+            if reader is not None
+            else {"parameters__spotify_user__isnull": True}
+        ),
+    }
+
+
+def _known_name(playlist_id, requester):
+    """The playlist's name, if the warehouse knows it and the requester may see it
+    (a private playlist's name is its owner's business)."""
+    if requester is not None and not library.may_see(requester, playlist_id):
+        return ""
     return Playlist.objects.filter(pk=playlist_id).values_list("name", flat=True).first() or ""
 
 
@@ -201,7 +229,8 @@ def claim_run(run_id):
 def execute_run(run, *, client=None, retries=True, progress=None, on_result=None):
     """Do a claimed run's work and record how it ended.
 
-    `client` reads Spotify (default: the run's reader, see client_for_run);
+    `client` reads Spotify (default: the run's reader, see reader_for_run; a
+    given client is taken to be the account the run names);
     `on_result` sees each playlist of a file run as it loads. Returns the
     run's IngestResult, or None if the run was taken away.
     """
@@ -244,7 +273,10 @@ def request_enrichment_of_imported(run, result):
 def _read_spotify(run, client, progress):
     """A playlist or enrichment run's work, with the run's Spotify reader."""
     try:
-        client = client or client_for_run(run)
+        reader_id = named_reader(run)
+        if client is None:
+            reader = reader_for_run(run)
+            client, reader_id = reader.client, reader.user_id
     except SpotifyError as error:
         # No usable token (not connected, reconnect needed, no credentials).
         return IngestResult(
@@ -255,12 +287,14 @@ def _read_spotify(run, client, progress):
         )
     if run.kind == Kind.ENRICH:
         return enrich_playlist(run.playlist_id, client=client, progress=progress)
-    return ingest_playlist(
+    result = ingest_playlist(
         run.reference or run.playlist_id,
         client=client,
         force=bool(run.parameters.get("force")),
         progress=progress,
     )
+    result.read_by = reader_id
+    return result
 
 
 class Heartbeat:
@@ -338,6 +372,7 @@ def finish_run(run, result: IngestResult, *, retries=True):
     if fields["status"] == RunStatus.QUEUED:
         enqueue_run(run.pk, at=fields["not_before"])
     else:
+        record_reader_access(run, result)
         discard_upload(run)  # over: an uploaded file is not read again
 
 

@@ -11,7 +11,13 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from accounts.connections import can_look_up_tracks
-from dashboard.access import user_playlist_ids, user_playlist_or_404
+from dashboard.access import (
+    playlist_for,
+    user_entries,
+    user_entry_or_404,
+    user_runs,
+    visible_playlist_or_404,
+)
 from ingestion.models import IngestRun, Kind, RunStatus
 from warehouse import queries
 from warehouse.models import Source
@@ -31,10 +37,13 @@ TABLE_COLUMNS = (
 # --- the playlist dashboard ------------------------------------------------------------
 @login_required
 def playlist_dashboard(request, playlist_id):
-    playlist = user_playlist_or_404(request.user, playlist_id)
-    latest_run, loaded_run = _runs(playlist_id)
+    entry = user_entry_or_404(request.user, playlist_id)
+    # None while the user may not see its data (waiting, or refused: see _state.html).
+    playlist = playlist_for(entry)
+    latest_run, loaded_run = _runs(request.user, playlist_id)
     context = {
         "playlist_id": playlist_id,
+        "entry": entry,
         "playlist": playlist,
         "latest_run": latest_run,
         "loaded_run": loaded_run,
@@ -51,12 +60,13 @@ def playlist_dashboard(request, playlist_id):
     return render(request, "dashboard/playlist_dashboard.html", context)
 
 
-def _runs(playlist_id):
-    """The playlist's latest ingest run (any state), and its latest one that loaded data."""
+def _runs(user, playlist_id):
+    """The user's latest ingest run of the playlist (any state), and the playlist's
+    latest run that loaded data (whoever asked: only its counts are shown)."""
     runs = IngestRun.objects.filter(playlist_id=playlist_id, kind=Kind.PLAYLIST).order_by(
         "-queued_at", "-pk"
     )
-    latest = runs.first()
+    latest = runs.filter(pk__in=user_runs(user).values("pk")).first()
     loaded = (
         runs.filter(status__in=(RunStatus.SUCCEEDED, RunStatus.PARTIAL))
         .order_by("-finished_at", "-pk")
@@ -70,7 +80,8 @@ def _file_details(user, playlist_id):
     whether the user can start one."""
     return {
         "missing": queries.missing_details(playlist_id),
-        "run": IngestRun.objects.filter(playlist_id=playlist_id, kind=Kind.ENRICH)
+        "run": user_runs(user)
+        .filter(playlist_id=playlist_id, kind=Kind.ENRICH)
         .order_by("-queued_at", "-pk")
         .first(),
         "can_enrich": can_look_up_tracks(user),
@@ -214,7 +225,7 @@ def _timeline_chart(timeline):
 @login_required
 def track_table(request, playlist_id):
     """The table alone: HTML for the page script, or JSON with `?format=json`."""
-    user_playlist_or_404(request.user, playlist_id)
+    visible_playlist_or_404(request.user, playlist_id)
     table = _table_context(request, playlist_id)
     if request.GET.get("format") == "json":
         page = table["page"]
@@ -274,7 +285,9 @@ def _json_row(row):
 # --- the overview ----------------------------------------------------------------------
 @login_required
 def overview(request):
-    playlist_ids = list(user_playlist_ids(request.user))
+    entries = list(user_entries(request.user))
+    listed_count = len(entries)
+    playlist_ids = [entry.playlist_id for entry in entries if entry.is_visible]
     data = queries.user_overview(playlist_ids=playlist_ids)
     charts = []
     if data.figures.tracks:
@@ -282,9 +295,9 @@ def overview(request):
     figures = data.figures
     context = {
         "overview": data,
-        "playlist_count": len(playlist_ids),
+        "playlist_count": listed_count,
         "figures": [
-            ("Playlists", f"{len(playlist_ids):,}", f"{len(data.playlists):,} loaded"),
+            ("Playlists", f"{listed_count:,}", f"{len(data.playlists):,} loaded"),
             ("Tracks", f"{figures.tracks:,}", f"{figures.distinct_tracks:,} distinct"),
             ("Total length", _long_duration(figures.duration_ms), ""),
             ("Artists", f"{figures.artists:,}", "distinct Spotify artists"),

@@ -12,7 +12,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.connections import connection_for, spotify_reader
 from accounts.models import UserPlaylist
-from dashboard.access import user_playlist_or_404
+from dashboard.access import (
+    playlist_for,
+    user_entries,
+    user_entry_or_404,
+    user_runs,
+    visible_playlist_or_404,
+)
 from dashboard.forms import AddPlaylistForm
 from dashboard.library import user_playlist_add
 from ingestion.models import IngestRun, Kind, Trigger
@@ -42,11 +48,15 @@ class PlaylistRow:
 
 
 def user_playlist_rows(*, user):
-    """The user's playlists, their track counts and latest runs: four queries for any number."""
-    entries = list(UserPlaylist.objects.filter(user=user))
-    ids = [entry.playlist_id for entry in entries]
-    if not ids:
+    """The user's playlists, their track counts and latest runs: four queries for any number.
+
+    Warehouse data (name, cover, counts) only for the playlists the user may
+    see; the others show what the user's own runs learned, and why.
+    """
+    entries = list(user_entries(user))
+    if not entries:
         return []
+    ids = [entry.playlist_id for entry in entries if entry.is_visible]
     playlists = Playlist.objects.in_bulk(ids)
     counts = dict(
         PlaylistTrack.objects.filter(playlist_id__in=ids, removed_at__isnull=True)
@@ -54,7 +64,7 @@ def user_playlist_rows(*, user):
         .annotate(tracks=Count("*"))
         .values_list("playlist_id", "tracks")
     )
-    latest_runs = _latest_runs(ids)
+    latest_runs = _latest_runs(user, [entry.playlist_id for entry in entries])
     return [
         PlaylistRow(
             entry=entry,
@@ -66,10 +76,11 @@ def user_playlist_rows(*, user):
     ]
 
 
-def _latest_runs(playlist_ids):
-    """playlist id → its most recent ingest run, in one query (a window, not one query
-    per row). Enrichments show on the playlist's dashboard instead."""
-    ranked = IngestRun.objects.filter(playlist_id__in=playlist_ids, kind=Kind.PLAYLIST).annotate(
+def _latest_runs(user, playlist_ids):
+    """playlist id → the user's most recent ingest run of it, in one query (a window,
+    not one query per row). Enrichments show on the playlist's dashboard instead."""
+    runs = user_runs(user).filter(playlist_id__in=playlist_ids, kind=Kind.PLAYLIST)
+    ranked = runs.annotate(
         rank=Window(
             RowNumber(),
             partition_by=F("playlist_id"),
@@ -115,8 +126,8 @@ def add(request):
 @require_POST
 def enrich(request, playlist_id):
     """Queue an enrichment of a file-imported playlist (see ingestion.enrichment)."""
-    playlist = user_playlist_or_404(request.user, playlist_id)
-    if playlist is None or playlist.source == Source.SPOTIFY_API:
+    playlist = visible_playlist_or_404(request.user, playlist_id)
+    if playlist.source == Source.SPOTIFY_API:
         raise Http404("Only playlists imported from a file are enriched.")
     run, created = request_enrichment(
         playlist_id,
@@ -132,9 +143,10 @@ def enrich(request, playlist_id):
 @login_required
 @require_POST
 def remove(request, playlist_id):
-    playlist = user_playlist_or_404(request.user, playlist_id)
+    entry = user_entry_or_404(request.user, playlist_id)
+    playlist = playlist_for(entry)
     # Only the user's entry goes: the warehouse keeps the data (others may list it).
-    UserPlaylist.objects.filter(user=request.user, playlist_id=playlist_id).delete()
+    entry.delete()
     name = playlist.name if playlist else playlist_id
     messages.success(request, f"Removed {name} from your list.")
     return redirect("dashboard:home")

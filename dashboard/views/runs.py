@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.connections import spotify_reader
-from dashboard.access import user_run_or_404
+from dashboard.access import may_see, user_run_or_404
 from ingestion.models import FINAL_STATUSES, Kind, RunStatus
 from ingestion.references import InvalidPlaylistReference, parse_playlist_id
 from ingestion.runs import request_again
@@ -100,8 +100,13 @@ def progress(request, run_id):
     context = {
         "run": run,
         "status": run_status(run),
-        # None until the playlist's first load, and for a file import.
-        "playlist": Playlist.objects.filter(pk=run.playlist_id).first(),
+        # None until the playlist's first load, for a file import, and while
+        # the user may not see the playlist's data.
+        "playlist": (
+            Playlist.objects.filter(pk=run.playlist_id).first()
+            if may_see(request.user, run.playlist_id)
+            else None
+        ),
     }
     return render(request, "dashboard/run.html", context)
 

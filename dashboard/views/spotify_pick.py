@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 
 from accounts.connections import client_for_connection, connection_for, spotify_playlist_choices
 from accounts.models import ConnectionStatus
-from dashboard.access import user_playlist_ids
+from dashboard.access import listed_playlist_ids
 from dashboard.library import user_playlist_add
 from spotify_client import SpotifyError
 
@@ -26,7 +26,7 @@ def playlists(request):
         choices = spotify_playlist_choices(
             connection=connection,
             client=client_for_connection(connection),
-            listed_ids=user_playlist_ids(request.user),
+            listed_ids=listed_playlist_ids(request.user),
         )
     except SpotifyError as error:
         return render(

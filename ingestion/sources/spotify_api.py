@@ -37,14 +37,15 @@ def noop_progress(step, done, total):
 def extract_playlist(client, playlist_id, *, known_snapshot_id="", progress=noop_progress):
     """A PlaylistSnapshot of `playlist_id`, or Unchanged if its snapshot is known."""
     metadata = client.playlist(playlist_id)
-    snapshot_id = metadata.get("snapshot_id") or ""
-    if known_snapshot_id and snapshot_id == known_snapshot_id:
-        return Unchanged(playlist_id, metadata.get("name") or "", snapshot_id)
     # The playlist object carries its items page only when this token may read
-    # them (Development Mode: the owner's or a collaborator's token).
+    # them (Development Mode: the owner's or a collaborator's token). Checked
+    # before the snapshot: "unchanged" must mean "this reader may read it".
     paging = metadata.get("items", metadata.get("tracks"))
     if not isinstance(paging, dict) or "total" not in paging:
         raise PlaylistNotReadable(client.not_readable_message(playlist_id))
+    snapshot_id = metadata.get("snapshot_id") or ""
+    if known_snapshot_id and snapshot_id == known_snapshot_id:
+        return Unchanged(playlist_id, metadata.get("name") or "", snapshot_id)
     snapshot = _snapshot_from_metadata(metadata)
     snapshot.items = _extract_items(client, playlist_id, paging["total"], progress)
     snapshot.total_items = len(snapshot.items)

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from accounts.models import ConnectionStatus, SpotifyConnection, UserPlaylist
+from accounts.models import Access, ConnectionStatus, SpotifyConnection, UserPlaylist
 from devtools.sandbox import BOB_USER_ID, DEMO_PLAYLISTS, DEMO_REFRESH_TOKEN, DEMO_USER_ID
 from ingestion import runs
 from ingestion.models import IngestRun, RunStatus, Trigger
@@ -27,7 +27,7 @@ def test_bobs_run_never_uses_alices_token(
     client, alice, bob, connect_spotify, sandbox, django_capture_on_commit_callbacks
 ):
     alices = connect_spotify(alice, DEMO_USER_ID)  # the playlist's owner
-    UserPlaylist.objects.create(user=alice, playlist_id=PLAYLIST)
+    UserPlaylist.objects.create(user=alice, playlist_id=PLAYLIST, access=Access.GRANTED)
     connect_spotify(bob, BOB_USER_ID)
     client.force_login(bob)
     with django_capture_on_commit_callbacks(execute=True):
@@ -54,8 +54,8 @@ def test_a_web_run_without_a_connection_never_borrows_the_settings_token(
 def test_the_daily_refresh_reads_with_the_owners_connection(alice, bob, connect_spotify, sandbox):
     connect_spotify(bob, BOB_USER_ID)
     connect_spotify(alice, DEMO_USER_ID)
-    UserPlaylist.objects.create(user=bob, playlist_id=PLAYLIST)  # bob added it first
-    UserPlaylist.objects.create(user=alice, playlist_id=PLAYLIST)
+    UserPlaylist.objects.create(user=bob, playlist_id=PLAYLIST, access=Access.GRANTED)  # bob first
+    UserPlaylist.objects.create(user=alice, playlist_id=PLAYLIST, access=Access.GRANTED)
     first, _ = runs.request_ingest(PLAYLIST, trigger=Trigger.SHELL, enqueue=False)
     assert execute(first).status == RunStatus.SUCCEEDED  # now tracked, owner known
 
@@ -71,8 +71,8 @@ def test_the_daily_refresh_skips_connections_that_need_reconnecting(
 ):
     connect_spotify(alice, DEMO_USER_ID, status=ConnectionStatus.RECONNECT)
     connect_spotify(bob, BOB_USER_ID)
-    UserPlaylist.objects.create(user=alice, playlist_id=PLAYLIST)
-    UserPlaylist.objects.create(user=bob, playlist_id=PLAYLIST)
+    UserPlaylist.objects.create(user=alice, playlist_id=PLAYLIST, access=Access.GRANTED)
+    UserPlaylist.objects.create(user=bob, playlist_id=PLAYLIST, access=Access.GRANTED)
     first, _ = runs.request_ingest(PLAYLIST, trigger=Trigger.SHELL, enqueue=False)
     execute(first)
     runs.refresh_tracked_playlists(trigger=Trigger.SCHEDULE)

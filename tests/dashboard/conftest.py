@@ -34,21 +34,22 @@ def staff(django_user_model):
 
 @pytest.fixture
 def loaded_playlist(db):
-    """Load a playlist of `tracks` tracks into the warehouse and list it for `users`.
+    """Load a playlist of `tracks` tracks into the warehouse, as loaded by each of `users`
+    (on their lists, and theirs to see).
 
     `loaded_playlist(alice, bob, tracks=3, name=…, owner_name=…, description=…,
     image_url=…, playlist_id=…)` returns the warehouse `Playlist`. The snapshot
     goes through the real transform and loader, so rows look like ingested ones.
     Pass `track_list=[TrackFactory(...), …]` for specific tracks instead of `tracks`.
     """
-    from accounts.models import UserPlaylist
+    from accounts import library
 
     def load(*users, tracks=3, track_list=None, **snapshot_fields):
         items = track_list if track_list is not None else TrackFactory.build_batch(tracks)
         snapshot = snapshot_of(items, **snapshot_fields)
         transform_and_load(snapshot, IngestResult(reference=snapshot.playlist_id))
         for user in users:
-            UserPlaylist.objects.get_or_create(user=user, playlist_id=snapshot.playlist_id)
+            library.grant(user.pk, snapshot.playlist_id, add=True)
         return Playlist.objects.get(pk=snapshot.playlist_id)
 
     return load

@@ -1,5 +1,6 @@
 """The playlist dashboard and its track table: figures, charts, states, isolation, cost."""
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -16,6 +17,13 @@ from ingestion.snapshot import ArtistRef
 from tests.factories import LocalTrackFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ingest_run(ingest_run, alice):
+    """Alice's runs (she asked for them): a run is shown to the person who asked."""
+    return functools.partial(ingest_run, requested_by=alice)
+
 
 # Session, user, access check (entry + playlist), latest and latest loading run,
 # headline, artists, genres, years, durations, timeline, table count and page.

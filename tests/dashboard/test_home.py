@@ -1,6 +1,7 @@
 """My playlists: the list, the add form, "remove from my list"."""
 
 import datetime as dt
+import functools
 
 import pytest
 from django.urls import reverse
@@ -13,6 +14,13 @@ from tests.factories import TrackFactory, snapshot_of
 from warehouse.models import Playlist, PlaylistTrack
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ingest_run(ingest_run, alice):
+    """Alice's runs (she asked for them): a run is shown to the person who asked."""
+    return functools.partial(ingest_run, requested_by=alice)
+
 
 HOME = reverse("dashboard:home")
 ADD = reverse("dashboard:add")
@@ -201,8 +209,8 @@ def test_adding_runs_the_ingest_end_to_end(
     assert home.context["rows"][0].track_count == run.tracks_loaded > 0
 
 
-def test_adding_a_playlist_being_ingested_goes_to_that_run(client, alice, bob, ingest_run):
-    active = ingest_run(GOOD_ID, status=RunStatus.RUNNING, name="Busy One", requested_by=bob)
+def test_adding_a_playlist_being_ingested_goes_to_that_run(client, alice, ingest_run):
+    active = ingest_run(GOOD_ID, status=RunStatus.RUNNING, name="Busy One")  # alice's
     client.force_login(alice)
 
     response = client.post(ADD, {"reference": GOOD_ID}, follow=True)
@@ -210,6 +218,19 @@ def test_adding_a_playlist_being_ingested_goes_to_that_run(client, alice, bob, i
     assert response.redirect_chain == [(reverse("dashboard:run", args=[active.pk]), 302)]
     assert "Busy One is already being ingested" in response.content.decode()
     assert IngestRun.objects.count() == 1
+
+
+def test_adding_a_playlist_someone_else_is_ingesting_makes_a_run_of_ones_own(
+    client, alice, bob, ingest_run
+):
+    bobs = ingest_run(GOOD_ID, status=RunStatus.RUNNING, name="Busy One", requested_by=bob)
+    client.force_login(alice)
+
+    response = client.post(ADD, {"reference": GOOD_ID})
+
+    alices = IngestRun.objects.exclude(pk=bobs.pk).get()
+    assert (alices.requested_by, alices.status) == (alice, RunStatus.QUEUED)
+    assert response.url == reverse("dashboard:run", args=[alices.pk])
     assert UserPlaylist.objects.filter(user=alice, playlist_id=GOOD_ID).exists()
 
 

@@ -49,14 +49,18 @@ def test_another_users_run_answers_404(client, charlie, playlists, ingest_run):
     assert IngestRun.objects.count() == 1
 
 
-def test_a_shared_playlists_runs_are_visible_to_both(client, alice, bob, playlists, ingest_run):
-    own, shared = playlists
-    shared_run = ingest_run(shared.pk, requested_by=alice)
-    own_run = ingest_run(own.pk, requested_by=alice)
-    client.force_login(bob)
+def test_a_run_is_shown_only_to_who_asked_for_it_and_to_staff(
+    client, alice, bob, staff, playlists, ingest_run
+):
+    _, shared = playlists  # both may see the playlist's data…
+    alices_run = ingest_run(shared.pk, requested_by=alice)
+    bobs_run = ingest_run(shared.pk, requested_by=bob)
 
-    assert all(client.get(url).status_code == 200 for url in _run_urls(shared_run))
-    assert all(client.get(url).status_code == 404 for url in _run_urls(own_run))
+    client.force_login(bob)  # …but not each other's runs (their logs, their requester)
+    assert all(client.get(url).status_code == 404 for url in _run_urls(alices_run))
+    assert all(client.get(url).status_code == 200 for url in _run_urls(bobs_run))
+    client.force_login(staff)
+    assert all(client.get(url).status_code == 200 for url in _run_urls(alices_run))
 
 
 def test_removing_another_users_playlist_answers_404(client, alice, charlie, playlists):
@@ -153,7 +157,7 @@ def _forms(playlist, run):
 
 def test_every_form_needs_its_csrf_token(csrf_client, alice, playlists, ingest_run):
     own, _ = playlists
-    run = ingest_run(own.pk, status=RunStatus.CANCELLED)
+    run = ingest_run(own.pk, status=RunStatus.CANCELLED, requested_by=alice)
 
     for url, data, signed_in in _forms(own, run):
         if signed_in:
@@ -179,7 +183,7 @@ def test_every_form_page_carries_a_token(client, alice, url_name):
 
 
 def test_the_run_page_retry_form_carries_a_token(client, alice, playlists, ingest_run):
-    run = ingest_run(playlists[0].pk, status=RunStatus.CANCELLED)
+    run = ingest_run(playlists[0].pk, status=RunStatus.CANCELLED, requested_by=alice)
     client.force_login(alice)
 
     page = client.get(reverse("dashboard:run", args=[run.pk])).content.decode()

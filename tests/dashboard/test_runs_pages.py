@@ -1,6 +1,7 @@
 """The run progress page, its JSON status and "Try again"."""
 
 import datetime as dt
+import functools
 import re
 
 import pytest
@@ -12,6 +13,13 @@ from ingestion.models import IngestRun, RunStatus, Step, Trigger
 from spotify_client import RateLimited, not_found_message
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ingest_run(ingest_run, alice):
+    """Alice's runs (she asked for them): a run is shown to the person who asked."""
+    return functools.partial(ingest_run, requested_by=alice)
+
 
 PLAYLIST_ID = "37abcdefghijklmnopqrst"
 OTHER_ID = "Rr1234567890abcdefghij"

@@ -25,8 +25,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts import library
 from accounts.connections import client_for_user
-from accounts.models import UserPlaylist
 from ingestion import runs
 from ingestion.files import FORMATS
 from ingestion.models import Trigger
@@ -133,7 +133,7 @@ class Command(BaseCommand):
             spotify_user=self.user,
         )
         if self.user is not None:
-            UserPlaylist.objects.get_or_create(user=self.user, playlist_id=run.playlist_id)
+            library.add_to_list(self.user, run.playlist_id)
         return run, created
 
     def import_files(self, paths, *, file_format, as_json, queue, enrich):
