@@ -38,9 +38,12 @@ class SpotifyConnectionAdmin(admin.ModelAdmin):
 
 @admin.register(UserPlaylist)
 class UserPlaylistAdmin(admin.ModelAdmin):
-    list_display = ["playlist_id", "user", "added_at"]
-    list_filter = ["added_at"]
+    list_display = ["playlist_id", "user", "access", "access_changed_at", "added_at"]
+    list_filter = ["access", "added_at"]
     search_fields = ["playlist_id", "user__username", "user__email"]
     list_select_related = ["user"]
     autocomplete_fields = ["user"]
     date_hierarchy = "added_at"
+    # Access is decided by what the person's own reads and imports showed
+    # (accounts.library), never by hand: granting here would bypass the rule.
+    readonly_fields = ["access", "access_reason", "access_changed_at"]
