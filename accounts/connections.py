@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ConnectionStatus, SpotifyConnection
-from spotify_client import SpotifyAuthError, SpotifyClient, SpotifyError
+from spotify_client import SpotifyAuthError, SpotifyClient, SpotifyError, items_paging
 
 
 class ConnectionRefused(SpotifyError):
@@ -214,7 +214,7 @@ def spotify_playlist_choices(*, connection, client, listed_ids=()):
 
 def _choice(playlist, me, listed):
     owner = playlist.get("owner") or {}
-    paging = playlist.get("items") or playlist.get("tracks") or {}
+    paging = items_paging(playlist) or {}
     images = playlist.get("images") or []
     if owner.get("id") == me:
         relation, reason = "yours", ""

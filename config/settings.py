@@ -240,6 +240,9 @@ except ValueError as _error:
     ) from _error
 # Seconds to wait for Spotify to connect and answer, per request.
 SPOTIFY_REQUEST_TIMEOUT = env.float("SPOTIFY_REQUEST_TIMEOUT", default=10.0)
+# A GET answered 5xx (or a broken connection) is retried up to 3 times, sleeping
+# 0, 2x and 4x this many seconds between attempts (urllib3's backoff_factor).
+SPOTIFY_RETRY_BACKOFF = env.float("SPOTIFY_RETRY_BACKOFF", default=0.3)
 # Artist lookups run in parallel up to this many at once ...
 SPOTIFY_MAX_CONCURRENCY = env.int("SPOTIFY_MAX_CONCURRENCY", default=8)
 # ... and every request of this process is held under this rate (0 = no cap).

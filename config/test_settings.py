@@ -21,6 +21,8 @@ Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 SPOTIFY_API_BASE_URL = "http://127.0.0.1:9/v1/"
 SPOTIFY_ACCOUNTS_BASE_URL = "http://127.0.0.1:9/"
 SPOTIFY_MAX_REQUESTS_PER_SECOND = 0
+# Retries of a 5xx happen at once: a failing request does not sleep 1.8 s.
+SPOTIFY_RETRY_BACKOFF = 0
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not an in-memory database: the integration tests start real

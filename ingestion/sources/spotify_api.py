@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ingestion.snapshot import ArtistRef, ItemKind, PlaylistItem, PlaylistSnapshot, Track
-from spotify_client import PlaylistNotReadable
+from spotify_client import PlaylistNotReadable, item_object, items_paging
 from warehouse.models import Artist, Source
 
 # Keeps `artist_id IN (…)` under SQLite's bound-parameter limit.
@@ -40,8 +40,8 @@ def extract_playlist(client, playlist_id, *, known_snapshot_id="", progress=noop
     # The playlist object carries its items page only when this token may read
     # them (Development Mode: the owner's or a collaborator's token). Checked
     # before the snapshot: "unchanged" must mean "this reader may read it".
-    paging = metadata.get("items", metadata.get("tracks"))
-    if not isinstance(paging, dict) or "total" not in paging:
+    paging = items_paging(metadata)
+    if paging is None or "total" not in paging:
         raise PlaylistNotReadable(client.not_readable_message(playlist_id))
     snapshot_id = metadata.get("snapshot_id") or ""
     if known_snapshot_id and snapshot_id == known_snapshot_id:
@@ -82,14 +82,14 @@ def _extract_items(client, playlist_id, total, progress):
         for raw in page.get("items") or []:
             items.append(parse_item(raw, position=len(items)))
             if len(items) == 1 and items[0].track:
-                client.notice_extended_quota(raw.get("item") or raw.get("track"))
+                client.notice_extended_quota(item_object(raw))
         progress("items", len(items), max(total, len(items)))
     return items
 
 
 def parse_item(raw, *, position):
     """One playlist item object → PlaylistItem (reads `item`, then the deprecated `track`)."""
-    obj = raw.get("item") or raw.get("track")
+    obj = item_object(raw)
     added_by = (raw.get("added_by") or {}).get("id")
     added_at = parse_datetime(raw["added_at"]) if raw.get("added_at") else None
     common = {"position": position, "added_at": added_at, "added_by": added_by}
