@@ -40,6 +40,8 @@ lint: install
 	$(PY) -m ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py check
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 
 # Every benchmark, on throwaway databases (PostgreSQL must be running); numbers
 # and how to read them are in docs/benchmarks.md. Takes several minutes.

@@ -8,6 +8,7 @@ spotify_client.errors, whose message says what happened and what to do.
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, Self, TypeVar
 
 import requests
@@ -141,24 +142,29 @@ class SpotifyClient:
     def me(self) -> JsonObject:
         """The token's user: `id`, `display_name` and (since 2026-05) `account_id`."""
         # Reference: https://developer.spotify.com/documentation/web-api/reference/get-current-users-profile
-        return self._call(self._sp.me)
+        profile: JsonObject = self._call(self._sp.me)
+        return profile
 
     def my_playlists(self) -> list[JsonObject]:
         """Every playlist the token's user owns, collaborates on or follows."""
         # Reference: https://developer.spotify.com/documentation/web-api/reference/get-a-list-of-current-users-playlists
         playlists: list[JsonObject] = []
-        page = self._call(lambda: self._sp.current_user_playlists(limit=MY_PLAYLISTS_PAGE_LIMIT))
+        page: JsonObject | None = self._call(
+            lambda: self._sp.current_user_playlists(limit=MY_PLAYLISTS_PAGE_LIMIT)
+        )
         while page is not None:
             playlists.extend(item for item in page.get("items") or [] if item)
             if not page.get("next"):
                 break
-            page = self._call(lambda page=page: self._sp.next(page))
+            page = self._call(partial(self._sp.next, page))
         return playlists
 
     def playlist(self, playlist_id: str) -> JsonObject:
         """Playlist metadata, plus the first items page when this token may read items."""
         # Reference: https://developer.spotify.com/documentation/web-api/reference/get-playlist
-        metadata = self._call(lambda: self._sp.playlist(playlist_id), playlist_id=playlist_id)
+        metadata: JsonObject = self._call(
+            lambda: self._sp.playlist(playlist_id), playlist_id=playlist_id
+        )
         if self.reader == READER_APP:
             # Only Extended Quota apps see items with an app token.
             readable = items_paging(metadata) is not None
@@ -174,7 +180,7 @@ class SpotifyClient:
     def playlist_item_pages(self, playlist_id: str) -> Iterator[JsonObject]:
         """Yield every page of a playlist's items, following Spotify's absolute `next`."""
         # Reference: https://developer.spotify.com/documentation/web-api/reference/get-playlists-items
-        page = self._call(
+        page: JsonObject | None = self._call(
             lambda: self._sp.playlist_items(playlist_id, limit=ITEMS_PAGE_LIMIT),
             playlist_id=playlist_id,
         )
@@ -182,15 +188,16 @@ class SpotifyClient:
             yield page
             if not page.get("next"):
                 return
-            page = self._call(lambda page=page: self._sp.next(page), playlist_id=playlist_id)
+            page = self._call(partial(self._sp.next, page), playlist_id=playlist_id)
 
     def track(self, track_id: str) -> JsonObject | None:
         """A track object, or None when Spotify does not know the id (404)."""
         # Reference: https://developer.spotify.com/documentation/web-api/reference/get-track
         try:
-            return self._call(lambda: self._sp.track(track_id))
+            track: JsonObject = self._call(lambda: self._sp.track(track_id))
         except PlaylistNotFound:
             return None
+        return track
 
     def artists(
         self, artist_ids: Iterable[str], *, on_progress: ArtistProgress | None = None
@@ -222,7 +229,7 @@ class SpotifyClient:
         for start in range(0, len(artist_ids), ARTISTS_BATCH_LIMIT):
             chunk = artist_ids[start : start + ARTISTS_BATCH_LIMIT]
             try:
-                payload = self._call(lambda chunk=chunk: self._sp.artists(chunk))
+                payload: JsonObject = self._call(partial(self._sp.artists, chunk))
             except (PlaylistNotReadable, PlaylistNotFound):
                 self.batch_artists_available = False
                 return found
@@ -259,12 +266,13 @@ class SpotifyClient:
     def _artist_or_none(self, artist_id: str) -> JsonObject | None:
         # Reference: https://developer.spotify.com/documentation/web-api/reference/get-an-artist
         try:
-            return self._call(lambda: self._sp.artist(artist_id))
+            artist: JsonObject = self._call(lambda: self._sp.artist(artist_id))
         except PlaylistNotFound:
             return None
+        return artist
 
     def _call(self, request: Callable[[], Any], *, playlist_id: str | None = None) -> Any:
-        """Run one spotipy call, mapping failures to domain exceptions.
+        """Run one spotipy call (its answer: decoded JSON), mapping failures to domain exceptions.
 
         An expired access token is renewed once and the call repeated.
         """

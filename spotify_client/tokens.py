@@ -165,10 +165,10 @@ def token_request(
         raise accounts_failed(response.status_code)
     if response.status_code != 200:
         try:
-            error = str(response.json().get("error", ""))
+            code = str(response.json().get("error", ""))
         except (ValueError, AttributeError):
-            error = ""
-        raise TokenRefused(error, response.status_code)
+            code = ""
+        raise TokenRefused(code, response.status_code)
     payload = response.json()
     if not isinstance(payload, dict) or not payload.get("access_token"):
         raise SpotifyError("Spotify's accounts service answered without an access token.")

@@ -81,7 +81,7 @@ class ApiSession(requests.Session):
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         self.rate_cap.wait()
         with self._calls_lock:
             self.calls += 1

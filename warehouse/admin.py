@@ -1,10 +1,14 @@
 """Read-only admin for the warehouse: it is written only by ingestion."""
 
+from typing import Any
+
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery
+from django.http import HttpRequest
 from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 
 from warehouse.models import Artist, Playlist, PlaylistTrack, PlaylistTrackRow, Track
 from warehouse.schema import TABLE
@@ -17,13 +21,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     # Large tables: no COUNT(*) of the whole table on every changelist page.
     show_full_result_count = False
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -43,7 +47,7 @@ class PlaylistAdmin(ReadOnlyAdmin):
     date_hierarchy = "last_ingested_at"
     readonly_fields = ("tracks",)
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Playlist]:
         # One aggregate per page instead of a count query per row. The fact
         # table has no foreign key (it is unmanaged), so count with a subquery.
         present = (
@@ -52,14 +56,16 @@ class PlaylistAdmin(ReadOnlyAdmin):
             .annotate(n=Count("*"))
             .values("n")
         )
-        return super().get_queryset(request).annotate(present_count=Subquery(present))
+        playlists: QuerySet[Playlist] = super().get_queryset(request)
+        return playlists.annotate(present_count=Subquery(present))
 
     @admin.display(description="tracks present", ordering="present_count")
-    def present_tracks(self, playlist):
-        return playlist.present_count or 0
+    def present_tracks(self, playlist: Playlist) -> int:
+        count: int | None = getattr(playlist, "present_count", None)  # from get_queryset
+        return count or 0
 
     @admin.display(description=f"tracks (first {TRACKS_SHOWN}, removed ones marked)")
-    def tracks(self, playlist):
+    def tracks(self, playlist: Playlist) -> SafeString:
         rows = PlaylistTrack.objects.filter(playlist_id=playlist.pk).order_by(
             F("removed_at").asc(nulls_first=True), "position"
         )[:TRACKS_SHOWN]
@@ -86,7 +92,7 @@ class ArtistAdmin(ReadOnlyAdmin):
     date_hierarchy = "fetched_at"
 
     @admin.display(description="genres")
-    def genre_list(self, artist):
+    def genre_list(self, artist: Artist) -> str:
         if artist.genres is None:
             return "unknown"
         return ", ".join(artist.genres) or "none listed"
@@ -108,7 +114,7 @@ class TrackAdmin(ReadOnlyAdmin):
     date_hierarchy = "fetched_at"
 
     @admin.display(description="artists")
-    def artist_list(self, track):
+    def artist_list(self, track: Track) -> str:
         return ", ".join(name for _, name in track.artists)
 
 
@@ -120,24 +126,30 @@ class EstimatedCountPaginator(Paginator):
     """
 
     @property
-    def count(self):
-        if connection.vendor == "postgresql" and not self.object_list.query.where:
+    def count(self) -> int:
+        if connection.vendor == "postgresql" and self._unfiltered():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [TABLE])
                 row = cursor.fetchone()
             if row and row[0] > 0:
-                return row[0]
+                return int(row[0])
         return super().count
+
+    def _unfiltered(self) -> bool:
+        query = getattr(self.object_list, "query", None)  # a QuerySet's SQL
+        return query is not None and not query.where
 
 
 class RemovedFilter(admin.SimpleListFilter):
     title = "in the playlist"
     parameter_name = "present"
 
-    def lookups(self, request, model_admin):
+    def lookups(
+        self, request: HttpRequest, model_admin: "admin.ModelAdmin[Any]"
+    ) -> tuple[tuple[str, str], ...]:
         return (("yes", "present"), ("no", "removed"))
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() in ("yes", "no"):
             return queryset.filter(removed_at__isnull=self.value() == "yes")
         return queryset
@@ -167,5 +179,5 @@ class PlaylistTrackRowAdmin(ReadOnlyAdmin):
     ordering = ("playlist_id", "position")
 
     @admin.display(description="artists")
-    def artists(self, row):
+    def artists(self, row: PlaylistTrackRow) -> str:
         return ", ".join(row.artist_names)

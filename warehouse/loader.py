@@ -15,13 +15,16 @@ A failure anywhere rolls the whole batch back.
 
 import io
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
 import numpy as np
 import orjson
 import pandas as pd
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from warehouse.models import Playlist
@@ -35,7 +38,7 @@ INSERT_ONLY = ("first_seen_at",)
 NOT_COMPARED = KEY + INSERT_ONLY + ("loaded_at",)
 
 
-def _kind(postgresql_type):
+def _kind(postgresql_type: str) -> str:
     """How a column's values are serialized, from its type in the schema."""
     for prefix, kind in (
         ("jsonb", "json"),
@@ -70,6 +73,38 @@ PLAYLIST_FIELDS = (
 )
 
 
+class PlaylistDimension(Protocol):
+    """What the loader reads of a snapshot (ingestion.snapshot.PlaylistSnapshot)
+    for the playlist's dimension row."""
+
+    @property
+    def playlist_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def owner_id(self) -> str: ...
+    @property
+    def owner_name(self) -> str: ...
+    @property
+    def image_url(self) -> str: ...
+    @property
+    def public(self) -> bool | None: ...
+    @property
+    def collaborative(self) -> bool: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def snapshot_id(self) -> str: ...
+    @property
+    def total_items(self) -> int: ...
+
+
+# Each playlist's `snapshot_seen_at` (the staged rows' `last_seen_at`), by id.
+SeenAt = dict[str, datetime | None]
+
+
 @dataclass(frozen=True)
 class LoadResult:
     rows_inserted: int
@@ -78,17 +113,19 @@ class LoadResult:
     rows_removed: int
 
     @property
-    def rows_loaded(self):
+    def rows_loaded(self) -> int:
         return self.rows_inserted + self.rows_updated + self.rows_unchanged
 
 
-def load_playlist(snapshot, rows: pd.DataFrame, *, now: datetime | None = None) -> LoadResult:
+def load_playlist(
+    snapshot: PlaylistDimension, rows: pd.DataFrame, *, now: datetime | None = None
+) -> LoadResult:
     """Upsert one playlist's rows and its dimension row; mark removed tracks."""
     return load_playlists([(snapshot, rows)], now=now)[0]
 
 
 def load_playlists(
-    batch: list[tuple[object, pd.DataFrame]], *, now: datetime | None = None
+    batch: Sequence[tuple[PlaylistDimension, pd.DataFrame]], *, now: datetime | None = None
 ) -> list[LoadResult]:
     """Load many (snapshot, rows) pairs in one transaction through one staging table,
     with `load_playlist`'s semantics for each; results in the batch's order."""
@@ -110,21 +147,21 @@ def load_playlists(
                 # Nothing of these playlists is stored yet: nothing to merge or
                 # mark removed, so the rows go straight into the table.
                 _write(cursor, rows, TABLE, COLUMN_NAMES, seen_at=seen_at, now=now)
-                written, removed = Counter(rows["playlist_id"]), Counter()
+                written, removed = Counter(rows["playlist_id"]), Counter[str]()
     return [
         _load_result(set(rows["track_id"]), existing[pid], written[pid], removed[pid])
         for pid, rows in zip(playlist_ids, frames, strict=True)
     ]
 
 
-def _refuse_repeated_playlists(playlist_ids):
+def _refuse_repeated_playlists(playlist_ids: list[str]) -> None:
     # The same key twice in one staging table would make the merge touch a row twice.
     repeated = [pid for pid, count in Counter(playlist_ids).items() if count > 1]
     if repeated:
         raise ValueError(f"Playlists appear more than once in one load: {repeated[:5]}")
 
 
-def _load_result(keys, existing, written, removed):
+def _load_result(keys: set[str], existing: set[str], written: int, removed: int) -> LoadResult:
     inserted = len(keys - existing)
     return LoadResult(
         rows_inserted=inserted,
@@ -134,7 +171,7 @@ def _load_result(keys, existing, written, removed):
     )
 
 
-def _concat(frames):
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     # Empty frames carry no rows but can carry odd dtypes; leave them out.
     non_empty = [frame for frame in frames if len(frame)]
     if not non_empty:
@@ -142,7 +179,7 @@ def _concat(frames):
     return pd.concat(non_empty, ignore_index=True)
 
 
-def _upsert_playlists(snapshots, now):
+def _upsert_playlists(snapshots: list[PlaylistDimension], now: datetime) -> SeenAt:
     """Upsert the dimension rows; each playlist's `snapshot_seen_at`, by id."""
     known = _locked_playlists([snapshot.playlist_id for snapshot in snapshots])
     playlists = [
@@ -162,23 +199,28 @@ def _upsert_playlists(snapshots, now):
     return {playlist.playlist_id: playlist.snapshot_seen_at for playlist in playlists}
 
 
-def _locked_playlists(playlist_ids):
+def _locked_playlists(playlist_ids: list[str]) -> dict[str, Playlist]:
     """Existing dimension rows, locked (PostgreSQL) so concurrent loads of the
     same playlist queue up; ordered by id so two batches never deadlock."""
-    known = {}
+    known: dict[str, Playlist] = {}
     for chunk in _chunks(sorted(playlist_ids)):
         rows = Playlist.objects.select_for_update().filter(pk__in=chunk).order_by("pk")
         known.update((playlist.playlist_id, playlist) for playlist in rows)
     return known
 
 
-def _playlist_fields(snapshot, playlist, now):
-    same_snapshot = (
+def _playlist_fields(
+    snapshot: PlaylistDimension, playlist: Playlist | None, now: datetime
+) -> dict[str, Any]:
+    # The same snapshot as the stored one keeps the time it was first seen.
+    seen_at = now
+    if (
         playlist is not None
         and snapshot.snapshot_id
         and playlist.snapshot_id == snapshot.snapshot_id
         and playlist.snapshot_seen_at is not None
-    )
+    ):
+        seen_at = playlist.snapshot_seen_at
     return {
         "name": snapshot.name,
         "description": snapshot.description,
@@ -189,15 +231,17 @@ def _playlist_fields(snapshot, playlist, now):
         "collaborative": snapshot.collaborative,
         "source": snapshot.source,
         "snapshot_id": snapshot.snapshot_id,
-        "snapshot_seen_at": playlist.snapshot_seen_at if same_snapshot else now,
+        "snapshot_seen_at": seen_at,
         "total_items": snapshot.total_items,
         "last_ingested_at": now,
     }
 
 
-def _present_and_removed_ids(cursor, playlist_ids):
+def _present_and_removed_ids(
+    cursor: CursorWrapper, playlist_ids: list[str]
+) -> defaultdict[str, set[str]]:
     """Track ids already in the table, by playlist id."""
-    existing = defaultdict(set)
+    existing: defaultdict[str, set[str]] = defaultdict(set)
     for chunk in _chunks(playlist_ids):
         cursor.execute(
             f"SELECT playlist_id, track_id FROM {TABLE} WHERE playlist_id IN ({_marks(chunk)})",
@@ -208,7 +252,14 @@ def _present_and_removed_ids(cursor, playlist_ids):
     return existing
 
 
-def _merge(cursor, rows, *, seen_at, now, reloaded):
+def _merge(
+    cursor: CursorWrapper,
+    rows: pd.DataFrame,
+    *,
+    seen_at: SeenAt,
+    now: datetime,
+    reloaded: list[str],
+) -> tuple[Counter[str], Counter[str]]:
     """Stage, merge, mark removed; (rows written, rows removed) by playlist id."""
     # The table's column types, none of its constraints (CREATE … AS SELECT).
     cursor.execute(
@@ -227,7 +278,15 @@ def _merge(cursor, rows, *, seen_at, now, reloaded):
     return written, removed
 
 
-def _write(cursor, rows, table, columns, *, seen_at, now):
+def _write(
+    cursor: CursorWrapper,
+    rows: pd.DataFrame,
+    table: str,
+    columns: Sequence[str],
+    *,
+    seen_at: SeenAt,
+    now: datetime,
+) -> None:
     """Bulk-write `columns` of the rows into `table`: COPY on PostgreSQL,
     executemany on SQLite."""
     if rows.empty:
@@ -242,7 +301,14 @@ def _write(cursor, rows, table, columns, *, seen_at, now):
         )
 
 
-def _columns(rows, columns, *, seen_at, now, skip=()):
+def _columns(
+    rows: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    seen_at: SeenAt,
+    now: datetime,
+    skip: Sequence[str] = (),
+) -> list[Any]:
     """Each of `columns` as a list of Python values (None for missing):
     `last_seen_at` from `seen_at` (playlist id → time), the PER_LOAD ones from `now`.
 
@@ -252,7 +318,7 @@ def _columns(rows, columns, *, seen_at, now, skip=()):
     """
     per_load = {"first_seen_at": now, "loaded_at": now, "removed_at": None}
     playlist_ids = rows["playlist_id"].tolist()
-    values = []
+    values: list[Any] = []  # a list per column; None for a skipped one
     for column in columns:
         if column in skip:
             values.append(None)
@@ -265,7 +331,15 @@ def _columns(rows, columns, *, seen_at, now, skip=()):
     return values
 
 
-def _copy(cursor, rows, table, columns, *, seen_at, now):
+def _copy(
+    cursor: CursorWrapper,
+    rows: pd.DataFrame,
+    table: str,
+    columns: Sequence[str],
+    *,
+    seen_at: SeenAt,
+    now: datetime,
+) -> None:
     """COPY the rows into `table` in PostgreSQL's text format."""
     values = _columns(rows, columns, seen_at=seen_at, now=now, skip=("added_at",))
     fields = [
@@ -289,7 +363,7 @@ _COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 _NUL = "\0"
 
 
-def _copy_column(values, kind):
+def _copy_column(values: list[Any], kind: str) -> list[str]:
     """One column's values as COPY text fields."""
     if kind == "text":
         return _copy_escaped([None if v is None else str(v) for v in values])
@@ -299,14 +373,14 @@ def _copy_column(values, kind):
     if kind == "number":
         return [_COPY_NULL if v is None else str(v) for v in values]
     # Booleans and bookkeeping timestamps take few distinct values: format each once.
-    format_one = _copy_bool if kind == "boolean" else _copy_timestamp
-    formatted = {}
+    format_one: Callable[[Any], str] = _copy_bool if kind == "boolean" else _copy_timestamp
+    formatted: dict[Any, str] = {}
     return [
         formatted[v] if v in formatted else formatted.setdefault(v, format_one(v)) for v in values
     ]
 
 
-def _copy_escaped(texts):
+def _copy_escaped(texts: list[str | None]) -> list[str]:
     """Escape for COPY in one pass over the whole column instead of one per value."""
     if not texts:
         return []
@@ -320,32 +394,32 @@ def _copy_escaped(texts):
     ]
 
 
-def _copy_added_at(series):
+def _copy_added_at(series: pd.Series) -> list[str]:
     """added_at: mostly distinct values, formatted by numpy at once when pandas
     holds them as UTC-convertible timestamps (else one by one)."""
     if not isinstance(series.dtype, pd.DatetimeTZDtype):
         return _copy_column(series.to_numpy(dtype=object, na_value=None).tolist(), "timestamp")
     utc = series.dt.tz_convert("UTC").to_numpy(dtype="datetime64[us]")
-    texts = np.datetime_as_string(utc, unit="us").tolist()
+    texts: list[str] = np.datetime_as_string(utc, unit="us").tolist()
     return [_COPY_NULL if text == "NaT" else f"{text}+00:00" for text in texts]
 
 
-def _copy_bool(value):
+def _copy_bool(value: bool | None) -> str:
     return _COPY_NULL if value is None else ("t" if value else "f")
 
 
-def _copy_timestamp(value):
+def _copy_timestamp(value: datetime | None) -> str:
     return _COPY_NULL if value is None else value.isoformat()
 
 
-def _sqlite_columns(values, columns):
+def _sqlite_columns(values: list[Any], columns: Sequence[str]) -> list[list[Any]]:
     """Columns as sqlite3 parameters: JSON as text, timestamps as Django stores them."""
-    adapted = []
+    adapted: list[list[Any]] = []
     for column, column_values in zip(columns, values, strict=True):
         if KIND[column] == "json":
             column_values = [None if v is None else orjson.dumps(v).decode() for v in column_values]
         elif KIND[column] == "timestamp":
-            formatted = {}
+            formatted: dict[Any, Any] = {}
             column_values = [
                 formatted[v]
                 if v in formatted
@@ -356,7 +430,7 @@ def _sqlite_columns(values, columns):
     return adapted
 
 
-def _merge_staging(cursor, now):
+def _merge_staging(cursor: CursorWrapper, now: datetime) -> Counter[str]:
     """Merge staging into the table; rows inserted or changed, by playlist id."""
     distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     updated = [column for column in COLUMN_NAMES if column not in KEY + INSERT_ONLY]
@@ -378,9 +452,9 @@ def _merge_staging(cursor, now):
     return Counter(playlist_id for (playlist_id,) in cursor.fetchall())
 
 
-def _mark_removed(cursor, playlist_ids, now):
+def _mark_removed(cursor: CursorWrapper, playlist_ids: list[str], now: datetime) -> Counter[str]:
     """Mark present rows of these playlists that are not staged; count by playlist id."""
-    removed = Counter()
+    removed: Counter[str] = Counter()
     if not playlist_ids:
         return removed
     for chunk in _chunks(playlist_ids):
@@ -395,16 +469,16 @@ def _mark_removed(cursor, playlist_ids, now):
     return removed
 
 
-def _chunks(values):
-    values = list(values)
-    return [values[start : start + ID_CHUNK] for start in range(0, len(values), ID_CHUNK)]
+def _chunks(values: Iterable[str]) -> list[list[str]]:
+    items = list(values)
+    return [items[start : start + ID_CHUNK] for start in range(0, len(items), ID_CHUNK)]
 
 
-def _marks(values):
+def _marks(values: Sequence[object]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def _db_datetime(value):
+def _db_datetime(value: datetime) -> Any:
     if connection.vendor == "postgresql":
         return value
     return connection.ops.adapt_datetimefield_value(value)

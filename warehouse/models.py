@@ -43,7 +43,7 @@ class Playlist(models.Model):
         db_table = "warehouse_playlists"
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.playlist_id})"
 
 
@@ -61,7 +61,7 @@ class Artist(models.Model):
         db_table = "warehouse_artists"
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -88,7 +88,7 @@ class Track(models.Model):
         db_table = "warehouse_tracks"
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name or self.track_id
 
 
@@ -130,7 +130,7 @@ class PlaylistTrack(models.Model):
         db_table = "playlist_tracks"
         ordering = ["playlist_id", "position"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.track_name} in {self.playlist_id}"
 
 
@@ -161,5 +161,5 @@ class PlaylistTrackRow(models.Model):
         db_table = "playlist_tracks_admin"
         verbose_name = "playlist track"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.track_name} in {self.playlist_id}"

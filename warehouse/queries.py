@@ -11,12 +11,26 @@ playlists (`user_overview`) count artists and genres by distinct track.
 """
 
 import statistics
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Q, Sum, TextField, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower, TruncMonth
 from django.utils import timezone
@@ -42,29 +56,32 @@ _DIALECTS = {
 DURATION_BUCKET_MS = 60_000
 DURATION_BUCKETS = 10  # 0-1 min … 9-10 min, then "10+ min"
 
+# One result row, by column name.
+Row = dict[str, Any]
 
-def _sql(name, **parts):
+
+def _sql(name: str, **parts: str) -> str:
     return _DIALECTS[connection.vendor][name].format(**parts)
 
 
-def _present(playlist_ids):
+def _present(playlist_ids: Sequence[str]) -> QuerySet[PlaylistTrack]:
     return PlaylistTrack.objects.filter(playlist_id__in=playlist_ids, removed_at__isnull=True)
 
 
-def _where(alias, playlist_ids):
+def _where(alias: str, playlist_ids: Sequence[str]) -> tuple[str, list[Any]]:
     """`alias.playlist_id IN (…) AND alias.removed_at IS NULL`, and its parameters."""
     marks = ", ".join(["%s"] * len(playlist_ids))
     return f"{alias}.playlist_id IN ({marks}) AND {alias}.removed_at IS NULL", list(playlist_ids)
 
 
-def _fetch(sql, params):
+def _fetch(sql: str, params: Sequence[Any]) -> list[Row]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _count_tracks(alias, playlist_ids, when=None):
+def _count_tracks(alias: str, playlist_ids: Sequence[str], when: str | None = None) -> str:
     """SQL counting distinct tracks (optionally those matching `when`).
 
     Within one playlist a track is one row, so a plain count is exact and much
@@ -78,7 +95,7 @@ def _count_tracks(alias, playlist_ids, when=None):
     return f"COUNT(DISTINCT {alias}.track_id)"
 
 
-def _share(part, whole):
+def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
@@ -97,19 +114,19 @@ class Figures:
     median_year: float | None = None
 
     @property
-    def explicit_share(self):
+    def explicit_share(self) -> float | None:
         return _share(self.explicit, self.tracks)
 
     @property
-    def genre_coverage(self):
+    def genre_coverage(self) -> float | None:
         return _share(self.with_genres, self.tracks)
 
     @property
-    def without_genres(self):
+    def without_genres(self) -> int:
         return self.tracks - self.with_genres
 
 
-def _figures(playlist_ids, *, artists=True, median=True):
+def _figures(playlist_ids: Sequence[str], *, artists: bool = True, median: bool = True) -> Figures:
     """The headline figures; `artists`/`median` False leave those two to the caller
     (a screen that explodes the artists or counts the years anyway)."""
     if not playlist_ids:
@@ -159,13 +176,13 @@ def _figures(playlist_ids, *, artists=True, median=True):
     )
 
 
-def playlist_headline(*, playlist_id) -> Figures:
+def playlist_headline(*, playlist_id: str) -> Figures:
     """Tracks, duration, distinct artists and albums, median year, explicit, local, genres."""
     return _figures([playlist_id])
 
 
 # --- artists and genres ----------------------------------------------------------------
-def _top_artists(playlist_ids, limit):
+def _top_artists(playlist_ids: Sequence[str], limit: int) -> tuple[list[Row], int]:
     if not playlist_ids:
         return [], 0
     where, params = _where("t", playlist_ids)
@@ -180,11 +197,11 @@ def _top_artists(playlist_ids, limit):
         """,
         [*params, limit],
     )
-    total = rows[0]["artists"] if rows else 0
+    total: int = rows[0]["artists"] if rows else 0
     return [{key: row[key] for key in ("artist_id", "name", "tracks")} for row in rows], total
 
 
-def playlist_top_artists(*, playlist_id, limit=10):
+def playlist_top_artists(*, playlist_id: str, limit: int = 10) -> list[Row]:
     """The artists credited on most tracks: [{artist_id, name, tracks}], most first."""
     return _top_artists([playlist_id], limit)[0]
 
@@ -196,14 +213,14 @@ class GenreBreakdown:
     without_genres: int = 0
     local_without_genres: int = 0
     distinct_genres: int = 0
-    genres: list = field(default_factory=list)  # [{genre, tracks, share}], most first
+    genres: list[Row] = field(default_factory=list)  # [{genre, tracks, share}], most first
 
     @property
-    def without_genres_share(self):
+    def without_genres_share(self) -> float | None:
         return _share(self.without_genres, self.tracks)
 
 
-def _top_genres(playlist_ids, limit):
+def _top_genres(playlist_ids: Sequence[str], limit: int) -> GenreBreakdown:
     if not playlist_ids:
         return GenreBreakdown()
     where, params = _where("t", playlist_ids)
@@ -252,7 +269,7 @@ def _top_genres(playlist_ids, limit):
     )
 
 
-def playlist_top_genres(*, playlist_id, limit=10) -> GenreBreakdown:
+def playlist_top_genres(*, playlist_id: str, limit: int = 10) -> GenreBreakdown:
     """The genres on most tracks, and how many tracks have none listed.
 
     A track has the genres of all its artists, so a track counts once for each
@@ -264,22 +281,22 @@ def playlist_top_genres(*, playlist_id, limit=10) -> GenreBreakdown:
 # --- release years, durations, timeline ----------------------------------------------
 @dataclass
 class ReleaseYears:
-    years: list  # [{year, tracks}] in year order, known years only
-    decades: list  # [{decade, tracks}] in decade order
+    years: list[Row]  # [{year, tracks}] in year order, known years only
+    decades: list[Row]  # [{decade, tracks}] in decade order
     unknown: int  # tracks without a known release year
     median: float | None
 
 
-def playlist_release_years(*, playlist_id) -> ReleaseYears:
+def playlist_release_years(*, playlist_id: str) -> ReleaseYears:
     counts = (
         _present([playlist_id])
         .values("release_year")
         .annotate(tracks=Count("*"))
         .order_by("release_year")
     )
-    years = [row for row in counts if row["release_year"] is not None]
+    years: list[Mapping[str, Any]] = [row for row in counts if row["release_year"] is not None]
     unknown = sum(row["tracks"] for row in counts if row["release_year"] is None)
-    decades = {}
+    decades: dict[int, int] = {}
     for row in years:
         decade = row["release_year"] // 10 * 10
         decades[decade] = decades.get(decade, 0) + row["tracks"]
@@ -291,13 +308,14 @@ def playlist_release_years(*, playlist_id) -> ReleaseYears:
     )
 
 
-def _weighted_median(year_counts):
+def _weighted_median(year_counts: Sequence[Mapping[str, Any]]) -> float | None:
     """The median of years given as [{release_year, tracks}] (a histogram)."""
     total = sum(row["tracks"] for row in year_counts)
     if not total:
         return None
     middle = [(total - 1) // 2, total // 2]
-    found, seen = [], 0
+    found: list[int] = []
+    seen = 0
     for row in year_counts:
         while middle and middle[0] < seen + row["tracks"]:
             found.append(row["release_year"])
@@ -306,17 +324,17 @@ def _weighted_median(year_counts):
     return float(statistics.mean(found))
 
 
-def playlist_release_decades(*, playlist_id):
+def playlist_release_decades(*, playlist_id: str) -> list[Row]:
     return playlist_release_years(playlist_id=playlist_id).decades
 
 
 @dataclass
 class Durations:
-    buckets: list  # [{label, min_minutes, tracks}], one per minute, the last open-ended
+    buckets: list[Row]  # [{label, min_minutes, tracks}], one per minute, the last open-ended
     unknown: int
 
 
-def playlist_durations(*, playlist_id) -> Durations:
+def playlist_durations(*, playlist_id: str) -> Durations:
     """Tracks per whole minute of duration: 0-1 min, 1-2 min, … 10+ min."""
     last = DURATION_BUCKETS
     bucket = Case(
@@ -349,11 +367,11 @@ def playlist_durations(*, playlist_id) -> Durations:
 
 @dataclass
 class Timeline:
-    months: list  # [{month: "YYYY-MM", tracks}], every month from the first to the last
+    months: list[Row]  # [{month: "YYYY-MM", tracks}], every month from the first to the last
     unknown: int  # tracks without an added date (old playlists, some sources)
 
 
-def playlist_timeline(*, playlist_id) -> Timeline:
+def playlist_timeline(*, playlist_id: str) -> Timeline:
     """Tracks added per month, in the site's time zone; empty months included."""
     zone = timezone.get_default_timezone()
     counts = (
@@ -363,7 +381,7 @@ def playlist_timeline(*, playlist_id) -> Timeline:
         .annotate(tracks=Count("*"))
         .order_by("month")
     )
-    by_month = {}
+    by_month: dict[tuple[int, int], int] = {}
     unknown = 0
     for row in counts:
         if row["month"] is None:
@@ -373,7 +391,7 @@ def playlist_timeline(*, playlist_id) -> Timeline:
     return Timeline(months=_fill_months(by_month), unknown=unknown)
 
 
-def _month_key(value):
+def _month_key(value: date) -> tuple[int, int]:
     if isinstance(value, datetime):
         value = (
             timezone.localtime(value, timezone.get_default_timezone())
@@ -383,11 +401,11 @@ def _month_key(value):
     return (value.year, value.month)
 
 
-def _fill_months(by_month):
+def _fill_months(by_month: dict[tuple[int, int], int]) -> list[Row]:
     if not by_month:
         return []
     (year, month), last = min(by_month), max(by_month)
-    months = []
+    months: list[Row] = []
     while (year, month) <= last:
         months.append(
             {"month": f"{year:04d}-{month:02d}", "tracks": by_month.get((year, month), 0)}
@@ -400,14 +418,14 @@ def _fill_months(by_month):
 @dataclass
 class PlaylistDashboard:
     headline: Figures
-    top_artists: list
+    top_artists: list[Row]
     genres: GenreBreakdown
     years: ReleaseYears
     durations: Durations
     timeline: Timeline
 
 
-def playlist_dashboard(*, playlist_id, limit=10) -> PlaylistDashboard:
+def playlist_dashboard(*, playlist_id: str, limit: int = 10) -> PlaylistDashboard:
     """Everything the playlist dashboard charts, in six queries.
 
     The same numbers as the selectors above, but each JSON explosion is done
@@ -430,7 +448,7 @@ def playlist_dashboard(*, playlist_id, limit=10) -> PlaylistDashboard:
 
 
 # --- the track table -------------------------------------------------------------------
-SORTS = {
+SORTS: dict[str, F | Func] = {
     "position": F("position"),
     "track": Lower("track_name"),
     "artist": Lower(KT("artist_names__0")),
@@ -459,7 +477,7 @@ TRACK_COLUMNS = (
 
 @dataclass
 class TracksPage:
-    rows: list
+    rows: list[Row]
     total: int  # rows matching the query
     page: int
     pages: int
@@ -469,22 +487,22 @@ class TracksPage:
     query: str
 
     @property
-    def first_index(self):
+    def first_index(self) -> int:
         return (self.page - 1) * self.page_size + 1 if self.total else 0
 
     @property
-    def last_index(self):
+    def last_index(self) -> int:
         return min(self.page * self.page_size, self.total)
 
 
 def playlist_tracks_page(
     *,
-    playlist_id,
-    sort=DEFAULT_SORT,
-    direction="asc",
-    query="",
-    page=1,
-    page_size=DEFAULT_PAGE_SIZE,
+    playlist_id: str,
+    sort: str = DEFAULT_SORT,
+    direction: str = "asc",
+    query: str | None = "",
+    page: int | str = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
 ) -> TracksPage:
     """One page of the present tracks, sorted and filtered by the database (2 queries).
 
@@ -515,7 +533,7 @@ def playlist_tracks_page(
     return TracksPage(rows, total, page, pages, page_size, sort, direction, query)
 
 
-def _int(value, default):
+def _int(value: Any, default: int) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -526,29 +544,29 @@ def _int(value, default):
 @dataclass
 class Overview:
     figures: Figures
-    top_artists: list
+    top_artists: list[Row]
     artists_total: int
     genres: GenreBreakdown
-    playlists: list  # [{playlist_id, name, tracks, duration_ms, last_ingested_at}]
+    playlists: list[Row]  # [{playlist_id, name, tracks, duration_ms, last_ingested_at}]
 
 
-def user_overview(*, playlist_ids, limit=10) -> Overview:
+def user_overview(*, playlist_ids: Iterable[str], limit: int = 10) -> Overview:
     """Totals, top artists and genres across the given playlists (a user's)."""
-    playlist_ids = sorted(set(playlist_ids))
-    artists, artists_total = _top_artists(playlist_ids, limit)
+    ids = sorted(set(playlist_ids))
+    artists, artists_total = _top_artists(ids, limit)
     return Overview(
-        figures=_figures(playlist_ids),
+        figures=_figures(ids),
         top_artists=artists,
         artists_total=artists_total,
-        genres=_top_genres(playlist_ids, limit),
-        playlists=_playlists_summary(playlist_ids),
+        genres=_top_genres(ids, limit),
+        playlists=_playlists_summary(ids),
     )
 
 
-def _playlists_summary(playlist_ids):
+def _playlists_summary(playlist_ids: Sequence[str]) -> list[Row]:
     if not playlist_ids:
         return []
-    sizes = {
+    sizes: dict[str, Mapping[str, Any]] = {
         row["playlist_id"]: row
         for row in _present(playlist_ids)
         .values("playlist_id")
@@ -578,7 +596,7 @@ _HAS_ARTIST = {
 }
 
 
-def warehouse_top_artists(*, limit=20):
+def warehouse_top_artists(*, limit: int = 20) -> list[Row]:
     """The artists on most playlist entries across every playlist present now:
     [{artist_id, name, playlist_tracks}], most first.
 
@@ -620,12 +638,12 @@ def warehouse_top_artists(*, limit=20):
 
 
 # --- what an imported playlist lacks ------------------------------------------------------
-def track_fresh_after():
+def track_fresh_after() -> datetime:
     """Cached track lookups (warehouse.Track) older than this are looked up again."""
     return timezone.now() - timedelta(days=settings.SPOTIFY_TRACK_TTL_DAYS)
 
 
-def missing_details(playlist_id) -> dict[str, int]:
+def missing_details(playlist_id: str) -> dict[str, int]:
     """Counts over the playlist's present rows of what is missing, and how many
     rows enrichment could complete (`enrichable`: not those of tracks Spotify
     recently said it does not know); one query."""

@@ -37,7 +37,7 @@ COLUMN_NAMES = tuple(name for name, _, _ in COLUMNS)
 TABLE = "playlist_tracks"
 
 
-def create_table_sql(vendor):
+def create_table_sql(vendor: str) -> list[str]:
     """CREATE TABLE for `vendor` ("postgresql" or "sqlite")."""
     type_index = 1 if vendor == "postgresql" else 2
     columns = ",\n    ".join(f"{col[0]} {col[type_index]}" for col in COLUMNS)
@@ -50,14 +50,14 @@ def create_table_sql(vendor):
     ]
 
 
-def drop_table_sql():
+def drop_table_sql() -> list[str]:
     return [f"DROP TABLE IF EXISTS {TABLE}"]
 
 
 ADMIN_VIEW = f"{TABLE}_admin"
 
 
-def create_admin_view_sql():
+def create_admin_view_sql() -> list[str]:
     # `||` concatenates on both SQLite and PostgreSQL; playlist ids (Spotify,
     # export:…, mpd:…) never contain a space, so the key is unique.
     return [
@@ -66,5 +66,5 @@ def create_admin_view_sql():
     ]
 
 
-def drop_admin_view_sql():
+def drop_admin_view_sql() -> list[str]:
     return [f"DROP VIEW IF EXISTS {ADMIN_VIEW}"]
