@@ -7,6 +7,7 @@ production settings that would be unsafe fail loudly at start-up.
 
 import base64
 import hashlib
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,7 +45,6 @@ if not DEBUG and not ALLOWED_HOSTS:
         "ALLOWED_HOSTS is empty. List the host names this site is served under, "
         "comma-separated (e.g. ALLOWED_HOSTS=analytics.example.com)."
     )
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     # Before the admin: its registration/ templates (password change and reset)
@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "django_q",
     "warehouse",
     "ingestion",
@@ -68,6 +69,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The Content-Security-Policy and Permissions-Policy headers (see below).
+    "accounts.security.ContentSecurityPolicyMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -179,10 +183,6 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 
 LOGGING = {
     "version": 1,
@@ -321,3 +321,82 @@ CACHES = {
         }
     )
 }
+
+# --- Security: HTTPS behind a proxy, headers, throttles ---------------------------
+# Everything the browser is told to refuse, and how the app learns it is served
+# over HTTPS. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER (the
+# header the proxy sets to "https"), SECURE_SSL_REDIRECT and SECURE_HSTS_SECONDS:
+# `manage.py check --deploy` is then clean. See docs/configuration.md.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# With DEBUG off the cookies are HTTPS-only unless told otherwise.
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# Off by default: over plain http (development, `docker compose` on localhost)
+# a redirect to https would lock everyone out.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+_PROXY_SSL_HEADER = env.str("SECURE_PROXY_SSL_HEADER", default="")
+if _PROXY_SSL_HEADER:
+    if not re.fullmatch(r"[A-Za-z0-9-]+", _PROXY_SSL_HEADER):
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER={_PROXY_SSL_HEADER!r} is not a header name. Set it to "
+            "the header your TLS proxy sets to 'https', e.g. X-Forwarded-Proto."
+        )
+    # Only ever trust it behind a proxy that sets (or strips) it on every request.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# How many proxies in front of the app append the client's address to
+# X-Forwarded-For (0: none, REMOTE_ADDR is the client). The sign-in lockout and
+# the password-reset throttle count per client address, which behind a proxy
+# would otherwise be the proxy's, shared by everyone.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.security.client_ip"
+
+# Content-Security-Policy (django-csp). Nothing inline: every script and style
+# is a static file, and JSON data rides in <script type="application/json">.
+# Covers are hot-linked from Spotify's image CDNs (i.scdn.co, mosaic.scdn.co,
+# image-cdn-*.spotifycdn.com, …): their two parent domains, nothing else.
+# The "Connect Spotify" form is answered by a redirect to Spotify's accounts
+# site, which browsers check against form-action: that origin is added per
+# request from SPOTIFY_ACCOUNTS_BASE_URL (accounts.security).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https://*.scdn.co", "https://*.spotifycdn.com"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Features no page uses: denied to the site and to anything it could embed.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
+
+# Password-reset mails: at most this many per hour to one address, and from one
+# client address (whatever address it asks for). Past either, the page says the
+# same as always and no mail is sent.
+PASSWORD_RESET_MAILS_PER_ADDRESS_PER_HOUR = env.int(
+    "PASSWORD_RESET_MAILS_PER_ADDRESS_PER_HOUR", default=3
+)
+PASSWORD_RESET_MAILS_PER_CLIENT_PER_HOUR = env.int(
+    "PASSWORD_RESET_MAILS_PER_CLIENT_PER_HOUR", default=10
+)

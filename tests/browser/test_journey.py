@@ -6,7 +6,9 @@ page follow the run and open the dashboard, check that the charts are drawn and
 that the track table sorts, and keep a full-page screenshot in test-artifacts/.
 Two: upload a Spotify export, watch its file-import run list the playlists,
 open one whose dashboard says what the file lacks, follow its enrichment from
-Spotify to the end, and see the details filled in.
+Spotify to the end, and see the details filled in. In both, the browser reports
+nothing blocked by the Content-Security-Policy (the Connect form's redirect to the
+consent page included: Chromium checks it against form-action).
 
 The run is held back until the browser shows it queued, then handed to the
 (synchronous) queue in a thread of its own: so the page really follows a live
@@ -88,8 +90,11 @@ def held_runs(monkeypatch):
 
 @contextmanager
 def _browser_page(sync_playwright):
-    """A page in a fresh headless Chromium, and the list of the page's script errors."""
+    """A page in a fresh headless Chromium, the list of the page's script errors, and
+    the list of what the Content-Security-Policy blocked (Chromium reports it on the console).
+    """
     page_errors = []
+    csp_violations = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -102,9 +107,15 @@ def _browser_page(sync_playwright):
             context.route(re.compile(r"^https?://(?!(127\.0\.0\.1|localhost)[:/])"), _refuse)
             page = context.new_page()
             page.on("pageerror", lambda error: page_errors.append(str(error)))
-            yield page, page_errors
+            page.on("console", lambda message: _note_csp_violation(message, csp_violations))
+            yield page, page_errors, csp_violations
         finally:
             browser.close()
+
+
+def _note_csp_violation(message, violations):
+    if message.type == "error" and "Content Security Policy" in message.text:
+        violations.append(message.text)
 
 
 def _execute_in_thread(run_id):
@@ -136,7 +147,7 @@ def test_sign_up_connect_add_follow_the_run_and_explore_the_dashboard(
     ARTIFACTS.mkdir(exist_ok=True)
 
     run_thread = None
-    with _browser_page(sync_playwright) as (page, page_errors):
+    with _browser_page(sync_playwright) as (page, page_errors, csp_violations):
         try:
             # --- sign up
             page.goto(base + "/")
@@ -231,6 +242,7 @@ def test_sign_up_connect_add_follow_the_run_and_explore_the_dashboard(
                 run_thread.join(timeout=RUN_TIMEOUT_MS / 1000)
 
     assert page_errors == [], page_errors
+    assert csp_violations == [], csp_violations
     assert SCREENSHOT.stat().st_size > 0
 
 
@@ -257,7 +269,7 @@ def test_upload_an_export_follow_its_import_and_its_enrichment(
         ],
     )
     threads = []
-    with _browser_page(sync_playwright) as (page, page_errors):
+    with _browser_page(sync_playwright) as (page, page_errors, csp_violations):
         try:
             page.goto(live_server.url + reverse("login"))
             page.fill("#id_username", alice.username)
@@ -294,6 +306,7 @@ def test_upload_an_export_follow_its_import_and_its_enrichment(
                 thread.join(timeout=RUN_TIMEOUT_MS / 1000)
 
     assert page_errors == [], page_errors
+    assert csp_violations == [], csp_violations
 
 
 def _refuse(route):

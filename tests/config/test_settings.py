@@ -1,6 +1,7 @@
 """Settings are read in a fresh interpreter: they run once per process."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +104,73 @@ with connection.cursor() as cursor:
 def test_spotify_base_urls_default_to_spotify(tmp_path, name, default):
     result = load_settings(tmp_path, f"print(s.{name})", DEBUG="true")
     assert result.stdout.strip() == default
+
+
+# What an operator behind a TLS-terminating proxy sets (docs/configuration.md).
+TLS_PROXY_ENV = {
+    "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
+    "SECURE_SSL_REDIRECT": "true",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
+    "SECURE_HSTS_PRELOAD": "true",
+    "CSRF_TRUSTED_ORIGINS": "https://analytics.example.com",
+}
+
+
+def check_deploy(tmp_path, **env):
+    """`manage.py check --deploy` with production settings and exactly `env` besides."""
+    variables = {
+        "PATH": os.environ["PATH"],
+        "DATA_DIR": str(tmp_path),
+        "ENV_FILE": str(tmp_path / "no.env"),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "false",
+        # Django's own check wants 50+ characters with some variety.
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "analytics.example.com",
+        "SPOTIFY_TOKEN_KEY": TOKEN_KEY,
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=variables,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_check_deploy_is_clean_behind_a_tls_proxy(tmp_path):
+    result = check_deploy(tmp_path, **TLS_PROXY_ENV)
+
+    assert result.returncode == 0, result.stderr
+    assert "WARNINGS" not in result.stderr + result.stdout
+    assert result.stdout.strip() == "System check identified no issues (0 silenced)."
+
+
+def test_check_deploy_warns_when_https_is_not_configured(tmp_path):
+    result = check_deploy(tmp_path)
+
+    assert "security.W004" in result.stderr  # no HSTS
+    assert "security.W008" in result.stderr  # no redirect to https
+
+
+def test_the_proxy_ssl_header_is_read_as_a_header_name(tmp_path):
+    code = "print(s.SECURE_PROXY_SSL_HEADER)"
+    result = load_settings(
+        tmp_path, code, DEBUG="true", SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto"
+    )
+    assert result.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https')"
+
+    unset = load_settings(tmp_path, "print(hasattr(s, 'SECURE_PROXY_SSL_HEADER'))", DEBUG="true")
+    assert unset.stdout.strip() == "False"
+
+
+def test_a_proxy_ssl_header_that_is_not_a_header_name_refuses_to_start(tmp_path):
+    result = load_settings(
+        tmp_path, DEBUG="true", SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https"
+    )
+    assert result.returncode != 0
+    assert "SECURE_PROXY_SSL_HEADER='HTTP_X_FORWARDED_PROTO,https' is not a header name" in (
+        result.stderr
+    )
