@@ -158,3 +158,82 @@ def test_every_setting_is_documented_in_the_configuration_table():
     table = _settings_table_rows()
     missing = {name for name in settings_names() if not re.search(rf"`{name}`", table)}
     assert not missing, f"the table of docs/configuration.md does not document: {sorted(missing)}"
+
+
+# ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME} as `docker compose` reads them.
+_INTERPOLATION_RE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?::?([-?])([^}]*))?\}")
+
+
+def interpolate(text, environment):
+    """A value as compose would see it with only `environment` set (defaults otherwise)."""
+
+    def value(match):
+        name, kind, default = match.groups()
+        if name in environment:
+            return environment[name]
+        if kind == "?":
+            raise KeyError(f"{name} is required: {default}")
+        return default or ""
+
+    return _INTERPOLATION_RE.sub(value, text)
+
+
+def _host_bindings(service, environment):
+    """(host address, host port, container port) of a service's short-syntax ports."""
+    bindings = []
+    for port in service.get("ports") or []:
+        parts = interpolate(str(port), environment).split("/")[0].split(":")
+        address = parts[0] if len(parts) == 3 else "0.0.0.0"
+        bindings.append((address, parts[-2], parts[-1]))
+    return bindings
+
+
+def test_the_interpolation_helper_reads_compose_defaults():
+    assert interpolate("${A:-x}:${B-y}:${C}", {}) == "x:y:"
+    assert interpolate("${A:-x}", {"A": "set"}) == "set"
+    with pytest.raises(KeyError, match="SECRET_KEY is required"):
+        interpolate("${SECRET_KEY:?set it}", {})
+
+
+def test_web_is_published_on_loopback_unless_web_bind_says_otherwise(compose):
+    web = compose["services"]["web"]
+
+    assert _host_bindings(web, {}) == [("127.0.0.1", "8000", "8000")]
+    assert _host_bindings(web, {"WEB_BIND": "0.0.0.0"}) == [("0.0.0.0", "8000", "8000")]
+
+
+def test_no_service_publishes_a_port_on_every_interface_by_default(compose):
+    for name, service in compose["services"].items():
+        for address, host_port, _ in _host_bindings(service, {}):
+            assert address == "127.0.0.1", f"{name} publishes {host_port} on {address}"
+
+
+def test_web_and_worker_share_one_data_volume_at_data_dir(compose):
+    # Uploads are saved by web under DATA_DIR and read by the worker's run.
+    mounts = {}
+    for name in APP_SERVICES:
+        service = compose["services"][name]
+        data_dir = _environment(service)["DATA_DIR"]
+        volumes = [v.split(":") for v in service.get("volumes") or [] if isinstance(v, str)]
+        mounts[name] = [source for source, target, *_ in volumes if target == data_dir]
+        assert mounts[name], f"{name} mounts nothing at DATA_DIR ({data_dir})"
+    assert mounts["web"] == mounts["worker"]
+    assert mounts["web"][0] in (compose.get("volumes") or {}), "DATA_DIR needs a named volume"
+
+
+def test_the_tls_proxy_settings_reach_the_app(compose):
+    names = {
+        "SECURE_PROXY_SSL_HEADER",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD",
+        "CSRF_TRUSTED_ORIGINS",
+        "TRUSTED_PROXY_COUNT",
+    }
+    for name in APP_SERVICES:
+        environment = _environment(compose["services"][name])
+        missing = names - set(environment)
+        assert not missing, f"{name} does not pass {sorted(missing)} from the host"
+        for variable in names:
+            assert f"${{{variable}" in str(environment[variable]), f"{name}: {variable} is fixed"
