@@ -108,7 +108,7 @@ def _pages(run):
     }
 
 
-ANONYMOUS_PAGES = ("login", "signup", "password_reset")
+ANONYMOUS_PAGES = ("login", "signup", "password_reset", "password_reset_done")
 
 
 def _assert_hardened(name, response):
@@ -165,3 +165,27 @@ def test_forms_may_post_to_this_site_and_go_on_to_spotifys_consent_page(client, 
         "'self'",
         "https://accounts.example.test:8443",
     ]
+
+
+def test_the_spotify_pages_of_a_connected_account_have_no_inline_code(
+    client, alice, sandbox, connect_spotify
+):
+    connect_spotify(alice)
+    client.force_login(alice)
+
+    for name in ("spotify", "spotify-playlists"):
+        response = client.get(reverse(name))
+        _assert_hardened(name, response)
+    assert "<img" in response.content.decode()  # the covers of the pick page
+
+
+def test_the_admin_pages_have_no_inline_code(client, staff, alice):
+    client.force_login(staff)
+
+    for url in (
+        reverse("admin:index"),
+        reverse("admin:auth_user_changelist"),
+        reverse("admin:auth_user_change", args=[alice.pk]),
+        reverse("admin:ingestion_ingestrun_changelist"),
+    ):
+        _assert_hardened(url, client.get(url))
