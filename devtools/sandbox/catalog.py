@@ -3,23 +3,31 @@
 Pure standard library. ``build_catalog(seed)`` returns an immutable-by-convention
 :class:`Catalog` (cached per seed, so many servers can share it). Well-known playlist
 ids are module constants that do not depend on the seed; everything else (artist,
-album, track ids, names, items) is derived from ``random.Random(seed)``.
+album, track ids, names, items) is derived from ``random.Random(seed)``: the music by
+``devtools.synthetic.music``, the sandbox's playlists, episodes and users here.
 """
 
 from __future__ import annotations
 
-import calendar
 import hashlib
-import random
-import string
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import quote_plus
 
+from devtools.synthetic.music import Album, Artist, Track, generate_music
+from devtools.synthetic.primitives import (  # BASE62 and GENRES: the sandbox imports them here
+    ADJECTIVES,
+    BASE62,  # noqa: F401
+    GENRES,  # noqa: F401
+    PLURAL_NOUNS,
+    random_id,
+    seeded,
+    spread_dates,
+    timestamp,
+)
+
 DEFAULT_SEED = 20261126
-BASE62 = string.digits + string.ascii_letters
 
 # --- users -------------------------------------------------------------------------------
 DEMO_USER_ID = "sandbox-demo"
@@ -60,321 +68,8 @@ EDITORIAL_PLAYLIST_ID = "37i9dQZF1DXcBWIGoYBM5M"  # Today's Top Hits
 DISCOVER_WEEKLY_PLAYLIST_ID = "37i9dQZEVXcQ9COmYvdajy"
 EDITORIAL_PLAYLIST_IDS = (EDITORIAL_PLAYLIST_ID, DISCOVER_WEEKLY_PLAYLIST_ID)
 
-# --- vocabularies ------------------------------------------------------------------------
-GENRES = (
-    "pop",
-    "dance pop",
-    "indie pop",
-    "art pop",
-    "synthpop",
-    "electropop",
-    "k-pop",
-    "j-pop",
-    "c-pop",
-    "latin pop",
-    "rock",
-    "indie rock",
-    "alternative rock",
-    "classic rock",
-    "hard rock",
-    "garage rock",
-    "post-punk",
-    "punk",
-    "emo",
-    "shoegaze",
-    "dream pop",
-    "nu metal",
-    "heavy metal",
-    "death metal",
-    "black metal",
-    "metalcore",
-    "hip hop",
-    "rap",
-    "trap",
-    "drill",
-    "boom bap",
-    "conscious hip hop",
-    "r&b",
-    "neo soul",
-    "soul",
-    "funk",
-    "disco",
-    "house",
-    "deep house",
-    "techno",
-    "trance",
-    "drum and bass",
-    "dubstep",
-    "ambient",
-    "idm",
-    "jazz",
-    "bebop",
-    "jazz fusion",
-    "bossa nova",
-    "samba",
-    "mpb",
-    "reggaeton",
-    "salsa",
-    "cumbia",
-    "afrobeats",
-    "reggae",
-    "dancehall",
-    "country",
-    "americana",
-    "bluegrass",
-    "folk",
-    "singer-songwriter",
-    "chanson",
-    "schlager",
-    "classical",
-    "baroque",
-    "opera",
-    "soundtrack",
-    "lo-fi beats",
-    "icelandic indie",
-)
-_FIRST = (
-    "Ava",
-    "Liam",
-    "Noah",
-    "Mia",
-    "Ezra",
-    "Nina",
-    "Oscar",
-    "Ruby",
-    "Jonah",
-    "Lena",
-    "Felix",
-    "Maya",
-    "Theo",
-    "Iris",
-    "Jude",
-    "Clara",
-    "Marcus",
-    "Sade",
-    "Omar",
-    "Priya",
-    "Kenji",
-    "Lucia",
-    "Tomás",
-    "Ines",
-    "Rafael",
-    "Greta",
-    "Ivan",
-    "Aaliyah",
-    "Devon",
-    "Harper",
-)
-_LAST = (
-    "Stone",
-    "Rivers",
-    "Hayes",
-    "Monroe",
-    "Vega",
-    "Okafor",
-    "Lindqvist",
-    "Moreau",
-    "Kaplan",
-    "Reyes",
-    "Nakamura",
-    "Bishop",
-    "Ferreira",
-    "Hart",
-    "Castillo",
-    "Novak",
-    "Sato",
-    "Quinn",
-    "Delgado",
-    "Archer",
-    "Baptiste",
-    "Kowalski",
-    "Mendes",
-    "Holt",
-    "Wilde",
-    "Santos",
-)
-_ADJ = (
-    "Velvet",
-    "Electric",
-    "Silent",
-    "Golden",
-    "Broken",
-    "Neon",
-    "Paper",
-    "Crystal",
-    "Midnight",
-    "Wild",
-    "Hollow",
-    "Lunar",
-    "Crimson",
-    "Static",
-    "Tender",
-    "Savage",
-    "Blue",
-    "Young",
-    "Distant",
-    "Burning",
-    "Quiet",
-    "Violet",
-    "Endless",
-    "Sunday",
-    "Northern",
-    "Glass",
-)
-_NOUN = (
-    "Heart",
-    "River",
-    "Echo",
-    "Garden",
-    "Ghost",
-    "Signal",
-    "Mirror",
-    "Harbor",
-    "Horizon",
-    "Fever",
-    "Tide",
-    "Machine",
-    "Sparrow",
-    "Canyon",
-    "Lantern",
-    "Season",
-    "Orbit",
-    "Ocean",
-    "Thunder",
-    "Window",
-    "Summer",
-    "Shadow",
-    "Diamond",
-    "Highway",
-    "Satellite",
-    "Bloom",
-)
-_NOUN_PL = (
-    "Wolves",
-    "Lights",
-    "Tigers",
-    "Kings",
-    "Strangers",
-    "Daughters",
-    "Horses",
-    "Rockets",
-    "Saints",
-    "Ghosts",
-    "Foxes",
-    "Pilots",
-    "Sisters",
-    "Machines",
-    "Waves",
-    "Giants",
-)
-_UNICODE_ARTISTS = (
-    "Björt Hljóð",
-    "Sigur Ljós",
-    "Mø Ørsted",
-    "Zoë Lefèvre",
-    "Ólafur Eldar",
-    "Chloé Bérénice",
-    "Łukasz Żak",
-    "Ñandú Ñu",
-    "Ásgeir Þór",
-    "Jóhanna Guðrún",
-    "Sébastien Tellier-ish",
-    "坂本 空",
-    "宇多田 光輝",
-    "林 明星",
-    "周 杰",
-    "하늘빛",
-    "별빛 소녀",
-    "Звёзды",
-    "Кино Ночь",
-    "Νεφέλη",
-    "نور الهدى",
-    "Beyoncé-ish",
-    "Motörhead Jr.",
-    "Sigrún Dögg",
-    "Ǣlfrǣd",
-    "Dvořák Ensemble",
-    "Crème Brûlée",
-    "Ïlse Ünter",
-    "Ça Va Ça Va",
-    "東京事変ズ",
-)
-_NUMERIC_ALBUMS = ("1989", "21", "25", "1999", "2112", "4", "III", "19", "30", "808", "1000")
-_UNICODE_ALBUMS = (
-    "Ágætis dögun",
-    "Ríkidæmi",
-    "東京 夜景",
-    "夜明け",
-    "봄날의 기억",
-    "Été Indien",
-    "Ñoño",
-    "Über Alles Liebe",
-    "Сны",
-    "Ωμέγα",
-    "L'Été Sans Fin",
-    "Cœur de Pirate-ish",
-)
-_TRACK_SUFFIX = (
-    " - Remastered 2009",
-    " - Radio Edit",
-    " (Live)",
-    " - Acoustic",
-    " (Demo)",
-    " - 2011 Remaster",
-    " (Extended Mix)",
-    " - Single Version",
-)
-_COUNTRIES = ("US", "GB", "SE", "DE", "FR", "JP", "KR", "BR", "IS", "CA", "AU", "NL", "ES")
-_ALNUM_UP = string.ascii_uppercase + string.digits
-_LABELS = (
-    "Sandbox Records",
-    "Velvet Tide Music",
-    "Northern Lights Ltd.",
-    "Paper Crown",
-    "Glasshouse Recordings",
-    "Orbit Sound",
-    "Independent",
-)
-
 
 # --- data types --------------------------------------------------------------------------
-@dataclass(slots=True)
-class Artist:
-    id: str
-    name: str
-    genres: tuple[str, ...] | None  # None: the ``genres`` key is absent from responses
-    popularity: int
-    followers: int
-
-
-@dataclass(slots=True)
-class Album:
-    id: str
-    name: str
-    artist_ids: tuple[str, ...]
-    album_type: str
-    release_date: str
-    release_date_precision: str
-    label: str
-    popularity: int
-    upc: str
-    track_ids: list[str] = field(default_factory=list, compare=False)
-
-
-@dataclass(slots=True)
-class Track:
-    id: str
-    name: str
-    album_id: str
-    artist_ids: tuple[str, ...]
-    duration_ms: int
-    explicit: bool
-    isrc: str
-    track_number: int
-    disc_number: int
-    popularity: int
-
-
 @dataclass(frozen=True, slots=True)
 class Episode:
     id: str
@@ -459,209 +154,29 @@ class Catalog:
 
 
 # --- generation --------------------------------------------------------------------------
-_ID_TABLE = bytes(ord(BASE62[b % 62]) for b in range(256))
-
-
-def _new_id(rng: random.Random) -> str:
-    return rng.randbytes(22).translate(_ID_TABLE).decode("ascii")
-
-
-def _iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
-def _ts(year: int, month: int = 1, day: int = 1) -> int:
-    return calendar.timegm((year, month, day, 12, 0, 0, 0, 0, 0))
-
-
 def account_id_for(user_id: str) -> str:
     return "acc-" + hashlib.sha256(f"sandbox-account:{user_id}".encode()).hexdigest()[:16]
 
 
-def _artist_name(rng: random.Random) -> str:
-    r = rng.random()
-    if r < 0.08:
-        return rng.choice(_UNICODE_ARTISTS)
-    if r < 0.30:
-        return f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
-    if r < 0.48:
-        return f"The {rng.choice(_ADJ)} {rng.choice(_NOUN_PL)}"
-    if r < 0.62:
-        return f"{rng.choice(_ADJ)} {rng.choice(_NOUN)}"
-    if r < 0.72:
-        return f"{rng.choice(_LAST)} & the {rng.choice(_NOUN_PL)}"
-    if r < 0.80:
-        return f"DJ {rng.choice(_LAST)}"
-    if r < 0.90:
-        return f"{rng.choice(_NOUN)}{rng.choice(_NOUN).lower()}"
-    return f"{rng.choice(_FIRST)} {rng.choice(_NOUN)}"
-
-
-def _album_name(rng: random.Random) -> str:
-    r = rng.random()
-    if r < 0.03:
-        return rng.choice(_NUMERIC_ALBUMS)
-    if r < 0.07:
-        return rng.choice(_UNICODE_ALBUMS)
-    if r < 0.40:
-        return f"{rng.choice(_ADJ)} {rng.choice(_NOUN_PL)}"
-    if r < 0.65:
-        return rng.choice(_NOUN)
-    if r < 0.75:
-        return f"{rng.choice(_NOUN)} (Deluxe Edition)"
-    if r < 0.82:
-        return f"Live at the {rng.choice(_NOUN)}"
-    return f"{rng.choice(_ADJ)} {rng.choice(_NOUN)}"
-
-
-def _track_name(rng: random.Random) -> str:
-    r = rng.random()
-    if r < 0.04:
-        base = rng.choice(_UNICODE_ALBUMS)
-    elif r < 0.40:
-        base = f"{rng.choice(_ADJ)} {rng.choice(_NOUN)}"
-    elif r < 0.60:
-        base = rng.choice(_NOUN)
-    elif r < 0.75:
-        base = f"{rng.choice(_NOUN)} of the {rng.choice(_NOUN_PL)}"
-    elif r < 0.85:
-        base = f"{rng.choice(_FIRST)}'s {rng.choice(_NOUN)}"
-    else:
-        base = f"{rng.choice(_ADJ)} {rng.choice(_NOUN_PL)}"
-    if rng.random() < 0.08:
-        base += rng.choice(_TRACK_SUFFIX)
-    return base
-
-
-def _duration(rng: random.Random) -> int:
-    r = rng.random()
-    if r < 0.02:
-        ms = rng.randint(30_000, 90_000)
-    elif r < 0.06:
-        ms = rng.randint(300_000, 720_000)
-    else:
-        ms = int(rng.gauss(215_000, 40_000))
-    return max(30_000, min(720_000, ms))
-
-
-def _release(rng: random.Random) -> tuple[str, str]:
-    year = 2026 - int(abs(rng.gauss(0, 20)))
-    if year < 1955:
-        year = rng.randint(1955, 1975)
-    r = rng.random()
-    if r < 0.01:
-        return "0000", "year"
-    if r < 0.20:
-        return f"{year:04d}", "year"
-    if r < 0.30:
-        return f"{year:04d}-{rng.randint(1, 12):02d}", "month"
-    return f"{year:04d}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}", "day"
-
-
-def _genres(rng: random.Random) -> tuple[str, ...] | None:
-    r = rng.random()
-    if r < 0.02:
-        return None
-    if r < 0.17:
-        return ()
-    n = rng.choices((1, 2, 3, 4), weights=(35, 35, 20, 10))[0]
-    return tuple(rng.sample(GENRES, n))
-
-
-def _spread_dates(rng: random.Random, n: int, start: int, end: int) -> list[str]:
-    stamps = sorted(rng.randint(start, end) for _ in range(n))
-    return [_iso(s) for s in stamps]
-
-
 def _generate(seed: int) -> Catalog:  # noqa: C901 - a linear recipe
-    rng = random.Random(seed)
-
-    # artists
-    artists: dict[str, Artist] = {}
-    artist_ids: list[str] = []
-    for _ in range(3000):
-        aid = _new_id(rng)
-        pop = min(100, int(abs(rng.gauss(0, 35))))
-        artists[aid] = Artist(
-            aid, _artist_name(rng), _genres(rng), pop, int(pop**3 * rng.uniform(5, 20))
-        )
-        artist_ids.append(aid)
-
-    # albums + tracks (per-track values come from pools indexed by one random word: fast)
-    name_pool = [_track_name(rng) for _ in range(4096)]
-    dur_pool = [_duration(rng) for _ in range(1024)]
-    pop_pool = [max(0, min(100, int(rng.gauss(35, 20)))) for _ in range(256)]
-    albums: dict[str, Album] = {}
-    album_ids: list[str] = []
-    tracks: dict[str, Track] = {}
-    track_ids: list[str] = []
-    for i in range(6000):
-        alid = _new_id(rng)
-        main = artist_ids[i % 3000] if i < 3000 else rng.choice(artist_ids)
-        n_art = rng.choices((1, 2, 3), weights=(88, 9, 3))[0]
-        extra = [a for a in rng.sample(artist_ids, n_art - 1) if a != main] if n_art > 1 else []
-        alb_artists = (main, *extra)
-        r = rng.random()
-        if r < 0.32:
-            album_type, n_tracks = "single", rng.randint(1, 3)
-        elif r < 0.92:
-            album_type, n_tracks = "album", rng.randint(4, 9)
-        else:
-            album_type, n_tracks = "compilation", rng.randint(3, 8)
-        release_date, precision = _release(rng)
-        year2 = release_date[2:4]
-        album = Album(
-            alid,
-            _album_name(rng),
-            alb_artists,
-            album_type,
-            release_date,
-            precision,
-            rng.choice(_LABELS),
-            rng.randint(0, 100),
-            f"{rng.randint(0, 10**12 - 1):012d}",
-        )
-        albums[alid] = album
-        album_ids.append(alid)
-        country, registrant = rng.choice(_COUNTRIES), "".join(rng.choices(_ALNUM_UP, k=3))
-        discs = 2 if n_tracks >= 9 and rng.random() < 0.15 else 1
-        per_disc = (n_tracks + discs - 1) // discs
-        for t in range(n_tracks):
-            tid = _new_id(rng)
-            bits = rng.getrandbits(64)
-            t_artists = alb_artists
-            if (bits >> 50) % 100 < 12:
-                feat = artist_ids[(bits >> 20) % 3000]
-                if feat not in t_artists:
-                    t_artists = (*alb_artists, feat)[:3]
-            tracks[tid] = Track(
-                tid,
-                name_pool[bits & 0xFFF],
-                alid,
-                t_artists,
-                dur_pool[(bits >> 12) & 0x3FF],
-                (bits >> 22) % 5 == 0,
-                f"{country}{registrant}{year2}{(bits >> 25) % 100000:05d}",
-                t % per_disc + 1,
-                t // per_disc + 1,
-                pop_pool[(bits >> 42) & 0xFF],
-            )
-            album.track_ids.append(tid)
-            track_ids.append(tid)
+    rng = seeded(seed)
+    music = generate_music(rng, artists=3000, albums=6000)
+    artists, albums, tracks = music.artists, music.albums, music.tracks
+    artist_ids, album_ids, track_ids = list(artists), list(albums), list(tracks)
 
     # episodes
     episodes: dict[str, Episode] = {}
     shows = [
-        (_new_id(rng), "The Sandbox Hour", "Sandbox Radio"),
-        (_new_id(rng), "Café Conversations — Gespräche", "Ünïcödé Media"),
-        (_new_id(rng), "Data & Music", "Playlist Analytics"),
+        (random_id(rng), "The Sandbox Hour", "Sandbox Radio"),
+        (random_id(rng), "Café Conversations — Gespräche", "Ünïcödé Media"),
+        (random_id(rng), "Data & Music", "Playlist Analytics"),
     ]
     for i in range(9):
         show_id, show_name, publisher = shows[i % 3]
-        eid = _new_id(rng)
+        eid = random_id(rng)
         episodes[eid] = Episode(
             eid,
-            f"Episode {i + 1}: {rng.choice(_ADJ)} {rng.choice(_NOUN_PL)}",
+            f"Episode {i + 1}: {rng.choice(ADJECTIVES)} {rng.choice(PLURAL_NOUNS)}",
             rng.randint(600_000, 5_400_000),
             show_id,
             show_name,
@@ -690,7 +205,7 @@ def _generate(seed: int) -> Catalog:  # noqa: C901 - a linear recipe
 
     def simple_items(n, owner, start_year, *, nulls=0, by=None, unique=True):
         chosen = rng.sample(track_ids, n) if unique else rng.choices(track_ids, k=n)
-        dates = _spread_dates(rng, n, _ts(start_year), _ts(2026, 11, 1))
+        dates = spread_dates(rng, n, timestamp(start_year), timestamp(2026, 11, 1))
         adders = by or (owner,)
         out = []
         for pos, (tid, at) in enumerate(zip(chosen, dates, strict=True)):
@@ -805,7 +320,7 @@ def _generate(seed: int) -> Catalog:  # noqa: C901 - a linear recipe
     fillers = [t for t in rng.sample(track_ids, 120) if t not in used][: 120 - len(special)]
     rows = special + [("track", t) for t in fillers]
     rng.shuffle(rows)
-    dates = _spread_dates(rng, len(rows), _ts(2016), _ts(2026, 10, 1))
+    dates = spread_dates(rng, len(rows), timestamp(2016), timestamp(2026, 10, 1))
     mixed = []
     for pos, ((kind, ref), at) in enumerate(zip(rows, dates, strict=True)):
         if pos < 2:
