@@ -10,7 +10,7 @@ it with the app credentials only (no refresh token: an app token is enough for
 `GET /v1/tracks/{id}` and `GET /v1/artists/{id}`), and writes a `Playlist1.json`
 export of `--tracks` distinct catalog tracks (a seeded sample) plus `--repeats`
 items repeating some of them, shaped as Spotify exports them (track URI, name, the
-first artist's name, album name; see `tests/ingestion/files/builders.py`):
+first artist's name, album name; see `devtools/synthetic/exports.py`):
 
 1. import (`ingest_path`) with empty caches: seconds, rows, `missing_details`;
 2. cold caches: `enrich_playlist` with the project's client (`SPOTIFY_MAX_CONCURRENCY`,
@@ -52,23 +52,11 @@ def _pick_tracks(catalog, count, seed):
     return [catalog.tracks[track_id] for track_id in random.Random(seed).sample(ids, count)]
 
 
-def _export_item(catalog, track):
-    """A catalog track as the account data export lists it (names, the first
-    artist's only), as `tests/ingestion/test_enrichment.py` builds them."""
-    from tests.ingestion.files.builders import export_track_item
-
-    item = export_track_item(0, name=track.name, album=catalog.albums[track.album_id].name)
-    item["track"]["trackUri"] = f"spotify:track:{track.id}"
-    item["track"]["artistName"] = catalog.artists[track.artist_ids[0]].name
-    item["addedDate"] = ADDED
-    return item
-
-
 def _write_export(path, catalog, tracks, *, repeats, name):
-    from tests.ingestion.files.builders import export_playlist, write_export_json
+    from devtools.synthetic.exports import export_item, export_playlist, write_export_json
 
     repeated = tracks[: min(repeats, len(tracks))]
-    items = [_export_item(catalog, track) for track in [*tracks, *repeated]]
+    items = [export_item(catalog, track, added=ADDED) for track in [*tracks, *repeated]]
     write_export_json(path, [export_playlist(name, items)])
     return {"items": len(items), "repeats": len(repeated)}
 

@@ -3,10 +3,10 @@
     .venv/bin/python -m benchmarks.bench_load [--rows 100000] [--playlists 10]
         [--orm-rows 10000] [--repeat 3] [--database sqlite|postgresql|both]
 
-Rows are generated once (factories + `transform_snapshot`), outside every timing,
-as `--playlists` playlists of `--rows / --playlists` distinct tracks each. Each
-method is timed `--repeat` times (median reported), per playlist as the loader
-works (one transaction per playlist):
+Rows are generated once (`devtools.synthetic.snapshots.benchmark_snapshots`, then
+`transform_snapshot`), outside every timing, as `--playlists` playlists of
+`--rows / --playlists` distinct tracks each. Each method is timed `--repeat` times
+(median reported), per playlist as the loader works (one transaction per playlist):
 
 * loader   `warehouse.loader.load_playlist`: first load into an empty table, reload
            of the same snapshot (no-op), a reload with 10% of rows changed under the
@@ -30,7 +30,6 @@ import io
 import json
 import pickle
 import pstats
-import random
 import sys
 import time
 from datetime import datetime
@@ -44,136 +43,16 @@ SEED = 20261126
 
 
 # === data generation (parent, once) ==================================================
-_WORDS = (
-    "Love",
-    "Night",
-    "Dream",
-    "Summer",
-    "Heart",
-    "Fire",
-    "Blue",
-    "Rain",
-    "Hope",
-    "Tokyo",
-    "Любовь",
-    "東京",
-    "Straße",
-    "Ñandú",
-    "café",
-    "naïve",
-    "Señorita",
-    "Björk",
-    "Ωmega",
-    "사랑",
-    "🎶",
-    "Noite",
-    "Sueño",
-    "Lune",
-    "Himmel",
-    "Ångström",
-    "Zürich",
-    "ça va",
-    "Μέλι",
-    "دنيا",
-    "नमस्ते",
-    "Kraków",
-    "Ñu",
-    "Fiancée",
-    "l'été",
-)
-_GENRES = (
-    "pop",
-    "indie rock",
-    "k-pop",
-    "música mexicana",
-    "reggaetón",
-    "j-pop",
-    "chanson française",
-    "deutschrap",
-    "bossa nova",
-    "afrobeats",
-    "lo-fi beats",
-    "c-pop",
-    "svensk indie",
-    "techno",
-    "jazz",
-    "drum and bass",
-    "MPB",
-    "sertanejo universitário",
-    "city pop",
-    "shoegaze",
-)
-
-
-def _name(rng, low=1, high=4):
-    name = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(low, high)))
-    roll = rng.random()
-    if roll < 0.05:
-        name += f" (feat. {rng.choice(_WORDS)})"
-    elif roll < 0.06:
-        name += ' \\ back\\slash "quoted"'  # exercises COPY / SQL escaping
-    elif roll < 0.062:
-        name += "\twith a tab"
-    return name
-
-
 def generate(rows_total, playlists, seed=SEED):
     """[(snapshot, rows, changed_rows)] per playlist; rows are `transform_snapshot` frames."""
-    from ingestion.snapshot import ArtistRef
+    from devtools.synthetic.primitives import seeded
+    from devtools.synthetic.snapshots import benchmark_snapshots
     from ingestion.transform import transform_snapshot
-    from tests.factories import LocalTrackFactory, TrackFactory, snapshot_of, spotify_id
 
-    rng = random.Random(seed)
     per_playlist = rows_total // playlists
-    artists = [ArtistRef(id=spotify_id(i, "a"), name=_name(rng, 1, 2)) for i in range(5000)]
-    genres = {}
-    for artist in artists:
-        roll = rng.random()
-        if roll < 0.10:
-            genres[artist.id] = None  # unknown
-        elif roll < 0.25:
-            genres[artist.id] = []  # none listed
-        else:
-            genres[artist.id] = rng.sample(_GENRES, rng.randint(1, 4))
-    pool_size = max(int(per_playlist * 1.2), int(rows_total * 0.6))
-    pool = []
-    for i in range(pool_size):
-        precision = rng.choice(("day", "day", "day", "month", "year"))
-        year = rng.randint(1955, 2026)
-        date = {"day": f"{year}-05-12", "month": f"{year}-05", "year": f"{year}"}[precision]
-        if rng.random() < 0.01:
-            date = "0000"  # Spotify's "unknown"
-        pool.append(
-            TrackFactory(
-                id=spotify_id(i),
-                name=_name(rng),
-                duration_ms=rng.randint(60_000, 600_000),
-                explicit=rng.random() < 0.15,
-                isrc=None if rng.random() < 0.02 else f"QZ{i:010d}",
-                album_id=spotify_id(i // 10, "b"),
-                album_name=_name(rng, 1, 3),
-                album_release_date=date,
-                album_release_date_precision=precision,
-                artists=tuple(rng.sample(artists, rng.choice((1, 1, 1, 2, 2, 3)))),
-            )
-        )
+    rng = seeded(seed, "changes")
     out = []
-    for p in range(playlists):
-        n_local = per_playlist // 50  # 2% local files
-        tracks = rng.sample(pool, per_playlist - n_local)
-        tracks += [LocalTrackFactory(name=_name(rng)) for _ in range(n_local)]
-        rng.shuffle(tracks)
-        # ~1% of items repeat an earlier track (one row, occurrences = 2).
-        items = list(tracks)
-        for _ in range(per_playlist // 100):
-            items.insert(rng.randrange(len(items) + 1), rng.choice(tracks[:1000]))
-        snapshot = snapshot_of(
-            items,
-            genres=genres,
-            playlist_id=spotify_id(p, "p"),
-            name=f"Benchmark playlist {p} — {_name(rng)}",
-            snapshot_id="snap-1",
-        )
+    for snapshot in benchmark_snapshots(rows_total, playlists, seed=seed):
         rows = transform_snapshot(snapshot).rows
         assert len(rows) == per_playlist, (len(rows), per_playlist)
         out.append((snapshot, rows, _changed(rows, rng)))
@@ -683,7 +562,7 @@ def parent(args):
     machine = _common.machine_info()
     all_results = {}
     with _common.temp_dir("bench-load-") as tmp:
-        # Django is set up here only to build rows with the factories; this URL is
+        # Django is set up here only to build the rows; this URL is
         # never connected to (and is not the developer's data/db.sqlite3).
         import os
 

@@ -4,7 +4,7 @@
         [--queries-only] [--candidate-index SQL] [--json FILE]
 
 1. `--slices` slices of 1,000 playlists (~66 tracks each: 100 slices ≈ 100,000
-   playlists, ~6.35 million rows) are written by `devtools.mpd_synth` into a
+   playlists, ~6.35 million rows) are written by `devtools.synthetic.mpd` into a
    temp directory, outside every timing (their generation time is reported apart).
 2. A child process imports the directory into a throwaway PostgreSQL database
    `bench_mpd` (dropped and created by this script) with the real importer,
@@ -312,7 +312,7 @@ def _check_disk(tmp, slices):
 
 
 def _generate(out, args):
-    from devtools.mpd_synth import generate_slices
+    from devtools.synthetic.mpd import generate_slices
 
     log(f"generating {args.slices} slices of {args.playlists_per_slice} playlists (untimed)…")
     with Timer() as timer:

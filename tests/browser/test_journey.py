@@ -251,10 +251,14 @@ def test_upload_an_export_follow_its_import_and_its_enrichment(
 ):
     from playwright.sync_api import expect
 
+    from devtools.synthetic.exports import (
+        catalog_tracks,
+        export_item,
+        export_playlist,
+        export_track_item,
+    )
+    from devtools.synthetic.exports import write_export_json as write_export
     from tests.conftest import PASSWORD as ALICE_PASSWORD
-    from tests.ingestion.files.builders import export_playlist, export_track_item
-    from tests.ingestion.files.builders import write_export_json as write_export
-    from tests.ingestion.test_enrichment import catalog_tracks, export_item
 
     settings.DATA_DIR = tmp_path / "data"
     catalog = sandbox.catalog

@@ -20,10 +20,10 @@ told otherwise; at most one queued or running run per playlist).
 import pytest
 from django.utils import timezone
 
+from devtools.synthetic.snapshots import TrackFactory, snapshot_of
 from ingestion.models import IngestRun, RunStatus, Trigger
 from ingestion.pipeline import IngestResult, transform_and_load
 from tests.conftest import make_user
-from tests.factories import TrackFactory, snapshot_of
 from warehouse.models import Playlist
 
 

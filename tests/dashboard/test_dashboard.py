@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import UserPlaylist
+from devtools.synthetic.snapshots import LocalTrackFactory, TrackFactory
 from ingestion.models import RunStatus
 from ingestion.snapshot import ArtistRef
-from tests.factories import LocalTrackFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import UserPlaylist
+from devtools.synthetic.exports import (
+    catalog_tracks,
+    export_item,
+    export_playlist,
+    export_track_item,
+)
 from ingestion.models import IngestRun, Kind, RunStatus, Trigger
-from tests.ingestion.files.builders import export_playlist, export_track_item
-from tests.ingestion.test_enrichment import catalog_tracks, export_item
 from warehouse.models import PlaylistTrack
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from accounts.models import UserPlaylist
 from devtools.sandbox import DEMO_PLAYLISTS
+from devtools.synthetic.snapshots import TrackFactory, snapshot_of
 from ingestion.models import IngestRun, RunStatus, Trigger
-from tests.factories import TrackFactory, snapshot_of
 from warehouse.models import Playlist, PlaylistTrack
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import UserPlaylist
+from devtools.synthetic.snapshots import TrackFactory
 from ingestion.snapshot import ArtistRef
-from tests.factories import TrackFactory
 
 pytestmark = pytest.mark.django_db
 

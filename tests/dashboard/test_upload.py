@@ -12,14 +12,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import UserPlaylist
-from ingestion.models import IngestRun, Kind, RunStatus, Trigger
-from tests.ingestion.files.builders import (
+from devtools.synthetic.exports import (
     classic_row,
     export_playlist,
     export_track_item,
     write_csv,
     write_export_zip,
 )
+from ingestion.models import IngestRun, Kind, RunStatus, Trigger
 from warehouse.models import Playlist, PlaylistTrack
 
 pytestmark = pytest.mark.django_db

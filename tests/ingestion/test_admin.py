@@ -4,9 +4,9 @@ import pytest
 from django.urls import reverse
 
 from devtools.sandbox import DEMO_PLAYLISTS
+from devtools.synthetic.exports import export_playlist, export_track_item, write_export_json
 from ingestion import runs
 from ingestion.models import IngestRun, Kind, RunStatus, Trigger
-from tests.ingestion.files.builders import export_playlist, export_track_item, write_export_json
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:ingestion_ingestrun_changelist")

@@ -6,6 +6,16 @@ from pathlib import Path
 
 import pytest
 
+from devtools.synthetic.exports import (
+    EPISODE_ITEM,
+    LOCAL_ITEM,
+    catalog_tracks,
+    export_item,
+    export_playlist,
+    export_track_item,
+    track_id,
+    write_export_json,
+)
 from ingestion.enrichment import enrich_playlist, fill_details
 from ingestion.files import ingest_path
 from ingestion.files.spotify_export import read_export
@@ -14,14 +24,6 @@ from ingestion.snapshot import ArtistRef, ItemKind, PlaylistItem, PlaylistSnapsh
 from ingestion.snapshot import Track as SnapshotTrack
 from ingestion.transform import ROW_COLUMNS, transform_snapshot
 from spotify_client import SpotifyClient
-from tests.ingestion.files.builders import (
-    EPISODE_ITEM,
-    LOCAL_ITEM,
-    export_playlist,
-    export_track_item,
-    track_id,
-    write_export_json,
-)
 from warehouse.loader import load_playlist
 from warehouse.models import Artist, PlaylistTrack, Track
 from warehouse.queries import missing_details
@@ -50,32 +52,6 @@ class Imported:
     path: Path
     tracks: list  # the sandbox catalog's tracks in the export (each once)
     artist_ids: set
-
-
-def catalog_tracks(catalog):
-    """Three catalog tracks whose artists all list genres: one by several artists,
-    one by one artist, one with Spotify's "0000" (unknown) release date."""
-    tracks = list(catalog.tracks.values())
-
-    def with_genres(track):
-        return all(catalog.artists[artist_id].genres for artist_id in track.artist_ids)
-
-    def first(condition):
-        return next(track for track in tracks if with_genres(track) and condition(track))
-
-    return [
-        first(lambda track: len(track.artist_ids) > 1),
-        first(lambda track: len(track.artist_ids) == 1),
-        first(lambda track: catalog.albums[track.album_id].release_date == "0000"),
-    ]
-
-
-def export_item(catalog, track):
-    """A track as the account data export lists it: names, the first artist's only."""
-    item = export_track_item(0, name=track.name, album=catalog.albums[track.album_id].name)
-    item["track"]["trackUri"] = f"spotify:track:{track.id}"
-    item["track"]["artistName"] = catalog.artists[track.artist_ids[0]].name
-    return item
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import UserPlaylist
-from devtools.mpd_synth import generate_slices
+from devtools.synthetic.exports import export_playlist, export_track_item, write_export_json
+from devtools.synthetic.mpd import generate_slices
 from ingestion import runs
 from ingestion.models import IngestRun, Kind, RunStatus, Trigger
-from tests.ingestion.files.builders import export_playlist, export_track_item, write_export_json
 from warehouse.models import Playlist, PlaylistTrack
 
 pytestmark = pytest.mark.django_db

@@ -6,14 +6,15 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import UserPlaylist
 from devtools.sandbox import DEMO_PLAYLISTS, EDITORIAL_PLAYLIST_ID, MIXED_PLAYLIST_ID
-from ingestion.models import IngestRun, Kind, RunStatus, Trigger
-from tests.ingestion.files.builders import (
+from devtools.synthetic.exports import (
     EPISODE_ITEM,
+    catalog_tracks,
+    export_item,
     export_playlist,
     export_track_item,
     write_export_json,
 )
-from tests.ingestion.test_enrichment import catalog_tracks, export_item
+from ingestion.models import IngestRun, Kind, RunStatus, Trigger
 from warehouse.models import PlaylistTrack
 
 pytestmark = pytest.mark.django_db

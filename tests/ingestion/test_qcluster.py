@@ -29,11 +29,15 @@ from devtools.sandbox import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
 )
+from devtools.synthetic.exports import (
+    catalog_tracks,
+    export_item,
+    export_playlist,
+    write_export_json,
+)
 from ingestion import runs
 from ingestion.models import IngestRun, Kind, RunStatus, Trigger
 from ingestion.pipeline import ingest_playlist
-from tests.ingestion.files.builders import export_playlist, write_export_json
-from tests.ingestion.test_enrichment import catalog_tracks, export_item
 from warehouse.models import Playlist, PlaylistTrack
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -1,8 +1,8 @@
 import pandas as pd
 
+from devtools.synthetic.snapshots import LocalTrackFactory, TrackFactory, snapshot_of
 from ingestion.snapshot import ArtistRef, ItemKind, PlaylistItem
 from ingestion.transform import release_years, transform_snapshot
-from tests.factories import LocalTrackFactory, TrackFactory, snapshot_of
 
 
 def test_it_takes_the_release_year_from_every_precision():

@@ -6,11 +6,11 @@ import random
 import pandas as pd
 import pytest
 
-from devtools.mpd_synth import generate_slices
+from devtools.synthetic.mpd import generate_slices
+from devtools.synthetic.snapshots import LocalTrackFactory, TrackFactory, snapshot_of
 from ingestion.files.mpd import read_slice
 from ingestion.snapshot import ArtistRef, ItemKind, PlaylistItem
 from ingestion.transform import ROW_COLUMNS, transform_snapshot, transform_snapshots
-from tests.factories import LocalTrackFactory, TrackFactory, snapshot_of
 from warehouse.models import Source
 
 

@@ -4,8 +4,8 @@ from dataclasses import replace
 import pytest
 from django.db import IntegrityError
 
+from devtools.synthetic.snapshots import LocalTrackFactory, TrackFactory, snapshot_of
 from ingestion.transform import transform_snapshot
-from tests.factories import LocalTrackFactory, TrackFactory, snapshot_of
 from warehouse.loader import load_playlist
 from warehouse.models import Playlist, PlaylistTrack
 

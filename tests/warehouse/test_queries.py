@@ -4,14 +4,14 @@ import datetime as dt
 
 import pytest
 
-from ingestion.snapshot import ArtistRef, ItemKind
-from ingestion.transform import transform_snapshot
-from tests.factories import (
+from devtools.synthetic.snapshots import (
     LocalTrackFactory,
     PlaylistItemFactory,
     PlaylistSnapshotFactory,
     TrackFactory,
 )
+from ingestion.snapshot import ArtistRef, ItemKind
+from ingestion.transform import transform_snapshot
 from warehouse import queries
 from warehouse.loader import load_playlist
 

@@ -2,9 +2,9 @@
 
 import pytest
 
+from devtools.synthetic.snapshots import LocalTrackFactory, TrackFactory, snapshot_of
 from ingestion.snapshot import ArtistRef
 from ingestion.transform import transform_snapshot
-from tests.factories import LocalTrackFactory, TrackFactory, snapshot_of
 from warehouse import queries
 from warehouse.loader import load_playlist
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from devtools.mpd_synth import generate_slices
+from devtools.synthetic.mpd import generate_slices
 
 
 class Command(BaseCommand):

@@ -21,9 +21,9 @@ from devtools.sandbox import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SandboxServer,
-    demo_export,
 )
 from devtools.sandbox.catalog import build_catalog
+from devtools.synthetic import exports
 
 
 class Command(BaseCommand):
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         self, *args, port, host, mode, latency_ms, seed, verbose, write_demo_export, **options
     ):
         if write_demo_export:
-            path = demo_export.write_demo_export(Path(write_demo_export), build_catalog(seed))
+            path = exports.write_demo_export(Path(write_demo_export), build_catalog(seed))
             self.stdout.write(f"Wrote {path}")
             return
         try:

@@ -5,9 +5,7 @@ import zipfile
 
 import pytest
 
-from ingestion.files import detect_format, ingest_path
-from ingestion.files.errors import InvalidImportFile
-from tests.ingestion.files.builders import (
+from devtools.synthetic.exports import (
     CLASSIC_HEADER,
     classic_row,
     export_playlist,
@@ -16,6 +14,8 @@ from tests.ingestion.files.builders import (
     write_export_json,
     write_export_zip,
 )
+from ingestion.files import detect_format, ingest_path
+from ingestion.files.errors import InvalidImportFile
 from warehouse.models import Playlist, PlaylistTrack
 
 pytestmark = pytest.mark.django_db
@@ -160,7 +160,7 @@ def test_mpd_slices_with_wrong_shapes(tmp_path, document, message):
 
 
 def test_a_bad_slice_in_a_directory_is_refused_and_the_others_load(tmp_path):
-    from devtools.mpd_synth import generate_slices
+    from devtools.synthetic.mpd import generate_slices
 
     good, bad = generate_slices(tmp_path, slices=2, playlists_per_slice=3)
     bad.write_text(bad.read_text()[:-100])

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError
 
+from devtools.synthetic.snapshots import LocalTrackFactory, TrackFactory, snapshot_of
 from ingestion.transform import transform_snapshot
-from tests.factories import LocalTrackFactory, TrackFactory, snapshot_of
 from warehouse.loader import load_playlist, load_playlists
 from warehouse.models import Playlist, PlaylistTrack
 

@@ -2,10 +2,10 @@ import datetime as dt
 
 import pytest
 
+from devtools.synthetic.exports import CLASSIC_HEADER, classic_row, track_id, write_csv
 from ingestion.files import detect_format, ingest_path
 from ingestion.files.exportify import read_exportify
 from ingestion.snapshot import ItemKind
-from tests.ingestion.files.builders import CLASSIC_HEADER, classic_row, track_id, write_csv
 from warehouse.models import Playlist, PlaylistTrack
 
 pytestmark = pytest.mark.django_db

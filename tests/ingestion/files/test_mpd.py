@@ -3,7 +3,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from devtools.mpd_synth import generate_slices
+from devtools.synthetic.mpd import generate_slices
 from ingestion.files import detect_format, ingest_path
 from ingestion.files.mpd import read_slice
 from warehouse.models import Playlist, PlaylistTrack

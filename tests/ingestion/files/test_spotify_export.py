@@ -3,9 +3,7 @@ import json
 
 import pytest
 
-from ingestion.files import ingest_path
-from ingestion.files.identity import derived_playlist_id
-from tests.ingestion.files.builders import (
+from devtools.synthetic.exports import (
     AUDIOBOOK_ITEM,
     EPISODE_ITEM,
     LOCAL_ITEM,
@@ -15,6 +13,8 @@ from tests.ingestion.files.builders import (
     write_export_json,
     write_export_zip,
 )
+from ingestion.files import ingest_path
+from ingestion.files.identity import derived_playlist_id
 from warehouse.models import Playlist, PlaylistTrack
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,9 @@ popular tracks drawn far more often than the long tail. Deterministic per seed.
 
 import json
 import math
-import random
 from pathlib import Path
+
+from devtools.synthetic.primitives import hashed_id, seeded
 
 TRACKS_PER_PLAYLIST_IN_CATALOG = 2.2
 TRACKS_PER_ALBUM = 3
@@ -20,7 +21,6 @@ _LENGTH_MU, _LENGTH_SIGMA = math.log(66) - 0.32, 0.8
 MIN_TRACKS, MAX_TRACKS = 5, 250
 # index = catalog × u^POPULARITY_SKEW: a higher skew concentrates draws on few tracks.
 POPULARITY_SKEW = 2.5
-_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _NAMES = (
     *("chill", "workout", "road trip", "throwback", "party", "sleep", "focus", "summer"),
     *("country", "rap", "indie", "jams", "Oldies", "feels", "study", "worship", "90s"),
@@ -43,7 +43,7 @@ def generate_slices(out: Path, *, slices: int, playlists_per_slice: int = 1000, 
 
 
 def synthetic_slice(start: int, count: int, *, catalog_size: int, seed: int = 0) -> dict:
-    rng = random.Random(f"{seed}:{start}")
+    rng = seeded(seed, start)
     return {
         "info": {
             "generated_on": "synthetic",
@@ -83,21 +83,11 @@ def _track(position, index):
     return {
         "pos": position,
         "artist_name": f"Artist {artist}",
-        "track_uri": f"spotify:track:{_spotify_id(index, 1)}",
-        "artist_uri": f"spotify:artist:{_spotify_id(artist, 2)}",
+        "track_uri": f"spotify:track:{hashed_id(index, 1)}",
+        "artist_uri": f"spotify:artist:{hashed_id(artist, 2)}",
         "track_name": f"Track {index}",
-        "album_uri": f"spotify:album:{_spotify_id(album, 3)}",
+        "album_uri": f"spotify:album:{hashed_id(album, 3)}",
         # 2 to 6 minutes, fixed per track.
         "duration_ms": 120_000 + (index * 7919) % 240_000,
         "album_name": f"Album {album}",
     }
-
-
-def _spotify_id(number, salt):
-    """A 22-character base-62 id, distinct per (number, salt)."""
-    value = (number * 1_000_003 + salt) * 2_654_435_761 + salt
-    digits = []
-    for _ in range(22):
-        value, digit = divmod(value, 62)
-        digits.append(_BASE62[digit])
-    return "".join(reversed(digits))
