@@ -12,8 +12,16 @@ Credentials: ``SANDBOX_CLIENT_ID`` / ``SANDBOX_CLIENT_SECRET``. Development Mode
 refused with 403) and ``server.state.premium_lapsed`` (every /v1 call answers 403).
 Every user has a pre-issued, sandbox-only refresh token ``"sandbox-refresh-" + user_id``
 (e.g. ``DEMO_REFRESH_TOKEN``).
+
+Modules, by concern (each imports only those below it; import-linter checks it):
+``server`` (lifecycle, dispatch) > ``control`` (faults per request, ``/_sandbox/`` API) >
+``webapi`` (``/v1/`` routes) | ``oauth`` (token endpoint, consent page) > ``access``
+(Development/Extended Mode rules) > ``render`` (Spotify JSON) > ``state`` (what changes) >
+``playlists`` (playlist edits) | ``faults`` (armed faults) > ``errors``, ``request``,
+``fields`` and the generated ``catalog``.
 """
 
+from .access import NOT_ALLOW_LISTED_MESSAGE, PREMIUM_REQUIRED_MESSAGE
 from .catalog import (
     ALICE_REFRESH_TOKEN,
     ALICE_USER_ID,
@@ -42,17 +50,9 @@ from .catalog import (
     Catalog,
     build_catalog,
 )
-from .server import (
-    DEVELOPMENT,
-    EXTENDED,
-    MODES,
-    NOT_ALLOW_LISTED_MESSAGE,
-    PREMIUM_REQUIRED_MESSAGE,
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    SandboxServer,
-    SandboxState,
-)
+from .oauth import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from .server import SandboxServer
+from .state import DEVELOPMENT, EXTENDED, MODES, SandboxState
 
 __all__ = [
     "ALICE_REFRESH_TOKEN",
