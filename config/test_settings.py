@@ -23,6 +23,12 @@ SPOTIFY_ACCOUNTS_BASE_URL = "http://127.0.0.1:9/"
 SPOTIFY_MAX_REQUESTS_PER_SECOND = 0
 # Retries of a 5xx happen at once: a failing request does not sleep 1.8 s.
 SPOTIFY_RETRY_BACKOFF = 0
+# Every wait is a setting; here near zero, so no test waits on a clock. The
+# run backoff stays above the time finish_run takes: a retry due at once would
+# run inline in sync mode. The reaper's age stays above a claim-to-reap gap.
+INGEST_RETRY_BACKOFF_SECONDS = 1
+INGEST_HEARTBEAT_SECONDS = 1
+INGEST_STALE_AFTER_SECONDS = 2
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not an in-memory database: the integration tests start real
