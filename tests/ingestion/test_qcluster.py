@@ -7,9 +7,11 @@ process enqueues through the real ORM broker (sync mode switched off here).
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
 
@@ -97,13 +99,13 @@ class Cluster:
 
     def kill(self):
         """SIGKILL the whole cluster: no chance to finish or clean up."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
     def stop(self):
         # Tests need no graceful shutdown (django-q2 takes ~20 s for one).
-        if self.process.poll() is None:
-            self.kill()
+        self.kill()
         self.log.close()
 
 
@@ -214,45 +216,102 @@ def test_a_rate_limited_run_waits_in_the_queue_while_the_worker_moves_on(sandbox
     assert waiting.started_at >= retry_at
 
 
-def block_the_load(playlist_id, track_id):
-    """PostgreSQL: hold an uncommitted row the loader's INSERT must wait for."""
-    import psycopg2
+@contextmanager
+def the_load_held(cluster, playlist_id, sandbox):
+    """Keep the cluster's loader inside its load transaction until the cluster is
+    killed; yields a predicate: is the loader held there yet?
 
-    db = connection.settings_dict
-    blocker = psycopg2.connect(
-        dbname=db["NAME"], user=db["USER"], host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432
-    )
-    now = timezone.now()
-    with blocker.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO playlist_tracks (playlist_id, track_id, position, first_seen_at,"
-            " last_seen_at, loaded_at) VALUES (%s, %s, 0, %s, %s, %s)",
-            [playlist_id, track_id, now, now, now],
+    PostgreSQL: an uncommitted row of the playlist that the loader's INSERT waits
+    for. SQLite has no row locks: a trigger on playlist_tracks that never ends
+    (a join of a thousand rows with itself four times) keeps the INSERT busy."""
+    if connection.vendor == "postgresql":
+        first_track = sandbox.state.playlist_items(playlist_id)[0].ref
+        hold = PostgresHold(playlist_id, first_track)
+    else:
+        hold = SqliteHold(playlist_id)
+    try:
+        yield hold.holding
+    finally:
+        cluster.kill()  # first: the hold cannot be released under a live loader on SQLite
+        hold.release()
+
+
+class PostgresHold:
+    def __init__(self, playlist_id, track_id):
+        import psycopg2
+
+        db = connection.settings_dict
+        self.blocker = psycopg2.connect(
+            dbname=db["NAME"],
+            user=db["USER"],
+            host=db["HOST"] or "127.0.0.1",
+            port=db["PORT"] or 5432,
         )
-    return blocker
+        now = timezone.now()
+        with self.blocker.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO playlist_tracks (playlist_id, track_id, position, first_seen_at,"
+                " last_seen_at, loaded_at) VALUES (%s, %s, 0, %s, %s, %s)",
+                [playlist_id, track_id, now, now, now],
+            )
+
+    def holding(self):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            return cursor.fetchone()[0] > 0
+
+    def release(self):
+        self.blocker.rollback()
+        self.blocker.close()
 
 
-def load_is_waiting_on_a_lock():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-        return cursor.fetchone()[0] > 0
+class SqliteHold:
+    def __init__(self, playlist_id):
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE hold_rows (n INTEGER)")
+            cursor.executemany("INSERT INTO hold_rows VALUES (%s)", [(n,) for n in range(1000)])
+            cursor.execute(
+                "CREATE TRIGGER hold_the_load AFTER INSERT ON playlist_tracks"
+                f" WHEN NEW.playlist_id = '{playlist_id}' BEGIN"
+                " SELECT count(*) FROM hold_rows a, hold_rows b, hold_rows c, hold_rows d;"
+                " END"
+            )
+
+    def holding(self, probes=5):
+        """The write lock stays taken through half a second of probes: only the held
+        load keeps it that long (the cluster's other writes take milliseconds)."""
+        for _ in range(probes):
+            if not self.write_lock_is_taken():
+                return False
+            time.sleep(0.1)
+        return True
+
+    @staticmethod
+    def write_lock_is_taken():
+        probe = sqlite3.connect(connection.settings_dict["NAME"], timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError:  # "database is locked"
+            return True
+        finally:
+            probe.close()
+
+    def release(self):
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER IF EXISTS hold_the_load")
+            cursor.execute("DROP TABLE IF EXISTS hold_rows")
 
 
 def test_a_worker_killed_mid_load_leaves_no_rows_and_the_run_is_retried(sandbox, start_cluster):
-    playlist_id = DEMO_PLAYLISTS[10000]
+    playlist_id = DEMO_PLAYLISTS[1000]
     cluster = start_cluster(workers=1)
-    blocker = None
-    if connection.vendor == "postgresql":
-        first_track = sandbox.state.playlist_items(playlist_id)[0].ref
-        blocker = block_the_load(playlist_id, first_track)
-    run = request(playlist_id)
-    wait_for(lambda: IngestRun.objects.filter(pk=run.pk, step="load").exists(), "the load step")
-    if blocker:
-        wait_for(load_is_waiting_on_a_lock, "the load to wait inside its transaction")
-    cluster.kill()
-    if blocker:
-        blocker.rollback()
-        blocker.close()
+    with the_load_held(cluster, playlist_id, sandbox) as holding:
+        run = request(playlist_id)
+        wait_for(lambda: IngestRun.objects.filter(pk=run.pk, step="load").exists(), "the load")
+        wait_for(holding, "the load to be held inside its transaction")
+        cluster.kill()
 
     # Killed inside the load transaction: nothing of it stays.
     assert not PlaylistTrack.objects.filter(playlist_id=playlist_id).exists()
