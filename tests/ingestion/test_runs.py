@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.db import IntegrityError
 from django.utils import timezone
 from django_q.models import Schedule
+from django_q.scheduler import scheduler
 
 from devtools.sandbox import DEMO_PLAYLISTS, EDITORIAL_PLAYLIST_ID
 from ingestion import runs, tasks
@@ -115,6 +116,18 @@ def test_a_requeued_run_succeeds_on_its_next_attempt(sandbox):
     run = claim_and_execute(run)
     assert (run.status, run.attempt, run.error) == (RunStatus.SUCCEEDED, 2, "")
     assert len(run.attempts) == 1
+
+
+def test_a_due_retry_schedule_runs_the_next_attempt(sandbox):
+    sandbox.state.set_faults(rate_limit={"retry_after": 60, "times": 1})
+    run = claim_and_execute(queued_run())
+    due = timezone.now() - dt.timedelta(seconds=1)
+    IngestRun.objects.filter(pk=run.pk).update(not_before=due)
+    retry_schedules(run).update(next_run=due)
+    scheduler()  # what the cluster does every ~30 s; in sync mode the task runs inline
+    run.refresh_from_db()
+    assert (run.status, run.attempt) == (RunStatus.SUCCEEDED, 2)
+    assert not retry_schedules(run).exists()  # a one-off schedule is used up
 
 
 def test_transient_errors_back_off_exponentially(sandbox, settings):
