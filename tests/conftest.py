@@ -57,6 +57,26 @@ def sandbox(sandbox_server, settings):
 
 
 @pytest.fixture
+def every_artist_cached(sandbox):
+    """The artist cache as earlier ingests leave it: every sandbox artist known, so
+    a test about pages or loads spends no call (nor seconds) on artists."""
+    from django.utils import timezone
+
+    from warehouse.models import Artist
+
+    now = timezone.now()
+    Artist.objects.bulk_create(
+        Artist(
+            artist_id=artist.id,
+            name=artist.name,
+            genres=None if artist.genres is None else list(artist.genres),
+            fetched_at=now,
+        )
+        for artist in sandbox.catalog.artists.values()
+    )
+
+
+@pytest.fixture
 def connect_spotify(db):
     """Link a site user to a sandbox Spotify user, as "Connect Spotify" would.
 

@@ -3,7 +3,6 @@
 from collections import Counter
 
 import pytest
-from django.utils import timezone
 
 from devtools.sandbox import (
     COLLAB_PLAYLIST_ID,
@@ -139,25 +138,10 @@ def test_it_costs_one_call_per_page_and_per_unknown_artist(sandbox):
     assert other.api_calls == 1 + -(-237 // 50) + new_artists
 
 
-def cache_every_artist(catalog):
-    """The artist cache as earlier ingests leave it: every sandbox artist known."""
-    now = timezone.now()
-    Artist.objects.bulk_create(
-        Artist(
-            artist_id=artist.id,
-            name=artist.name,
-            genres=None if artist.genres is None else list(artist.genres),
-            fetched_at=now,
-        )
-        for artist in catalog.artists.values()
-    )
-
-
 @pytest.mark.slow
-def test_it_loads_a_10000_item_playlist(sandbox):
+def test_it_loads_a_10000_item_playlist(sandbox, every_artist_cached):
     # Pagination at size. Its 2,861 artists are cached already: one call per
     # unknown artist is test_it_costs_one_call_per_page_and_per_unknown_artist's.
-    cache_every_artist(sandbox.catalog)
     playlist_id = DEMO_PLAYLISTS[10000]
     result = ingest_playlist(playlist_id)
     assert result.status in (Status.SUCCEEDED, Status.PARTIAL), result.error

@@ -304,7 +304,9 @@ class SqliteHold:
             cursor.execute("DROP TABLE IF EXISTS hold_rows")
 
 
-def test_a_worker_killed_mid_load_leaves_no_rows_and_the_run_is_retried(sandbox, start_cluster):
+def test_a_worker_killed_mid_load_leaves_no_rows_and_the_run_is_retried(
+    sandbox, every_artist_cached, start_cluster
+):
     playlist_id = DEMO_PLAYLISTS[1000]
     cluster = start_cluster(workers=1)
     with the_load_held(cluster, playlist_id, sandbox) as holding:
