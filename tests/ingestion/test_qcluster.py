@@ -194,10 +194,13 @@ def test_the_same_playlist_asked_twice_at_once_runs_once(sandbox, start_cluster)
     assert IngestRun.objects.count() == 1
 
 
-def test_a_rate_limited_run_waits_in_the_queue_while_the_worker_moves_on(sandbox, start_cluster):
+def test_a_rate_limited_run_waits_in_the_queue_while_the_worker_moves_on(
+    sandbox, every_artist_cached, start_cluster
+):
     limited, other = DEMO_PLAYLISTS[50], DEMO_PLAYLISTS[51]
+    # Long enough for the other run (three calls, artists cached) to finish within it.
     sandbox.state.set_faults(
-        rate_limit={"retry_after": 3, "times": 1, "path_prefix": f"/v1/playlists/{limited}"}
+        rate_limit={"retry_after": 2, "times": 1, "path_prefix": f"/v1/playlists/{limited}"}
     )
     start_cluster(workers=1)
     waiting = request(limited)
