@@ -179,7 +179,9 @@ def test_a_queued_run_succeeds(start_cluster):
     assert run.tracks_loaded == PlaylistTrack.objects.filter(playlist_id=run.playlist_id).count()
 
 
-def test_the_same_playlist_asked_twice_at_once_runs_once(sandbox, start_cluster):
+def test_the_same_playlist_asked_twice_at_once_runs_once(
+    sandbox, every_artist_cached, start_cluster
+):
     first = request(DEMO_PLAYLISTS[1000])
     second = request(DEMO_PLAYLISTS[1000])
     assert first.pk == second.pk
