@@ -375,7 +375,8 @@ def test_an_uploaded_export_then_its_enrichment_run_in_the_cluster(
     run = runs.request_file_import(path, trigger=Trigger.WEB, upload=True, enrich=True)
     run = wait_for(lambda: finished(run), "the file run to finish")
     assert (run.kind, run.status, run.tracks_loaded) == (Kind.FILE, RunStatus.SUCCEEDED, 2)
-    assert not path.parent.exists()  # the upload is deleted once imported
+    # The upload is deleted once imported (just after the run's final status is written).
+    assert wait_for(lambda: not path.parent.exists(), "the upload to be deleted")
     enrichment = wait_for(
         lambda: IngestRun.objects.filter(kind=Kind.ENRICH).first(), "the enrichment run"
     )
