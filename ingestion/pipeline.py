@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass, field
 
 from ingestion.references import InvalidPlaylistReference, parse_playlist_id
 from ingestion.sources.spotify_api import Unchanged, extract_playlist, noop_progress
-from ingestion.transform import transform_snapshot
+from ingestion.transform import transform_snapshot, without_control_characters
 from spotify_client import (
     PlaylistNotFound,
     PlaylistNotReadable,
@@ -117,6 +117,7 @@ def transform_and_load(snapshot, result, *, progress=noop_progress, complete=Non
     `ingestion.enrichment.fill_details`: what an enrichment learned stays).
     """
     progress("transform", 0, 1)
+    snapshot = without_control_characters(snapshot)
     transformed = transform_snapshot(snapshot)
     rows = complete(transformed.rows) if complete else transformed.rows
     progress("load", 0, 1)

@@ -244,10 +244,34 @@ def execute_run(run, *, client=None, retries=True, progress=None, on_result=None
         # Cancelled (cancel_run deleted an upload) or reaped (its retry reads it again).
         logger.info("Run %s was cancelled or reaped while running; stopped.", run.pk)
         return None
-    finish_run(run, result, retries=retries)
+    except Exception:
+        # A bug, or input nothing above expected: the same error would come
+        # back on every attempt, so the run fails now (never retried, never
+        # left running for the reaper), and the operator gets the traceback.
+        logger.exception("Run %s (%s %s) failed unexpectedly", run.pk, run.kind, run.reference)
+        result = unexpected_failure(run)
+    try:
+        finish_run(run, result, retries=retries)
+    except Exception:
+        # Recording this outcome failed (e.g. a value the database refuses):
+        # record the plain failure instead, rather than leave the run running.
+        logger.exception("Run %s: recording its outcome failed", run.pk)
+        result = unexpected_failure(run)
+        finish_run(run, result, retries=False)
     if run.kind == Kind.FILE and run.parameters.get("enrich"):
         request_enrichment_of_imported(run, result)
     return result
+
+
+def unexpected_failure(run):
+    return IngestResult(
+        reference=run.reference,
+        playlist_id=run.playlist_id,
+        error=(
+            "The run stopped on an unexpected error; the details are in the log. "
+            "Trying again will probably fail the same way: tell whoever runs this app."
+        ),
+    )
 
 
 def request_enrichment_of_imported(run, result):

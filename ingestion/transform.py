@@ -7,10 +7,14 @@ Episodes and unavailable items are not rows: they are counted by reason, so
 nothing disappears without a trace.
 """
 
+import dataclasses
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from ingestion.snapshot import ItemKind, PlaylistSnapshot
@@ -53,6 +57,42 @@ class TransformResult:
     items_skipped: dict[str, int] = field(default_factory=dict)
     # rows whose artists have no known genre (for an honest genre chart)
     rows_without_genres: int = 0
+
+
+# Control characters (C0, U+0000–U+001F) other than tab and newline are stripped
+# from every text of a snapshot, here and nowhere else, before it is transformed,
+# loaded or named in a run: NUL cannot be stored in PostgreSQL text or jsonb at
+# all (and broke its COPY), SQLite would keep it, and none of them is ever meant
+# as part of a name. Stripped rather than refused: a stray one should not cost
+# anyone their import, and the rest of the name is intact.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
+# In orjson's output each of them is an escape (\b, \f, \r or \u00XX) after an
+# even run of backslashes; tab and newline are written \t and \n.
+_ESCAPED_CONTROL = re.compile(rb"(?<!\\)(?:\\\\)*\\(?:[bfr]|u00[01])")
+
+
+def without_control_characters(snapshot: PlaylistSnapshot) -> PlaylistSnapshot:
+    """The snapshot with control characters stripped from its texts (see
+    _CONTROL); the snapshot itself when it has none (one fast serialization
+    tells, instead of visiting every string)."""
+    if not _ESCAPED_CONTROL.search(orjson.dumps(snapshot, default=str)):
+        return snapshot
+    return _stripped(snapshot)
+
+
+def _stripped(value):
+    if isinstance(value, Enum):
+        return value  # ItemKind is a str, and compared by identity
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if dataclasses.is_dataclass(value):
+        changes = {f.name: _stripped(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return dataclasses.replace(value, **changes)
+    if isinstance(value, list | tuple):
+        return type(value)(_stripped(element) for element in value)
+    if isinstance(value, dict):
+        return {_stripped(key): _stripped(element) for key, element in value.items()}
+    return value
 
 
 def transform_snapshot(snapshot: PlaylistSnapshot) -> TransformResult:

@@ -20,10 +20,11 @@ from ingestion.enrichment import fill_details
 from ingestion.files.errors import InvalidImportFile
 from ingestion.files.exportify import read_exportify
 from ingestion.files.mpd import SLICE_FILE, read_slice, slice_paths
+from ingestion.files.reading import too_deep
 from ingestion.files.spotify_export import PLAYLIST_FILE, read_export
 from ingestion.pipeline import IngestResult, Status, transform_and_load
 from ingestion.sources.spotify_api import noop_progress
-from ingestion.transform import transform_snapshots
+from ingestion.transform import transform_snapshots, without_control_characters
 from warehouse.loader import load_playlists
 from warehouse.models import Source
 
@@ -111,6 +112,11 @@ def iter_ingest_path(
             yield from _IMPORTERS[unit_format](paths, owner_key=owner_key, progress=progress)
         except (InvalidImportFile, OSError) as error:
             yield _refused(paths[0] if len(paths) == 1 else path, error)
+        except RecursionError:
+            # Deep nesting that parsed can still be too deep for what follows
+            # (hashing a playlist's items recurses as deep as they nest).
+            unit = paths[0] if len(paths) == 1 else path
+            yield _refused(unit, too_deep(unit.name))
     progress("files", len(units), len(units))
 
 
@@ -190,7 +196,7 @@ def _load_one(reference, snapshot, progress, *, done, total):
 def _import_mpd(paths, *, owner_key, progress):
     """One slice per call: read and validate it all, then load it in one transaction."""
     started = time.monotonic()
-    snapshots = read_slice(paths[0])
+    snapshots = [without_control_characters(snapshot) for snapshot in read_slice(paths[0])]
     progress("playlists", 0, len(snapshots))
     # One pandas pass for the whole slice: ~12× faster than playlist by playlist.
     transformed = transform_snapshots(snapshots)

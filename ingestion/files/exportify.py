@@ -55,8 +55,11 @@ _NAME_SEPARATOR = re.compile(r"(?<!\\),\s*")
 def read_exportify(path: Path, *, owner_key: str = "") -> PlaylistSnapshot:
     text = decode_text(read_file_bytes(path), source=path.name)
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = _column_map(reader.fieldnames or [], path.name)
-    rows = list(_rows(reader, columns, path.name))
+    try:
+        columns = _column_map(reader.fieldnames or [], path.name)
+        rows = list(_rows(reader, columns, path.name))
+    except csv.Error as error:
+        raise _unreadable_csv(path.name, reader, error) from error
     name = playlist_name(path)
     items = [_item(row, position) for position, row in enumerate(rows)]
     return PlaylistSnapshot(
@@ -103,6 +106,18 @@ class _Row:
 
     def __getitem__(self, field):
         return self.raw[field]
+
+
+def _unreadable_csv(source, reader, error):
+    problem = str(error)
+    if "field larger than field limit" in problem:
+        # csv.field_size_limit() (131,072 characters): no Exportify column comes near it.
+        problem = f"a field longer than {csv.field_size_limit():,} characters"
+    # line_num counts the lines read before the one that failed.
+    return InvalidImportFile(
+        f"{source}, line {reader.line_num + 1} cannot be read as CSV ({problem}). "
+        "Export the playlist again with Exportify."
+    )
 
 
 def _rows(reader, columns, source):

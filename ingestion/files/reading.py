@@ -5,6 +5,7 @@ InvalidImportFile whose message names the file and says what to do.
 """
 
 import json
+import sys
 import zipfile
 from pathlib import Path
 
@@ -75,6 +76,8 @@ def _not_text(source, error, encoding):
 def parse_json(text: str, *, source: str):
     try:
         return json.loads(text)
+    except RecursionError as error:
+        raise too_deep(source) from error
     except json.JSONDecodeError as error:
         # A cut-off file fails at its very end, or inside a string it never closes.
         truncated = error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated")
@@ -88,6 +91,22 @@ def parse_json(text: str, *, source: str):
             f"{source} is not valid JSON: {error.msg} at line {error.lineno}, "
             f"column {error.colno}. {hint}"
         ) from error
+    except ValueError as error:
+        # Python refuses to turn more than sys.get_int_max_str_digits() digits
+        # into an int (quadratic time): no real export has such a number.
+        raise InvalidImportFile(
+            f"{source} holds a number of more than {sys.get_int_max_str_digits()} digits, "
+            "which no Spotify export or playlist file has: the file is damaged or was made "
+            "by hand; download it again."
+        ) from error
+
+
+def too_deep(source):
+    """The refusal of a file whose JSON nests deeper than Python can follow."""
+    return InvalidImportFile(
+        f"{source} has lists or objects nested too deeply to read (thousands of levels; "
+        "real exports nest a few). The file is damaged or was made by hand; download it again."
+    )
 
 
 def read_json_file(path: Path):
