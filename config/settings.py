@@ -257,6 +257,11 @@ SPOTIFY_TRACK_TTL_DAYS = env.int("SPOTIFY_TRACK_TTL_DAYS", default=90)
 # Largest file accepted (and most bytes unpacked from one ZIP), against
 # oversized uploads and decompression bombs.
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=200 * 1024 * 1024)
+# Most bytes of playlist files one import reads: a ZIP's Playlist*.json members
+# inflated together (counted as they stream: small members cannot add up to a
+# bomb), or one export JSON or Exportify CSV. A file is parsed whole, so this
+# bounds a worker's memory (about 10 bytes per byte read, over ~120 MB at rest).
+IMPORT_MAX_DECOMPRESSED_BYTES = env.int("IMPORT_MAX_DECOMPRESSED_BYTES", default=16 * 1024 * 1024)
 
 # --- Ingest runs ---------------------------------------------------------------
 # Attempts per run before it fails for good (rate limits and transient errors

@@ -17,13 +17,13 @@ class ItemKind(StrEnum):
     UNAVAILABLE = "unavailable"  # skipped: Spotify sent no item (removed content)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArtistRef:
     id: str | None  # None for local files
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Track:
     id: str | None  # None for local files
     uri: str
@@ -39,7 +39,7 @@ class Track:
     artists: tuple[ArtistRef, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlaylistItem:
     position: int
     kind: ItemKind

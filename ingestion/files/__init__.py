@@ -21,7 +21,7 @@ from ingestion.files.errors import InvalidImportFile
 from ingestion.files.exportify import read_exportify
 from ingestion.files.mpd import SLICE_FILE, read_slice, slice_paths
 from ingestion.files.reading import too_deep
-from ingestion.files.spotify_export import PLAYLIST_FILE, read_export
+from ingestion.files.spotify_export import PLAYLIST_FILE, iter_export
 from ingestion.pipeline import IngestResult, Status, transform_and_load
 from ingestion.sources.spotify_api import noop_progress
 from ingestion.transform import transform_snapshots, without_control_characters
@@ -164,16 +164,21 @@ def _refused(path, error):
 
 
 def _import_export(paths, *, owner_key, progress):
-    playlists = read_export(paths, owner_key=owner_key)
-    if not playlists:
-        raise InvalidImportFile(f"{paths[0].name} holds no playlists.")
-    # One transaction for the whole export: a failure leaves none of it loaded.
+    """The playlist files one at a time (each read, loaded and released before
+    the next), in one transaction: a bad one anywhere leaves none of them loaded."""
+    results = []
     with transaction.atomic():
-        results = [
-            _load_one(reference, snapshot, progress, done=index, total=len(playlists))
-            for index, (reference, snapshot) in enumerate(playlists)
-        ]
-    progress("playlists", len(playlists), len(playlists))
+        for playlists in iter_export(paths, owner_key=owner_key):
+            # The total is what the files read so far hold: the rest are not read yet.
+            total = len(results) + len(playlists)
+            for reference, snapshot in playlists:
+                results.append(
+                    _load_one(reference, snapshot, progress, done=len(results), total=total)
+                )
+            del playlists
+        if not results:
+            raise InvalidImportFile(f"{paths[0].name} holds no playlists.")
+    progress("playlists", len(results), len(results))
     return results
 
 

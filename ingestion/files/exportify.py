@@ -13,7 +13,6 @@ collaboration never lends its guest's genres to the artist's solo tracks.
 """
 
 import csv
-import io
 import re
 from datetime import UTC
 from pathlib import Path
@@ -22,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 
 from ingestion.files.errors import InvalidImportFile
 from ingestion.files.identity import content_hash, derived_playlist_id, spotify_id_from_uri
-from ingestion.files.reading import decode_text, read_file_bytes
+from ingestion.files.reading import read_playlist_file_bytes, text_stream
 from ingestion.files.spotify_export import local_track
 from ingestion.snapshot import ArtistRef, ItemKind, PlaylistItem, PlaylistSnapshot, Track
 from warehouse.models import Source
@@ -53,8 +52,7 @@ _NAME_SEPARATOR = re.compile(r"(?<!\\),\s*")
 
 
 def read_exportify(path: Path, *, owner_key: str = "") -> PlaylistSnapshot:
-    text = decode_text(read_file_bytes(path), source=path.name)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(text_stream(read_playlist_file_bytes(path), source=path.name))
     try:
         columns = _column_map(reader.fieldnames or [], path.name)
         rows = list(_rows(reader, columns, path.name))
@@ -96,13 +94,19 @@ def _column_map(fieldnames, source):
 class _Row:
     """One CSV line's values by field, parsed and checked; `raw` feeds the snapshot id."""
 
+    __slots__ = ("raw", "line", "source", "artist_ids", "genres")
+
     def __init__(self, values, line, source):
         self.raw = values
-        self.where = f"{source}, line {line}"
+        self.line, self.source = line, source
         self.artist_ids = [
             spotify_id_from_uri(uri, "artist") for uri in _split(values["artist_uris"])
         ]
         self.genres = _genres(values["genres"])
+
+    @property
+    def where(self):
+        return f"{self.source}, line {self.line}"
 
     def __getitem__(self, field):
         return self.raw[field]

@@ -31,8 +31,21 @@ def derived_playlist_id(prefix: str, name: str, *, owner_key: str = "", occurren
 def content_hash(value) -> str:
     """A snapshot id for file content: equal content, equal id (so an unchanged
     file is recognizable), whatever the key order in the file."""
-    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    digest = hashlib.sha256()
+    # A list is hashed element by element, the same bytes json.dumps would
+    # give for all of it: a long playlist's whole JSON is never held at once.
+    if isinstance(value, list):
+        digest.update(b"[")
+        for index, element in enumerate(value):
+            digest.update((", " if index else "").encode() + _canonical(element))
+        digest.update(b"]")
+    else:
+        digest.update(_canonical(value))
+    return digest.hexdigest()[:32]
+
+
+def _canonical(value):
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode()
 
 
 def spotify_id_from_uri(uri: str, kind: str) -> str | None:

@@ -4,9 +4,11 @@ Every importer reads through here, so every bad file fails the same way: with an
 InvalidImportFile whose message names the file and says what to do.
 """
 
+import io
 import json
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -19,12 +21,21 @@ MAX_COMPRESSION_RATIO = 100
 # Tiny members can have any ratio without harm.
 RATIO_CHECK_MIN_BYTES = 1024 * 1024
 _READ_CHUNK = 1024 * 1024
+_RAISE = (
+    "Real exports are far smaller: if this one really is that big, whoever runs this app "
+    "can raise the limit."
+)
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def max_file_bytes():
     return settings.IMPORT_MAX_FILE_BYTES
+
+
+def max_decompressed_bytes():
+    """The most bytes one import inflates from a ZIP, or reads of a playlist file."""
+    return min(settings.IMPORT_MAX_DECOMPRESSED_BYTES, settings.IMPORT_MAX_FILE_BYTES)
 
 
 def _megabytes(size):
@@ -34,6 +45,20 @@ def _megabytes(size):
 def read_file_bytes(path: Path) -> bytes:
     """The file's bytes, refusing files over IMPORT_MAX_FILE_BYTES before reading them."""
     check_file_size(path)
+    return path.read_bytes()
+
+
+def read_playlist_file_bytes(path: Path) -> bytes:
+    """An export JSON's or Exportify CSV's bytes: parsed whole, so held to
+    IMPORT_MAX_DECOMPRESSED_BYTES too (it bounds what one import holds in memory)."""
+    check_file_size(path)
+    limit = max_decompressed_bytes()
+    size = path.stat().st_size
+    if size > limit:
+        raise InvalidImportFile(
+            f"{path.name} is {_megabytes(size)}, over the import limit of {_megabytes(limit)} "
+            f"for one playlist file (IMPORT_MAX_DECOMPRESSED_BYTES). {_RAISE}"
+        )
     return path.read_bytes()
 
 
@@ -62,6 +87,15 @@ def decode_text(data: bytes, *, source: str) -> str:
         return data.removeprefix(_UTF8_BOM).decode("utf-8")
     except UnicodeDecodeError as error:
         raise _not_text(source, error, "UTF-8") from error
+
+
+def text_stream(data: bytes, *, source: str) -> io.TextIOBase:
+    """`data` as a text stream (for the csv module), refused the way
+    `decode_text` refuses bad text. It decodes as it is read: an io.StringIO of
+    the whole text would take 4 bytes a character."""
+    decode_text(data, source=source)  # only to check it
+    encoding = "utf-16" if data.startswith(_UTF16_BOMS) else "utf-8-sig"
+    return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
 
 
 def _not_text(source, error, encoding):
@@ -113,12 +147,15 @@ def read_json_file(path: Path):
     return parse_json(decode_text(read_file_bytes(path), source=path.name), source=path.name)
 
 
-def read_zip_members(path: Path, wanted) -> list[tuple[str, bytes]]:
-    """(name, bytes) of the members whose name `wanted` accepts, in archive order.
+def iter_zip_members(path: Path, wanted, *, order=None) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of each member whose ZipInfo `wanted` accepts, one at a time,
+    sorted by `order(name)` if given (else in archive order).
 
-    Guards against decompression bombs three ways: declared sizes, the declared
-    compression ratio, and a cap on the bytes actually inflated (declared sizes
-    can lie), all within IMPORT_MAX_FILE_BYTES for the whole archive.
+    The caller holds one member at a time, so memory follows the largest member,
+    not the archive. Guards against decompression bombs: declared sizes, the
+    declared compression ratio, and a budget on the bytes actually inflated over
+    all members (IMPORT_MAX_DECOMPRESSED_BYTES), counted as they stream, since
+    declared sizes can lie and small members skip the ratio check.
     """
     check_file_size(path)
     try:
@@ -130,21 +167,23 @@ def read_zip_members(path: Path, wanted) -> list[tuple[str, bytes]]:
         ) from error
     with archive:
         members = [info for info in archive.infolist() if not info.is_dir() and wanted(info)]
-        budget = max_file_bytes()
-        contents = []
+        if order is not None:
+            members.sort(key=lambda info: order(info.filename))
+        budget = max_decompressed_bytes()
         for info in members:
             _check_declared_size(path, info, budget)
             data = _read_member(path, archive, info, budget)
             budget -= len(data)
-            contents.append((info.filename, data))
-    return contents
+            yield info.filename, data
+            del data  # released before the next member is inflated
 
 
 def _check_declared_size(path, info, budget):
     if info.file_size > budget:
         raise InvalidImportFile(
-            f"{path.name}: {info.filename} would unpack to {_megabytes(info.file_size)}, over "
-            f"the import limit of {_megabytes(max_file_bytes())} (IMPORT_MAX_FILE_BYTES)."
+            f"{path.name}: {info.filename} would unpack to {_megabytes(info.file_size)}, "
+            f"over what is left of the import limit of {_megabytes(max_decompressed_bytes())} "
+            f"for the playlist files of one export (IMPORT_MAX_DECOMPRESSED_BYTES). {_RAISE}"
         )
     ratio = info.file_size / max(info.compress_size, 1)
     if info.file_size > RATIO_CHECK_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
@@ -172,7 +211,8 @@ def _read_member(path, archive, info, budget):
 
 def _bomb_message(path, member):
     return (
-        f"{path.name}: {member} unpacks to far more data than its compressed size suggests "
-        f"or than the import limit of {_megabytes(max_file_bytes())} allows. It does not look "
-        "like a Spotify export, so it was not read."
+        f"{path.name}: {member} unpacks to far more data than its compressed size suggests, "
+        f"or the archive's playlist files to more than the import limit of "
+        f"{_megabytes(max_decompressed_bytes())} (IMPORT_MAX_DECOMPRESSED_BYTES). It does not "
+        "look like a Spotify export, so it was not read."
     )

@@ -9,6 +9,7 @@ stay missing rather than invented. Dates are date-only: midnight UTC.
 
 import html
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote_plus
@@ -22,7 +23,12 @@ from ingestion.files.identity import (
     normalize_name,
     spotify_id_from_uri,
 )
-from ingestion.files.reading import decode_text, parse_json, read_file_bytes, read_zip_members
+from ingestion.files.reading import (
+    decode_text,
+    iter_zip_members,
+    parse_json,
+    read_playlist_file_bytes,
+)
 from ingestion.snapshot import ArtistRef, ItemKind, PlaylistItem, PlaylistSnapshot, Track
 from warehouse.models import Source
 
@@ -31,42 +37,68 @@ PLAYLIST_FILE = re.compile(r"(?:^|/)Playlist(\d*)\.json$", re.IGNORECASE)
 
 
 def read_export(paths: list[Path], *, owner_key: str = "") -> list[tuple[str, PlaylistSnapshot]]:
-    """(reference, snapshot) for every playlist of the export files or ZIPs in `paths`,
-    all validated before any is returned: one bad playlist refuses the lot."""
-    documents = [document for path in paths for document in _documents(path)]
+    """(reference, snapshot) for every playlist of the export files or ZIPs in `paths`."""
+    return [playlist for part in iter_export(paths, owner_key=owner_key) for playlist in part]
+
+
+def iter_export(paths: list[Path], *, owner_key: str = "") -> Iterator[list]:
+    """The (reference, snapshot) pairs of each playlist file of the export, one
+    file at a time: a ZIP's members are inflated, parsed and turned into
+    snapshots one by one, so memory follows the largest file, not the export.
+    Raises InvalidImportFile for the first bad one; callers load inside one
+    transaction, so a bad file anywhere loads nothing."""
     occurrences = {}
+    for reference, document in _documents(paths):
+        playlists = _playlists(reference, document, occurrences, owner_key)
+        # Neither is held while the next file is inflated and parsed.
+        del document
+        yield playlists
+        del playlists
+
+
+def _playlists(reference, document, occurrences, owner_key):
+    """A playlist file's playlists; `occurrences` counts names over the whole export."""
     snapshots = []
-    for reference, document in documents:
-        for index, raw in enumerate(_playlists_of(document, reference)):
-            where = f"{reference}, playlist {index + 1}"
-            name = _playlist_name(raw, where)
-            key = normalize_name(name)
-            occurrences[key] = occurrences.get(key, 0) + 1
-            playlist_id = derived_playlist_id(
-                ID_PREFIX, name, owner_key=owner_key, occurrence=occurrences[key]
-            )
-            where = f"{reference}, playlist {name!r}"
-            snapshots.append((reference, _snapshot(raw, playlist_id, name, where)))
+    for index, raw in enumerate(_playlists_of(document, reference)):
+        where = f"{reference}, playlist {index + 1}"
+        name = _playlist_name(raw, where)
+        key = normalize_name(name)
+        occurrences[key] = occurrences.get(key, 0) + 1
+        playlist_id = derived_playlist_id(
+            ID_PREFIX, name, owner_key=owner_key, occurrence=occurrences[key]
+        )
+        where = f"{reference}, playlist {name!r}"
+        snapshots.append((reference, _snapshot(raw, playlist_id, name, where)))
     return snapshots
 
 
-def _documents(path):
-    """(reference, parsed JSON) of one file, or of each playlist file inside a ZIP."""
-    if path.suffix.lower() == ".zip":
-        members = read_zip_members(path, lambda info: _is_playlist_member(info.filename))
-        if not members:
-            raise InvalidImportFile(
-                f"{path.name} holds no playlist files (Playlist1.json, Playlist.json, …). "
-                "Is it the Spotify account data export? Playlists are in the “Account data” "
-                "part of “Download your data”."
-            )
-        members.sort(key=lambda member: _playlist_file_number(member[0]))
-        return [
-            (f"{path.name}/{name}", parse_json(decode_text(data, source=name), source=name))
-            for name, data in members
-        ]
-    text = decode_text(read_file_bytes(path), source=path.name)
-    return [(path.name, parse_json(text, source=path.name))]
+def _documents(paths):
+    """(reference, parsed JSON) of each playlist file, ZIP members one at a time."""
+    for path in paths:
+        if path.suffix.lower() == ".zip":
+            yield from _zip_documents(path)
+        else:
+            text = decode_text(read_playlist_file_bytes(path), source=path.name)
+            yield path.name, parse_json(text, source=path.name)
+
+
+def _zip_documents(path):
+    members = iter_zip_members(
+        path, lambda info: _is_playlist_member(info.filename), order=_playlist_file_number
+    )
+    found = False
+    for name, data in members:
+        found = True
+        document = parse_json(decode_text(data, source=name), source=name)
+        del data  # the parsed document is all that is kept of the member
+        yield f"{path.name}/{name}", document
+        del document
+    if not found:
+        raise InvalidImportFile(
+            f"{path.name} holds no playlist files (Playlist1.json, Playlist.json, …). "
+            "Is it the Spotify account data export? Playlists are in the “Account data” "
+            "part of “Download your data”."
+        )
 
 
 def _is_playlist_member(name):

@@ -153,3 +153,16 @@ def test_added_at_survives_missing_values_and_other_time_zones():
     assert not PlaylistTrack.objects.filter(
         playlist_id=everything_missing.playlist_id, added_at__isnull=False
     ).exists()
+
+
+def test_rows_are_written_in_chunks_with_the_same_outcome(monkeypatch):
+    monkeypatch.setattr("warehouse.loader.WRITE_CHUNK", 3)
+    tracks = TrackFactory.create_batch(8)
+    snapshot = snapshot_of(tracks)
+    first = load(snapshot, T0)
+    assert (first.rows_inserted, len(table(snapshot.playlist_id))) == (8, 8)
+    newcomer = TrackFactory()
+    again = load(snapshot_of([*tracks[:6], newcomer], playlist_id=snapshot.playlist_id), T1)
+    assert (again.rows_inserted, again.rows_unchanged, again.rows_removed) == (1, 6, 2)
+    present = {row["track_id"] for row in table(snapshot.playlist_id) if not row["removed_at"]}
+    assert present == {track.id for track in [*tracks[:6], newcomer]}

@@ -188,3 +188,34 @@ def test_the_read_cap_stops_inflating_past_the_budget(tmp_path):
     path = write_export_zip(tmp_path / "x.zip", {"Playlist1.json": b"0" * 5000})
     with zipfile.ZipFile(path) as archive, pytest.raises(InvalidImportFile, match="far more"):
         _read_member(path, archive, archive.infolist()[0], budget=4000)
+
+
+def test_small_members_cannot_add_up_past_the_decompressed_budget(tmp_path, settings):
+    # Each member is under the ratio check's threshold; the budget counts them all.
+    settings.IMPORT_MAX_DECOMPRESSED_BYTES = 100_000
+    member = json.dumps({"playlists": [export_playlist("P", [export_track_item(1)] * 100)]})
+    assert 20_000 < len(member) < 50_000
+    members = {f"Playlist{n}.json": member.encode() for n in range(1, 6)}
+    error = refused(write_export_zip(tmp_path / "many.zip", members))
+    assert "IMPORT_MAX_DECOMPRESSED_BYTES" in error
+    assert "many.zip" in error
+
+
+def test_a_playlist_file_over_the_decompressed_budget_is_refused_unread(tmp_path, settings):
+    settings.IMPORT_MAX_DECOMPRESSED_BYTES = 1000
+    path = write_export_json(
+        tmp_path / "Playlist1.json",
+        [export_playlist("Big", [export_track_item(n) for n in range(50)])],
+    )
+    error = refused(path)
+    assert "Playlist1.json is" in error and "IMPORT_MAX_DECOMPRESSED_BYTES" in error
+    csv_path = write_csv(tmp_path / "Big.csv", [classic_row(n) for n in range(1, 20)])
+    assert "IMPORT_MAX_DECOMPRESSED_BYTES" in refused(csv_path)
+
+
+def test_a_bad_member_after_good_ones_loads_none_of_the_export(tmp_path):
+    # Members are read and loaded one at a time, inside one transaction.
+    good = [export_playlist("Good", [export_track_item(1)])]
+    members = {"Playlist1.json": good, "Playlist2.json": b'{"playlists": [{"name": "x",'}
+    error = refused(write_export_zip(tmp_path / "export.zip", members))
+    assert "Playlist2.json is not valid JSON" in error
