@@ -144,6 +144,9 @@ def request_file_import(
         {"format": file_format, "owner_key": owner_key, "delete_file": upload, "enrich": enrich},
         spotify_user,
     )
+    if upload:
+        # For the per-user hourly limits of the upload page.
+        parameters["upload_bytes"] = Path(path).stat().st_size
     with transaction.atomic():
         run = IngestRun.objects.create(
             kind=Kind.FILE,

@@ -11,16 +11,19 @@ its run is over.
 
 import shutil
 import uuid
+from datetime import timedelta
+from math import ceil
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from accounts.connections import can_look_up_tracks, spotify_reader
 from dashboard.forms import UploadExportForm, mpd_refusal, upload_max_bytes
 from ingestion.files import InvalidImportFile, detect_format
-from ingestion.models import Trigger
+from ingestion.models import IngestRun, Kind, Trigger
 from ingestion.runs import request_file_import
 from warehouse.models import Source
 
@@ -73,6 +76,8 @@ def upload(request):
     if request.method == "POST" and _request_too_big(request):
         # Refused from the Content-Length, before Django reads the body to disk.
         refused = _too_big_message(request)
+    elif request.method == "POST" and (limited := hourly_limit_refusal(request)):
+        return _refused_for_now(request, form, *limited)
     elif request.method == "POST":
         form = UploadExportForm(request.POST, request.FILES, can_enrich=can_enrich)
         if form.is_valid():
@@ -116,3 +121,79 @@ def _too_big_message(request):
         f"The file is about {size:.1f} MB, over the upload limit of {limit:.1f} MB. Upload "
         "Playlist1.json rather than the whole ZIP, or import the file with `manage.py ingest`."
     )
+
+
+UPLOAD_WINDOW = timedelta(hours=1)
+
+
+def hourly_limit_refusal(request):
+    """(message, when they may upload again) if this upload would take the user
+    past UPLOADS_PER_HOUR or UPLOAD_BYTES_PER_HOUR, else None. Read before the
+    body: its size is the request's Content-Length."""
+    incoming = _content_length(request)
+    now = timezone.now()
+    recent = _recent_uploads(request.user, since=now - UPLOAD_WINDOW)
+    count_limit, bytes_limit = settings.UPLOADS_PER_HOUR, settings.UPLOAD_BYTES_PER_HOUR
+    # The upload fits once enough of the recent ones have aged out of the window.
+    for expired in range(len(recent) + 1):
+        kept = recent[expired:]
+        if len(kept) < count_limit and sum(size for _, size in kept) + incoming <= bytes_limit:
+            break
+    else:
+        expired = None  # bigger than the hourly budget on its own
+    if expired == 0:
+        return None
+    if expired is None:
+        message = (
+            f"The file is about {_mb(incoming)}, more than the {_mb(bytes_limit)} one person may "
+            "upload per hour (UPLOAD_BYTES_PER_HOUR). Import it with `manage.py ingest` instead."
+        )
+        return message, None
+    again = recent[expired - 1][0] + UPLOAD_WINDOW
+    used = sum(size for _, size in recent)
+    message = (
+        f"You have uploaded {len(recent)} file(s), {_mb(used)}, in the last hour: this one would "
+        f"pass the limit of {count_limit} files or {_mb(bytes_limit)} per hour. You can upload "
+        f"it again from {timezone.localtime(again):%H:%M} ({_minutes_until(again, now)})."
+    )
+    return message, again
+
+
+def _recent_uploads(user, *, since):
+    """(queued at, bytes) of the user's uploads since `since`, oldest first."""
+    runs = IngestRun.objects.filter(
+        kind=Kind.FILE, trigger=Trigger.WEB, requested_by=user, queued_at__gt=since
+    ).order_by("queued_at")
+    return [
+        (queued_at, parameters.get("upload_bytes", 0))
+        for queued_at, parameters in runs.values_list("queued_at", "parameters")
+        if parameters.get("delete_file")
+    ]
+
+
+def _refused_for_now(request, form, message, again):
+    context = {
+        "form": form,
+        "file_errors": [message],
+        "max_megabytes": upload_max_bytes() / (1024 * 1024),
+    }
+    response = render(request, "dashboard/upload.html", context, status=429)
+    if again is not None:
+        response["Retry-After"] = str(max(1, ceil((again - timezone.now()).total_seconds())))
+    return response
+
+
+def _content_length(request):
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
+def _mb(size):
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _minutes_until(moment, now):
+    minutes = ceil((moment - now).total_seconds() / 60)
+    return "in 1 minute" if minutes <= 1 else f"in {minutes} minutes"

@@ -5,11 +5,13 @@ The test settings run queued tasks inline (django-q2 `sync`), so executing the
 on-commit callbacks runs the import within the request, like a worker would.
 """
 
+import datetime as dt
 import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import UserPlaylist
 from devtools.synthetic.exports import (
@@ -262,3 +264,58 @@ def test_the_home_page_links_to_the_upload_page(alice, client):
     client.force_login(alice)
     response = client.get(reverse("dashboard:home"))
     assert reverse("dashboard:upload").encode() in response.content
+
+
+def _age_uploads(minutes):
+    """Move every upload back in time (the limits look at the last hour)."""
+    for run in IngestRun.objects.all():
+        IngestRun.objects.filter(pk=run.pk).update(
+            queued_at=run.queued_at - dt.timedelta(minutes=minutes)
+        )
+
+
+def test_uploads_past_the_hourly_count_are_refused_until_the_oldest_ages_out(
+    client, alice, bob, upload, settings, data_dir
+):
+    settings.UPLOADS_PER_HOUR = 2
+    client.force_login(alice)
+    for number in (1, 2):
+        _run_of_latest(upload(f"Playlist{number}.json", _export_json(_road_trip())))
+    _age_uploads(50)  # the two were uploaded 50 minutes ago
+    refused = upload("Playlist3.json", _export_json(_road_trip()))
+    assert refused.status_code == 429
+    text = refused.content.decode()
+    assert "You have uploaded 2 file(s)" in text and "limit of 2 files" in text
+    oldest = IngestRun.objects.order_by("queued_at").first().queued_at
+    again = timezone.localtime(oldest + dt.timedelta(hours=1))
+    assert f"You can upload it again from {again:%H:%M} (in 10 minutes)" in text
+    assert 9 * 60 <= int(refused["Retry-After"]) <= 10 * 60
+    assert IngestRun.objects.count() == 2
+    assert len(list((data_dir / "uploads" / str(alice.pk)).glob("*/*"))) == 0
+    client.force_login(bob)  # limits are per person
+    assert upload("Playlist1.json", _export_json(_road_trip())).status_code == 302
+    client.force_login(alice)
+    _age_uploads(11)  # an hour and a minute after the first two
+    assert upload("Playlist3.json", _export_json(_road_trip())).status_code == 302
+
+
+def test_uploads_past_the_hourly_bytes_are_refused(client, alice, upload, settings):
+    content = _export_json(_road_trip())
+    settings.UPLOAD_BYTES_PER_HOUR = 3 * len(content)
+    client.force_login(alice)
+    run = _run_of_latest(upload("Playlist1.json", content))
+    assert run.parameters["upload_bytes"] == len(content)
+    refused = upload("Playlist2.json", content + b" " * (2 * len(content)))
+    assert refused.status_code == 429
+    assert "per hour" in refused.content.decode()
+    assert IngestRun.objects.count() == 1
+    settings.UPLOAD_BYTES_PER_HOUR = len(content) // 2
+    alone = upload("Playlist2.json", content)
+    assert alone.status_code == 429
+    assert "UPLOAD_BYTES_PER_HOUR" in alone.content.decode()
+    assert "Retry-After" not in alone
+
+
+def _run_of_latest(response):
+    assert response.status_code == 302, response.content.decode()[:500]
+    return IngestRun.objects.latest("queued_at")
