@@ -92,7 +92,7 @@ def test_deep_nesting_inside_a_zip_member(tmp_path, alice):
     assert "nested too deeply" in run.error
 
 
-def test_nesting_just_under_the_parser_limit_is_refused_too(tmp_path, alice):
+def test_nesting_near_the_parser_limit_loads_or_is_refused_but_never_crashes(tmp_path, alice):
     # Parses (the C parser allows ~1000 levels), but hashing the items for the
     # snapshot id recurses again, deeper in the stack.
     deep = "[" * 980 + "]" * 980
@@ -182,3 +182,23 @@ def test_an_unexpected_error_in_an_enrichment_run_fails_it(monkeypatch):
     runs.execute_run(runs.claim_run(run.pk), client=object())
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "unexpected error" in run.error
+
+
+def test_a_run_whose_outcome_cannot_be_recorded_is_failed_instead(tmp_path, alice, monkeypatch):
+    # Stands in for a value the database refuses when the outcome is written.
+    original = runs._outcome_fields
+    calls = []
+
+    def refusing_once(result):
+        calls.append(result)
+        if len(calls) == 1:
+            raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+        return original(result)
+
+    monkeypatch.setattr("ingestion.runs._outcome_fields", refusing_once)
+    path = write_export_json(
+        upload_folder(tmp_path) / "Playlist1.json", [export_playlist("A", [export_track_item(1)])]
+    )
+    run = run_upload(path, alice)
+    assert run.status == RunStatus.FAILED and "unexpected error" in run.error
+    assert run.finished_at is not None and not path.parent.exists()
