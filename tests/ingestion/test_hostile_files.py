@@ -8,9 +8,7 @@ import logging
 import pytest
 
 from accounts.models import UserPlaylist
-from ingestion import runs
-from ingestion.models import IngestRun, RunStatus, Trigger
-from tests.ingestion.files.builders import (
+from devtools.synthetic.exports import (
     classic_row,
     export_playlist,
     export_track_item,
@@ -18,6 +16,8 @@ from tests.ingestion.files.builders import (
     write_export_json,
     write_export_zip,
 )
+from ingestion import runs
+from ingestion.models import IngestRun, RunStatus, Trigger
 from warehouse.models import Playlist, PlaylistTrack
 
 pytestmark = pytest.mark.django_db

@@ -17,14 +17,14 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from ingestion import runs
-from ingestion.models import RunStatus, Trigger
-from tests.ingestion.files.builders import (
+from devtools.synthetic.exports import (
     CLASSIC_HEADER,
     classic_row,
     export_playlist,
     export_track_item,
 )
+from ingestion import runs
+from ingestion.models import RunStatus, Trigger
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
