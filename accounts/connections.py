@@ -34,7 +34,8 @@ def connection_save(*, user, tokens, profile):
     """Store the tokens of a finished authorization; returns the connection.
 
     Keyed on Spotify's `account_id`: one Spotify account belongs to one user of
-    this site. Raises ConnectionRefused if another user already linked it.
+    this site. Raises ConnectionRefused if another user already linked it. The
+    authorization is new, so is the refresh token's six-month lifetime.
     """
     account_id = profile.get("account_id") or f"user:{profile['id']}"
     with transaction.atomic():
@@ -61,6 +62,7 @@ def connection_save(*, user, tokens, profile):
                 "expires_at": _expiry(tokens.get("expires_in", 3600)),
                 "status": ConnectionStatus.CONNECTED,
                 "status_message": "",
+                "authorized_at": timezone.now(),
             },
         )
     return connection
@@ -114,10 +116,24 @@ class TokenStore:
         self.connection.save(update_fields=[*fields, "updated_at"])
 
     def revoked_message(self):
+        """Why Spotify answered invalid_grant, from the connection's age, and what to do."""
+        connection = self.connection
+        lifetime = settings.SPOTIFY_REFRESH_TOKEN_LIFETIME_DAYS
+        authorized = f"{connection.authorized_at:%Y-%m-%d}"
+        ends = f"{connection.refresh_token_expires_at:%Y-%m-%d}"
+        if timezone.now() >= connection.refresh_token_expires_at:
+            why = (
+                f"it expired: Spotify ends every connection {lifetime} days (six months) after "
+                f"consent, and this one, authorized on {authorized}, ended on {ends}"
+            )
+        else:
+            why = (
+                "the access was revoked at spotify.com/account/apps (or by Spotify): its "
+                f"six months, from {authorized}, were to run until {ends}"
+            )
         return (
             f"Spotify no longer accepts this site's access to the Spotify account "
-            f"{self.connection.label} (invalid_grant: the access was removed at "
-            "spotify.com/account/apps, or it expired). Reconnect Spotify on your account's "
+            f"{connection.label} (invalid_grant): {why}. Reconnect Spotify on your account's "
             "Spotify page to ingest its playlists again."
         )
 

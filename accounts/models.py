@@ -7,15 +7,17 @@ person's own token. Tokens are encrypted at rest (accounts.crypto).
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from accounts.crypto import EncryptedTextField
+from accounts.token_lifetime import reconnect_due, refresh_token_expiry
 
 
 class ConnectionStatus(models.TextChoices):
     CONNECTED = "connected", "Connected"
-    # Spotify refused the refresh token (invalid_grant): the person revoked the
-    # app's access, or the token can no longer be decrypted. Only a new
-    # authorization helps.
+    # Spotify refused the refresh token (invalid_grant): it reached the end of
+    # its six months, the person revoked the app's access, or the token can no
+    # longer be decrypted. Only a new authorization helps.
     RECONNECT = "reconnect", "Reconnect Spotify"
 
 
@@ -39,6 +41,10 @@ class SpotifyConnection(models.Model):
     # Why the connection needs attention, written for the person.
     status_message = models.TextField(blank=True, default="")
     connected_at = models.DateTimeField(auto_now_add=True)
+    # When the person last approved the app on Spotify's page (Connect or
+    # Reconnect Spotify). Spotify ends the refresh token a fixed time after
+    # this (SPOTIFY_REFRESH_TOKEN_LIFETIME_DAYS); refreshing does not move it.
+    authorized_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -50,6 +56,22 @@ class SpotifyConnection(models.Model):
     @property
     def is_live(self):
         return self.status == ConnectionStatus.CONNECTED and bool(self.refresh_token)
+
+    @property
+    def refresh_token_expires_at(self):
+        """When Spotify stops accepting this connection's refresh token."""
+        return refresh_token_expiry(self.authorized_at)
+
+    @property
+    def reconnect_by(self):
+        """The date to reconnect by, once it is near (see reconnect_due); else None."""
+        if self.status != ConnectionStatus.CONNECTED:
+            return None  # already dead: the page says "Reconnect Spotify" instead
+        return reconnect_due(self.authorized_at)
+
+    @property
+    def refresh_token_expired(self):
+        return timezone.now() >= self.refresh_token_expires_at
 
     @property
     def label(self):

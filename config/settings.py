@@ -202,6 +202,14 @@ SPOTIFY_CLIENT_SECRET = env.str("SPOTIFY_CLIENT_SECRET", default="")
 # Optional: a user's refresh token. In Development Mode only a user token can read
 # playlist items (of playlists that user owns or collaborates on).
 SPOTIFY_REFRESH_TOKEN = env.str("SPOTIFY_REFRESH_TOKEN", default="")
+# When that token was authorized (ISO date): Spotify ends it
+# SPOTIFY_REFRESH_TOKEN_LIFETIME_DAYS later, and start-up and the admin say when.
+SPOTIFY_REFRESH_TOKEN_AUTHORIZED_AT = env.str("SPOTIFY_REFRESH_TOKEN_AUTHORIZED_AT", default="")
+# Since 2026-07-20 Spotify ends every refresh token six months after the
+# person's consent (refreshing does not extend it) ...
+SPOTIFY_REFRESH_TOKEN_LIFETIME_DAYS = env.int("SPOTIFY_REFRESH_TOKEN_LIFETIME_DAYS", default=182)
+# ... so people are asked to reconnect from this many days before.
+SPOTIFY_RECONNECT_WARNING_DAYS = env.int("SPOTIFY_RECONNECT_WARNING_DAYS", default=14)
 SPOTIFY_API_BASE_URL = env.str("SPOTIFY_API_BASE_URL", default="https://api.spotify.com/v1/")
 SPOTIFY_ACCOUNTS_BASE_URL = env.str(
     "SPOTIFY_ACCOUNTS_BASE_URL", default="https://accounts.spotify.com/"

@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html_join
 
+from accounts.admin import tell_about_operator_token
 from ingestion import runs
 from ingestion.models import IngestRun, Kind
 
@@ -68,6 +69,11 @@ class IngestRunAdmin(admin.ModelAdmin):
         ),
         ("Log", {"fields": ("log_lines",)}),
     )
+
+    def changelist_view(self, request, extra_context=None):
+        # Shell and unattended runs may read with SPOTIFY_REFRESH_TOKEN: say when it ends.
+        tell_about_operator_token(request)
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request):
         return False
