@@ -115,9 +115,12 @@ INVALID_CLIENT_MESSAGE = (
 )
 
 REFRESH_TOKEN_REFUSED_MESSAGE = (
-    "Spotify refused the refresh token (invalid_grant): it was revoked or "
-    "belongs to another app. Sign in with Spotify again to get a new one "
-    "(SPOTIFY_REFRESH_TOKEN), or use `ingest --user` with a connected account."
+    "Spotify refused the refresh token (invalid_grant): Spotify ends every refresh "
+    "token six months after its authorization (SPOTIFY_REFRESH_TOKEN_AUTHORIZED_AT), "
+    "or it was revoked or belongs to another app. Sign in with Spotify again "
+    "(reconnect) and put the new token and today's date in SPOTIFY_REFRESH_TOKEN "
+    "and SPOTIFY_REFRESH_TOKEN_AUTHORIZED_AT, or use `ingest --user` with a "
+    "connected account."
 )
 
 FRESH_TOKENS_REFUSED_MESSAGE = (

@@ -81,6 +81,9 @@ class TokenProvider:
         self._expires_at = (expires_at - self.EXPIRY_MARGIN) if access_token else 0.0
         # Told about every new token, and about a refused refresh token.
         self.store = store
+        # Spotify's invalid_grant is final (an expired or revoked refresh token):
+        # once refused, the same message without asking again.
+        self._refusal: str | None = None
         self._lock = threading.Lock()
 
     @property
@@ -99,6 +102,8 @@ class TokenProvider:
             self._token = None
 
     def _fetch(self) -> str:
+        if self._refusal is not None:
+            raise SpotifyAuthError(self._refusal)
         if self.refresh_token:
             data = {"grant_type": "refresh_token", "refresh_token": self.refresh_token}
         else:
@@ -108,7 +113,10 @@ class TokenProvider:
                 self.token_url, data, (self.client_id, self.client_secret), self.timeout
             )
         except TokenRefused as refused:
-            raise SpotifyAuthError(self._refusal_message(refused.error)) from refused
+            message = self._refusal_message(refused.error)
+            if refused.error == "invalid_grant":
+                self._refusal = message
+            raise SpotifyAuthError(message) from refused
         token: str = payload["access_token"]
         self._token = token
         expires_at = time.time() + payload.get("expires_in", 3600)

@@ -25,6 +25,7 @@ from devtools.sandbox import (
 )
 from ingestion import runs
 from ingestion.models import IngestRun, RunStatus, Trigger
+from spotify_client import SpotifyAuthError, SpotifyClient
 
 pytestmark = pytest.mark.django_db
 
@@ -267,3 +268,24 @@ def test_the_connection_admin_lists_when_each_connection_ends(admin_client, alic
     page = admin_client.get(reverse("admin:accounts_spotifyconnection_changelist")).content
     assert f"{connection.refresh_token_expires_at:%Y}".encode() in page
     assert b"Spotify ends it on" in page
+
+
+def test_a_refused_operator_token_is_asked_for_once_and_says_to_reconnect(sandbox):
+    sandbox.state.revoke_refresh_token(DEMO_REFRESH_TOKEN)
+    sandbox.state.reset_counters()
+    client = SpotifyClient.from_settings()  # SPOTIFY_REFRESH_TOKEN: the demo user's
+    for _ in range(2):
+        with pytest.raises(SpotifyAuthError) as refused:
+            client.me()
+        assert "six months after its authorization" in str(refused.value)
+        assert "Reconnect" in str(refused.value)
+    assert sandbox.state.stats() == {"total": 1, "token": 1}
+
+
+def test_a_shell_run_on_a_refused_operator_token_fails_without_retry(sandbox, settings):
+    settings.INGEST_MAX_ATTEMPTS = 5
+    sandbox.state.revoke_refresh_token(DEMO_REFRESH_TOKEN)
+    run, _ = runs.request_ingest(PLAYLIST, trigger=Trigger.SHELL, enqueue=False)
+    run = execute(run)
+    assert run.status == RunStatus.FAILED and run.attempt == 1
+    assert "SPOTIFY_REFRESH_TOKEN_AUTHORIZED_AT" in run.error
