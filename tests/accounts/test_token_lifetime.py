@@ -117,7 +117,7 @@ def test_existing_connections_count_from_when_they_were_made(alice, connect_spot
     connection = connect_spotify(alice)
     made = authorized_days_ago(100)
     SpotifyConnection.objects.update(connected_at=made, authorized_at=timezone.now())
-    migration = importlib.import_module("accounts.migrations.0003_connection_authorized_at")
+    migration = importlib.import_module("accounts.migrations.0004_connection_authorized_at")
 
     migration.authorized_when_connected(apps, None)
 

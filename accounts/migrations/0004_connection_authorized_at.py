@@ -17,7 +17,7 @@ def authorized_when_connected(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0002_userplaylist"),
+        ("accounts", "0003_playlist_access"),
     ]
 
     operations = [
