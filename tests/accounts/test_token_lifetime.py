@@ -278,7 +278,7 @@ def test_a_refused_operator_token_is_asked_for_once_and_says_to_reconnect(sandbo
         with pytest.raises(SpotifyAuthError) as refused:
             client.me()
         assert "six months after its authorization" in str(refused.value)
-        assert "Reconnect" in str(refused.value)
+        assert "Sign in with Spotify again (reconnect)" in str(refused.value)
     assert sandbox.state.stats() == {"total": 1, "token": 1}
 
 
