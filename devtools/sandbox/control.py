@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Protocol
 
 from . import catalog as c
@@ -103,10 +104,15 @@ def _mode(sandbox: Sandbox, method: str, data) -> Response:
 
 def _app(sandbox: Sandbox, method: str, data) -> Response:
     """``{"allow_list": [user ids] or null, "premium_lapsed": bool,
-    "rotate_refresh_tokens": bool}``"""
+    "rotate_refresh_tokens": bool, "refresh_token_lifetime_days": days or null}``"""
     state = sandbox.state
     if method == "POST":
         with state.lock:
+            if "refresh_token_lifetime_days" in data:
+                try:
+                    state.set_refresh_token_lifetime_days(data["refresh_token_lifetime_days"])
+                except ValueError as e:
+                    return 400, {"error": str(e)}, {}
             if "allow_list" in data:
                 users = data["allow_list"]
                 state.allow_list = None if users is None else set(users)
@@ -114,6 +120,29 @@ def _app(sandbox: Sandbox, method: str, data) -> Response:
                 if flag in data:
                     setattr(state, flag, bool(data[flag]))
     return 200, app_settings(state), {}
+
+
+def _clock(sandbox: Sandbox, method: str, data) -> Response | None:
+    """``GET``: the sandbox's time; ``POST {"advance_days": N}`` or ``{"advance_seconds": N}``
+    moves it ahead (token lifetimes are walked this way, never by sleeping)."""
+    state = sandbox.state
+    if method == "POST":
+        seconds = _advance_seconds(data)
+        if seconds is None:
+            return 400, {"error": 'send {"advance_days": N} or {"advance_seconds": N}'}, {}
+        state.advance_clock(seconds)
+    elif method != "GET":
+        return None
+    now = datetime.fromtimestamp(state.now(), UTC)
+    return 200, {"now": now.isoformat(), "offset_seconds": state.clock_offset}, {}
+
+
+def _advance_seconds(data) -> float | None:
+    for key, unit in (("advance_days", 86400), ("advance_seconds", 1)):
+        value = data.get(key) if isinstance(data, dict) else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value * unit
+    return None
 
 
 def _reset(sandbox: Sandbox, method: str, data) -> Response | None:
@@ -139,6 +168,7 @@ _ROUTES: dict[str, Callable[[Sandbox, str, object], Response | None]] = {
     "/_sandbox/mode": _mode,
     "/_sandbox/app": _app,
     "/_sandbox/reset": _reset,
+    "/_sandbox/clock": _clock,
     "/_sandbox/expire-tokens": _expire_tokens,
 }
 
@@ -171,6 +201,7 @@ def app_settings(state: SandboxState) -> dict:
             "allow_list": allow,
             "premium_lapsed": state.premium_lapsed,
             "rotate_refresh_tokens": state.rotate_refresh_tokens,
+            "refresh_token_lifetime_days": state.refresh_token_lifetime_days,
         }
 
 
@@ -183,12 +214,18 @@ _CONTROL_ENDPOINTS = {
     "GET|POST /_sandbox/mode": '{"mode": "development" | "extended"}',
     "GET|POST /_sandbox/app": (
         '{"allow_list": [user ids] | null, "premium_lapsed": bool, '
-        '"rotate_refresh_tokens": bool}: Development Mode walls. Users not on '
+        '"rotate_refresh_tokens": bool, "refresh_token_lifetime_days": days | null}: '
+        "Development Mode walls, and how long a refresh token lives after its "
+        "authorization (then invalid_grant, as at Spotify). Users not on "
         f'the allow-list get 403 "{NOT_ALLOW_LISTED_MESSAGE}"; premium_lapsed '
         f'makes every /v1 call answer 403 "{PREMIUM_REQUIRED_MESSAGE}"'
     ),
     "POST /_sandbox/expire-tokens": "expire every access token",
     "POST /_sandbox/playlists/{id}/items": '{"remove": [...], "add": [...]}',
+    "GET|POST /_sandbox/clock": (
+        '{"advance_days": N} or {"advance_seconds": N}: move the sandbox clock ahead '
+        "(token lifetimes, without sleeping)"
+    ),
     "POST /_sandbox/reset": "everything back to the start (faults, walls, mode)",
     "GET /authorize": (
         "consent page: pick a user and agree; tests skip it with "

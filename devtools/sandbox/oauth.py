@@ -7,7 +7,6 @@ import base64
 import hashlib
 import html
 import secrets
-import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from .catalog import SPOTIFY_USER_ID
@@ -75,7 +74,7 @@ def _token_response(state: SandboxState, user_id, scope, refresh_token=None) -> 
 def _authorization_code_grant(state: SandboxState, form: dict, public_client: bool) -> Response:
     with state.lock:
         code = state.auth_codes.pop(form.get("code", ""), None)
-    if code is None or code["expires_at"] < time.time():
+    if code is None or code["expires_at"] < state.now():
         raise OAuthError("invalid_grant", "Invalid authorization code")
     if form.get("redirect_uri") != code["redirect_uri"]:
         raise OAuthError("invalid_grant", "Invalid redirect URI")
@@ -88,12 +87,7 @@ def _authorization_code_grant(state: SandboxState, form: dict, public_client: bo
     elif public_client:
         raise OAuthError("invalid_client", "Invalid client")
     refresh = secrets.token_urlsafe(48)
-    with state.lock:
-        state.refresh_tokens[refresh] = {
-            "user_id": code["user_id"],
-            "scope": code["scope"],
-            "public": public_client,
-        }
+    state.add_refresh_token(refresh, code["user_id"], code["scope"], public=public_client)
     return 200, _token_response(state, code["user_id"], code["scope"], refresh), {}
 
 
@@ -102,6 +96,9 @@ def _refresh_token_grant(state: SandboxState, form: dict, public_client: bool) -
         info = state.refresh_tokens.get(form.get("refresh_token", ""))
     if info is None:
         raise OAuthError("invalid_grant", "Invalid refresh token")
+    if state.refresh_token_expired(info):
+        # Like Spotify since 2026-07-20: six months after the consent, whatever the refreshes.
+        raise OAuthError("invalid_grant", "Refresh token expired")
     if public_client and not info["public"]:
         raise OAuthError("invalid_client", "Invalid client")
     rotated = None
@@ -168,7 +165,7 @@ def _issue_auth_code(
             "scope": " ".join((req.q("scope") or "").replace(",", " ").split()),
             "redirect_uri": redirect_uri,
             "code_challenge": challenge,
-            "expires_at": time.time() + AUTH_CODE_LIFETIME_S,
+            "expires_at": state.now() + AUTH_CODE_LIFETIME_S,
         }
     return code
 

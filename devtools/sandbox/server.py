@@ -27,7 +27,7 @@ from .catalog import DEFAULT_SEED, Catalog, build_catalog
 from .errors import ApiError, OAuthError
 from .render import Renderer, dumps
 from .request import Request, Response, read_request
-from .state import DEVELOPMENT, SandboxState
+from .state import DEVELOPMENT, REFRESH_TOKEN_LIFETIME_DAYS, SandboxState
 
 _JSON_CT = "application/json; charset=utf-8"
 
@@ -137,9 +137,15 @@ class SandboxServer:
         latency_ms: int = 0,
         verbose: bool = False,
         seed: int = DEFAULT_SEED,
+        refresh_token_lifetime_days: float | None = REFRESH_TOKEN_LIFETIME_DAYS,
     ):
         self.catalog = catalog if catalog is not None else build_catalog(seed)
-        self.state = SandboxState(self.catalog, mode=mode, latency_ms=latency_ms)
+        self.state = SandboxState(
+            self.catalog,
+            mode=mode,
+            latency_ms=latency_ms,
+            refresh_token_lifetime_days=refresh_token_lifetime_days,
+        )
         self.verbose = verbose
         self.host = host
         self._httpd = _HTTPServer((host, port), _Handler, self)

@@ -18,6 +18,10 @@ DEVELOPMENT = "development"
 EXTENDED = "extended"
 MODES = (DEVELOPMENT, EXTENDED)
 TOKEN_LIFETIME_S = 3600
+#: Since 2026-07-20 Spotify ends every refresh token six months after the consent that issued
+#: it; refreshing does not extend it.
+REFRESH_TOKEN_LIFETIME_DAYS = 182
+DAY_S = 86400
 
 
 class AccessToken:
@@ -41,14 +45,31 @@ def _check_mode(mode: str) -> str:
     return mode
 
 
+def _check_lifetime(days):
+    if days is None:
+        return None
+    if isinstance(days, bool) or not isinstance(days, int | float) or days < 0:
+        raise ValueError(
+            f"refresh_token_lifetime_days must be a number of days >= 0 or null, not {days!r}"
+        )
+    return days
+
+
 class SandboxState(PlaylistEdits):
     """Mutable server state: tokens, playlists, faults, counters. Thread-safe (one lock)."""
 
-    def __init__(self, catalog: Catalog, mode: str = DEVELOPMENT, latency_ms: int = 0):
+    def __init__(
+        self,
+        catalog: Catalog,
+        mode: str = DEVELOPMENT,
+        latency_ms: int = 0,
+        refresh_token_lifetime_days: float | None = REFRESH_TOKEN_LIFETIME_DAYS,
+    ):
         self.catalog = catalog
         self.lock = threading.RLock()
         self._default_mode = _check_mode(mode)
         self._default_latency_ms = int(latency_ms)
+        self._default_refresh_token_lifetime_days = _check_lifetime(refresh_token_lifetime_days)
         self.token_lifetime = TOKEN_LIFETIME_S
         #: Spotify only accepts HTTPS or loopback-IP http redirect URIs; set False to relax.
         self.strict_redirect_uris = True
@@ -69,6 +90,12 @@ class SandboxState(PlaylistEdits):
         re-enable the pre-issued refresh tokens. Issued tokens survive unless ``tokens=True``."""
         with self.lock:
             self._mode = self._default_mode
+            #: Seconds the sandbox clock runs ahead of the real one (``advance_clock``): tests
+            #: walk token lifetimes with it instead of sleeping.
+            self.clock_offset = 0.0
+            #: Refresh tokens end this many days after the authorization that issued them
+            #: (then ``invalid_grant``); None: never.
+            self.refresh_token_lifetime_days = self._default_refresh_token_lifetime_days
             self.playlists = {
                 pid: PlaylistState(p, initial_snapshot(pid))
                 for pid, p in self.catalog.playlists.items()
@@ -78,12 +105,8 @@ class SandboxState(PlaylistEdits):
                 self.access_tokens: dict[str, AccessToken] = {}
                 self.refresh_tokens: dict[str, dict] = {}
                 self.auth_codes: dict[str, dict] = {}
-            for u in self.catalog.users.values():
-                self.refresh_tokens[u.refresh_token] = {
-                    "user_id": u.id,
-                    "scope": PRE_ISSUED_SCOPE,
-                    "public": True,
-                }
+            for u in self.catalog.users.values():  # pre-issued: authorized just now
+                self.add_refresh_token(u.refresh_token, u.id, PRE_ISSUED_SCOPE, public=True)
             #: Users who may use the app in Development Mode (Spotify allows 5); the
             #: others' user tokens get 403 on every /v1 call. None: no allow-list.
             self.allow_list: set[str] | None = set(DEFAULT_ALLOW_LIST)
@@ -147,7 +170,31 @@ class SandboxState(PlaylistEdits):
         """Consume one matching fault for ``path`` and return the error to answer, if any."""
         return self._faults.take(path)
 
+    # clock ------------------------------------------------------------------------------
+    def now(self) -> float:
+        """The sandbox's time (epoch seconds): the real time plus ``clock_offset``."""
+        return time.time() + self.clock_offset
+
+    def advance_clock(self, seconds: float) -> None:
+        with self.lock:
+            self.clock_offset += seconds
+
     # tokens -----------------------------------------------------------------------------
+    def add_refresh_token(self, token: str, user_id: str, scope: str, *, public: bool) -> dict:
+        """Record a refresh token authorized now; its lifetime counts from here."""
+        info = {"user_id": user_id, "scope": scope, "public": public, "issued_at": self.now()}
+        with self.lock:
+            self.refresh_tokens[token] = info
+        return info
+
+    def refresh_token_expired(self, info: dict) -> bool:
+        """Whether the refresh token's lifetime (from its authorization) is over."""
+        days = self.refresh_token_lifetime_days
+        return days is not None and self.now() >= info["issued_at"] + days * DAY_S
+
+    def set_refresh_token_lifetime_days(self, days) -> None:
+        self.refresh_token_lifetime_days = _check_lifetime(days)
+
     def issue_access_token(self, user_id: str | None = None, scope: str | None = None) -> str:
         """Issue an access token directly (handy in tests). ``user_id`` None: app token."""
         if user_id is not None and user_id not in self.catalog.users:
@@ -157,7 +204,7 @@ class SandboxState(PlaylistEdits):
         token = "BQ" + secrets.token_urlsafe(48)
         with self.lock:
             self.access_tokens[token] = AccessToken(
-                token, user_id, scope, time.time() + self.token_lifetime
+                token, user_id, scope, self.now() + self.token_lifetime
             )
         return token
 
@@ -176,6 +223,6 @@ class SandboxState(PlaylistEdits):
             tok = self.access_tokens.get(token)
         if tok is None:
             raise ApiError(401, "Invalid access token")
-        if tok.expired or time.time() >= tok.expires_at:
+        if tok.expired or self.now() >= tok.expires_at:
             raise ApiError(401, "The access token expired")
         return tok

@@ -205,6 +205,31 @@ def test_invalid_grant_marks_the_connection_and_fails_the_run_at_once(
     assert IngestRun.objects.filter(status=RunStatus.QUEUED).count() == 0
 
 
+def test_six_months_later_the_sandbox_refuses_and_the_run_says_reconnect(
+    client, alice, connect_over_oauth, sandbox
+):
+    """The whole way: a real authorization, then both clocks six months on."""
+    client.force_login(alice)
+    connect_over_oauth(client, DEMO_USER_ID)
+    sandbox.state.advance_clock((LIFETIME + 1) * 86400)
+    SpotifyConnection.objects.update(
+        authorized_at=authorized_days_ago(LIFETIME + 1),
+        expires_at=timezone.now() - timedelta(minutes=1),
+    )
+    sandbox.state.reset_counters()
+    run, _ = runs.request_ingest(
+        PLAYLIST, trigger=Trigger.WEB, user=alice, spotify_user=alice, enqueue=False
+    )
+
+    run = execute(run)
+
+    assert run.status == RunStatus.FAILED and run.attempt == 1
+    assert "it expired" in run.error and "Reconnect Spotify" in run.error
+    assert sandbox.state.stats() == {"total": 1, "token": 1}
+    assert SpotifyConnection.objects.get().status == ConnectionStatus.RECONNECT
+    assert 'data-connection-status="reconnect"' in client.get(HOME).content.decode()
+
+
 # --- the operator's SPOTIFY_REFRESH_TOKEN ------------------------------------------------
 def operator_token(settings, authorized_at):
     settings.SPOTIFY_REFRESH_TOKEN = "operator-refresh-token"

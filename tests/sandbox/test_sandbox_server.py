@@ -812,5 +812,6 @@ def test_info_documents_the_walls(http, server):
         "allow_list": sorted(DEFAULT_ALLOW_LIST),
         "premium_lapsed": False,
         "rotate_refresh_tokens": False,
+        "refresh_token_lifetime_days": 182,
     }
     assert "GET|POST /_sandbox/app" in info["control"]

@@ -23,6 +23,7 @@ from devtools.sandbox import (
     SandboxServer,
 )
 from devtools.sandbox.catalog import build_catalog
+from devtools.sandbox.state import REFRESH_TOKEN_LIFETIME_DAYS
 from devtools.synthetic import exports
 
 
@@ -42,6 +43,13 @@ class Command(BaseCommand):
             "--latency-ms", type=int, default=0, help="delay every API answer by N ms"
         )
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="catalog seed")
+        parser.add_argument(
+            "--refresh-token-lifetime-days",
+            type=float,
+            default=REFRESH_TOKEN_LIFETIME_DAYS,
+            help="refresh tokens end this many days after their authorization, then "
+            f"invalid_grant, as at Spotify (default {REFRESH_TOKEN_LIFETIME_DAYS})",
+        )
         parser.add_argument("--verbose", action="store_true", help="log every request")
         parser.add_argument(
             "--write-demo-export",
@@ -51,7 +59,17 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, port, host, mode, latency_ms, seed, verbose, write_demo_export, **options
+        self,
+        *args,
+        port,
+        host,
+        mode,
+        latency_ms,
+        seed,
+        verbose,
+        write_demo_export,
+        refresh_token_lifetime_days,
+        **options,
     ):
         if write_demo_export:
             path = exports.write_demo_export(Path(write_demo_export), build_catalog(seed))
@@ -59,7 +77,13 @@ class Command(BaseCommand):
             return
         try:
             server = SandboxServer(
-                mode=mode, host=host, port=port, latency_ms=latency_ms, verbose=verbose, seed=seed
+                mode=mode,
+                host=host,
+                port=port,
+                latency_ms=latency_ms,
+                verbose=verbose,
+                seed=seed,
+                refresh_token_lifetime_days=refresh_token_lifetime_days,
             )
         except OSError as error:
             raise CommandError(f"cannot listen on {host}:{port}: {error}") from error
@@ -83,6 +107,10 @@ class Command(BaseCommand):
         out.write(
             '  walls:              POST /_sandbox/app {"premium_lapsed": true} or '
             '{"allow_list": [...]}; the authorize page lets you pick a user'
+        )
+        out.write(
+            f"  refresh tokens:     end {refresh_token_lifetime_days:g} days after their "
+            'authorization (POST /_sandbox/clock {"advance_days": N} walks there)'
         )
         out.write("Playlists:")
         for size, pid in DEMO_PLAYLISTS.items():
