@@ -57,9 +57,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "csp",
-    "django_q",
     "warehouse",
+    # Before django_q: its `qcluster` command takes the place of django-q2's.
     "ingestion",
+    "django_q",
     "dashboard",
     # Development tools (sandbox, demo, synthetic data): management commands only.
     "devtools",
@@ -293,6 +294,9 @@ INGEST_STALE_AFTER_SECONDS = env.int("INGEST_STALE_AFTER_SECONDS", default=300)
 INGEST_DAILY_REFRESH_AT = env.str("INGEST_DAILY_REFRESH_AT", default="03:00")
 # How often the reaper looks for runs whose worker died.
 INGEST_REAPER_MINUTES = env.int("INGEST_REAPER_MINUTES", default=5)
+# The admin and `manage.py queue_health` call the queue stalled when runs have
+# waited this long with no run starting, beating its heartbeat or ending.
+QUEUE_STALL_MINUTES = env.int("QUEUE_STALL_MINUTES", default=10)
 
 # --- Queue (django-q2) -------------------------------------------------------
 # See docs/django-q2-notes.md for why each value is what it is.

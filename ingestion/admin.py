@@ -1,10 +1,11 @@
-"""Run history in the admin: filter, search, read the log, run again, cancel."""
+"""Run history in the admin: filter, search, read the log, run again, cancel; a stalled queue."""
 
 from django.contrib import admin, messages
 from django.utils.html import format_html_join
 
 from accounts.admin import tell_about_operator_token
 from ingestion import runs
+from ingestion.health import queue_health
 from ingestion.models import IngestRun, Kind
 
 
@@ -73,6 +74,10 @@ class IngestRunAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         # Shell and unattended runs may read with SPOTIFY_REFRESH_TOKEN: say when it ends.
         tell_about_operator_token(request)
+        # A stalled queue is said where runs are watched (see ingestion.health).
+        health = queue_health()
+        if health.stalled:
+            messages.error(request, health.message)
         return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request):

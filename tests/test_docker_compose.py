@@ -98,6 +98,11 @@ def test_web_serves_with_gunicorn_and_worker_runs_qcluster(compose):
     assert "manage.py qcluster" in _command(services["worker"])
 
 
+def test_the_worker_is_unhealthy_when_the_queue_stalls(compose):
+    healthcheck = compose["services"]["worker"]["healthcheck"]
+    assert healthcheck["test"] == ["CMD", "python", "manage.py", "queue_health"]
+
+
 def test_gunicorn_is_a_pinned_requirement():
     requirements = (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
     assert any(re.fullmatch(r"gunicorn==\S+", line.strip()) for line in requirements)

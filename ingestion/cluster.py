@@ -1,0 +1,202 @@
+"""The queue cluster, guarded so that one killed worker cannot freeze it.
+
+django-q2's workers share one multiprocessing queue of tasks. A worker waiting
+for a task holds the queue's read lock (a semaphore: it has no owner, so the
+kernel never gives it back). When that idle worker is killed (the OOM killer,
+SIGKILL), the lock stays taken: every other worker, and the one the sentinel
+spawns in its place, waits on it forever, and so does a graceful stop
+(django-q2 issue #23; details in docs/django-q2-notes.md). A killed monitor or
+pusher can leave the result or task queue the same way.
+
+No setting avoids it, and a lock held by a dead process cannot be told apart
+from one held by a live idle worker. So `GuardedSentinel` treats such a death
+as the end of this set of queues: it stops taking tasks, lets the workers that
+are running a task finish it, and exits with RESTART_EXIT_CODE; the `qcluster`
+command (ingestion.management.commands.qcluster) then starts a fresh cluster,
+with new queues, and makes the tasks the old one had taken but not run
+deliverable again. A worker killed while it runs a task holds no queue lock:
+django-q2's own replacement is right for it (the stale-run reaper retries the
+run).
+"""
+
+import logging
+import os
+import signal
+from datetime import timedelta
+
+import django_q.cluster
+from django import db
+from django.utils import timezone
+from django_q.cluster import Cluster, Sentinel
+from django_q.conf import Conf
+from django_q.humanhash import humanize
+from django_q.models import OrmQ
+from django_q.scheduler import scheduler
+from django_q.status import Stat
+
+logger = logging.getLogger(__name__)
+
+# EX_TEMPFAIL: "try again". The sentinel exits with it to ask for a new cluster.
+RESTART_EXIT_CODE = 75
+
+IDLE = -1  # django-q2's worker timer: -1 idle, 0 timed out, -2 recycled, > 0 busy
+MONITOR_FLUSH_SECONDS = 10  # a bound for the monitor to save the last results
+
+
+def held_a_queue_lock(process, *, is_worker):
+    """Whether `process` was killed at a point where it may hold a queue lock.
+
+    Killed by a signal (the OOM killer's SIGKILL included), and for a worker:
+    while idle, that is waiting for a task or just handing back a result.
+    A worker that ends by itself (recycled, timed out, an error) releases them.
+    """
+    killed = process.exitcode is not None and process.exitcode < 0
+    return killed and (not is_worker or process.timer.value == IDLE)
+
+
+class GuardedSentinel(Sentinel):
+    """django-q2's sentinel, ending its cluster when a death may have left a queue locked."""
+
+    restart_reason = ""
+
+    def guard(self):
+        self.start_event.set()
+        Stat(self).save()
+        logger.info("Q Cluster %s running (guarded).", humanize(self.cluster_id.hex))
+        counter = 0
+        cycle = Conf.GUARD_CYCLE
+        idle_before = set()
+        while True:
+            if not self.restart_reason:
+                self.check_processes(cycle)
+                counter += cycle
+                if counter >= 30 and Conf.SCHEDULER:
+                    counter = 0
+                    scheduler(broker=self.broker)
+            if self.restart_reason:
+                idle_before = self.drain(cycle, idle_before)
+                if not self.pool:
+                    break
+            Stat(self).save()
+            if self.stop_event.wait(cycle) and not self.restart_reason:
+                break
+        if self.restart_reason:
+            self.exit_for_restart()
+        self.stop()
+
+    def check_processes(self, cycle):
+        """What django-q2's guard does each cycle: replace the dead, time the busy."""
+        for process in list(self.pool):
+            with process.timer.get_lock():
+                if not process.is_alive() or process.timer.value == 0:
+                    self.reincarnate(process)
+                    continue
+                if process.timer.value > 0:
+                    process.timer.value -= cycle
+        if not self.monitor.is_alive():
+            self.reincarnate(self.monitor)
+        if not self.pusher.is_alive():
+            self.reincarnate(self.pusher)
+
+    def reincarnate(self, process):
+        if self.restart_reason:
+            return
+        is_worker = process in self.pool
+        if held_a_queue_lock(process, is_worker=is_worker):
+            self.begin_restart(process, is_worker=is_worker)
+            return
+        super().reincarnate(process)
+
+    def begin_restart(self, process, *, is_worker):
+        role = "worker" if is_worker else "monitor" if process == self.monitor else "pusher"
+        self.restart_reason = (
+            f"{role} {process.name} (pid {process.pid}) was killed by signal "
+            f"{-process.exitcode} and may hold a queue lock"
+        )
+        logger.critical(
+            "%s: restarting the cluster with new queues once the running tasks finish.",
+            self.restart_reason,
+        )
+        if is_worker:
+            self.pool.remove(process)
+        # No new tasks into the old queue: whatever the pusher took is released
+        # again by the next cluster (release_tasks_taken_since).
+        _kill(self.pusher)
+
+    def drain(self, cycle, idle_before):
+        """Let busy workers finish (within their timeout); stop the idle ones.
+
+        A worker is stopped when seen idle twice in a row, so that the result
+        it just handed over has left the process. Returns the idle ones seen.
+        """
+        idle_now = set()
+        for process in list(self.pool):
+            with process.timer.get_lock():
+                timer = process.timer.value
+                if process.is_alive() and timer > 0:
+                    process.timer.value -= cycle
+                    continue
+                if process.is_alive() and timer == IDLE and process.pid not in idle_before:
+                    idle_now.add(process.pid)
+                    continue
+            _kill(process)
+            self.pool.remove(process)
+        return idle_now
+
+    def exit_for_restart(self):
+        """Let the monitor save the results it has, then end this process."""
+        if self.monitor.is_alive():
+            self.result_queue.put("STOP")
+            self.monitor.join(MONITOR_FLUSH_SECONDS)
+        _kill(self.monitor)
+        # The queues may be locked for good: do not wait on their feeder threads.
+        self.task_queue.cancel_join_thread()
+        self.result_queue.cancel_join_thread()
+        Stat(self).save()
+        db.connections.close_all()
+        logger.critical("Q Cluster %s stopped for a restart.", humanize(self.cluster_id.hex))
+        os._exit(RESTART_EXIT_CODE)
+
+
+def _kill(process):
+    if process.is_alive():
+        os.kill(process.pid, signal.SIGKILL)
+    process.join()
+
+
+class GuardedCluster(Cluster):
+    """django-q2's cluster with a GuardedSentinel; remembers a stop request."""
+
+    stop_requested = False
+
+    def start(self):
+        # Cluster.start spawns django_q.cluster.Sentinel by name.
+        django_q.cluster.Sentinel = GuardedSentinel
+        return super().start()
+
+    def sig_handler(self, signum, frame):
+        GuardedCluster.stop_requested = True
+        super().sig_handler(signum, frame)
+
+    def wants_restart(self):
+        self.sentinel.join()
+        return self.sentinel.exitcode == RESTART_EXIT_CODE and not self.stop_requested
+
+
+def release_tasks_taken_since(started):
+    """Make the ORM broker's tasks taken since `started` deliverable again.
+
+    A task taken from the broker is locked for Q_CLUSTER's `retry` seconds;
+    those a cluster took and never ran would wait that long (45 minutes by
+    default). Releasing them may redeliver a task another cluster is running:
+    harmless, the run's claim lets only one delivery execute it.
+    Returns how many were released (none with the Redis broker: it has no locks).
+    """
+    if not Conf.ORM:
+        return 0
+    taken_after = started + timedelta(seconds=Conf.RETRY)
+    return (
+        OrmQ.objects.using(Conf.ORM)
+        .filter(key=Conf.CLUSTER_NAME, lock__gte=taken_after)
+        .update(lock=timezone.now())
+    )
