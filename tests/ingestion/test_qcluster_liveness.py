@@ -155,3 +155,7 @@ def test_killing_the_idle_worker_then_the_busy_one_does_not_freeze_the_cluster(s
     assert "stopped responding" in slow.attempts[0]["error"]
     # Each attempt read its playlist once: no run was executed twice.
     assert sandbox.state.stats()["playlist"] == 4
+
+    # Nothing is left blocked: SIGTERM stops it (a frozen cluster ignored it).
+    os.kill(cluster.process.pid, signal.SIGTERM)
+    assert cluster.process.wait(WAIT_SECONDS) == 0
