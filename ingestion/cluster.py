@@ -6,7 +6,9 @@ kernel never gives it back). When that idle worker is killed (the OOM killer,
 SIGKILL), the lock stays taken: every other worker, and the one the sentinel
 spawns in its place, waits on it forever, and so does a graceful stop
 (django-q2 issue #23; details in docs/django-q2-notes.md). A killed monitor or
-pusher can leave the result or task queue the same way.
+pusher can leave the result or task queue the same way, and a worker killed
+while it hands back a result holds its timer lock, which django-q2's guard
+then waits for.
 
 No setting avoids it, and a lock held by a dead process cannot be told apart
 from one held by a live idle worker. So `GuardedSentinel` treats such a death
@@ -22,6 +24,7 @@ run).
 import logging
 import os
 import signal
+from contextlib import contextmanager
 from datetime import timedelta
 
 import django_q.cluster
@@ -41,6 +44,7 @@ RESTART_EXIT_CODE = 75
 
 IDLE = -1  # django-q2's worker timer: -1 idle, 0 timed out, -2 recycled, > 0 busy
 MONITOR_FLUSH_SECONDS = 10  # a bound for the monitor to save the last results
+TIMER_LOCK_WAIT_SECONDS = 1  # a live worker holds its timer lock for a moment only
 
 
 def held_a_queue_lock(process, *, is_worker):
@@ -51,7 +55,26 @@ def held_a_queue_lock(process, *, is_worker):
     A worker that ends by itself (recycled, timed out, an error) releases them.
     """
     killed = process.exitcode is not None and process.exitcode < 0
-    return killed and (not is_worker or process.timer.value == IDLE)
+    # Read without the timer's lock: the dead worker may hold that one too.
+    return killed and (not is_worker or process.timer.get_obj().value == IDLE)
+
+
+@contextmanager
+def timer_lock(process):
+    """Hold a worker's timer lock; yields False if the worker died holding it.
+
+    A worker holds it while it hands back a result; killed then, django-q2's
+    guard would wait for it forever.
+    """
+    lock = process.timer.get_lock()
+    while not lock.acquire(timeout=TIMER_LOCK_WAIT_SECONDS):
+        if not process.is_alive():
+            yield False
+            return
+    try:
+        yield True
+    finally:
+        lock.release()
 
 
 class GuardedSentinel(Sentinel):
@@ -87,7 +110,10 @@ class GuardedSentinel(Sentinel):
     def check_processes(self, cycle):
         """What django-q2's guard does each cycle: replace the dead, time the busy."""
         for process in list(self.pool):
-            with process.timer.get_lock():
+            with timer_lock(process) as locked:
+                if not locked:
+                    self.begin_restart(process, is_worker=True)
+                    continue
                 if not process.is_alive() or process.timer.value == 0:
                     self.reincarnate(process)
                     continue
@@ -108,17 +134,20 @@ class GuardedSentinel(Sentinel):
         super().reincarnate(process)
 
     def begin_restart(self, process, *, is_worker):
+        if is_worker:
+            self.pool.remove(process)
+        if self.restart_reason:
+            return
         role = "worker" if is_worker else "monitor" if process == self.monitor else "pusher"
+        code = process.exitcode
+        how = f"was killed by signal {-code}" if code < 0 else f"ended (exit code {code})"
         self.restart_reason = (
-            f"{role} {process.name} (pid {process.pid}) was killed by signal "
-            f"{-process.exitcode} and may hold a queue lock"
+            f"{role} {process.name} (pid {process.pid}) {how} and may hold a queue lock"
         )
         logger.critical(
             "%s: restarting the cluster with new queues once the running tasks finish.",
             self.restart_reason,
         )
-        if is_worker:
-            self.pool.remove(process)
         # No new tasks into the old queue: whatever the pusher took is released
         # again by the next cluster (release_tasks_taken_since).
         _kill(self.pusher)
@@ -131,8 +160,8 @@ class GuardedSentinel(Sentinel):
         """
         idle_now = set()
         for process in list(self.pool):
-            with process.timer.get_lock():
-                timer = process.timer.value
+            with timer_lock(process) as locked:
+                timer = process.timer.value if locked else 0
                 if process.is_alive() and timer > 0:
                     process.timer.value -= cycle
                     continue
