@@ -10,10 +10,11 @@ A track in several playlists is one row per playlist; selectors over several
 playlists (`user_overview`) count artists and genres by distinct track.
 """
 
+import json
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +36,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower, TruncMonth
 from django.utils import timezone
 
+from warehouse import matching
 from warehouse.models import Playlist, PlaylistTrack, Track
 from warehouse.schema import TABLE
 
@@ -45,11 +47,13 @@ _DIALECTS = {
         "each": "jsonb_array_elements_text({column}) WITH ORDINALITY AS {alias}(value, ord)",
         "element": "({array} ->> ({alias}.ord - 1)::int)",
         "length": "jsonb_array_length({column})",
+        "first": "({column} ->> 0)",
     },
     "sqlite": {
         "each": "json_each({column}) AS {alias}",
         "element": "json_extract({array}, '$[' || {alias}.key || ']')",
         "length": "json_array_length({column})",
+        "first": "json_extract({column}, '$[0]')",
     },
 }
 
@@ -503,18 +507,26 @@ def playlist_tracks_page(
     query: str | None = "",
     page: int | str = 1,
     page_size: int = DEFAULT_PAGE_SIZE,
+    also_in: Sequence[str] = (),
+    not_in: Sequence[str] = (),
 ) -> TracksPage:
     """One page of the present tracks, sorted and filtered by the database (2 queries).
 
     Unknown sorts, directions and page sizes fall back to the defaults; a page
     past the end is the last page. `query` matches track, artist or album names
-    (case-insensitively for ASCII letters on SQLite).
+    (case-insensitively for ASCII letters on SQLite). `also_in` keeps the tracks
+    present in each of those playlists too, `not_in` those present in none of them
+    (a comparison's shared and only-in lists).
     """
     sort = sort if sort in SORTS else DEFAULT_SORT
     direction = direction if direction in ("asc", "desc") else "asc"
     page_size = page_size if page_size in PAGE_SIZES else DEFAULT_PAGE_SIZE
     query = (query or "").strip()
     tracks = _present([playlist_id])
+    for other in also_in:
+        tracks = tracks.filter(track_id__in=_present([other]).values("track_id"))
+    if not_in:
+        tracks = tracks.exclude(track_id__in=_present(not_in).values("track_id"))
     if query:
         tracks = tracks.annotate(artists_text=Cast("artist_names", TextField())).filter(
             Q(track_name__icontains=query)
@@ -677,3 +689,511 @@ def missing_details(playlist_id: str) -> dict[str, int]:
         )
         counts = cursor.fetchone()
     return dict(zip(["rows", *counted], map(int, counts), strict=True))
+
+
+# --- across a person's playlists: duplicates, comparisons, overlap, the library ----------
+# Each selector takes the playlists to read (a person's visible ones: the caller
+# decides) and counts present rows only. The set work (intersections, unions,
+# groups) is SQL; only the fuzzy title rule runs in Python, on the candidate
+# pairs the database found (see warehouse.matching).
+@dataclass
+class DuplicateGroup:
+    members: list[Row]  # [{playlist_id, playlist_name, position, track_id, track_name, …}]
+    links: list[matching.Link]  # why its distinct tracks are the same (none: repeats only)
+
+    @property
+    def reasons(self) -> list[matching.Reason]:
+        found = {link.reason for link in self.links}
+        if len({row["track_id"] for row in self.members}) < len(self.members) or any(
+            row["occurrences"] > 1 for row in self.members
+        ):
+            found.add(matching.Reason.SAME_ID)
+        return [reason for reason in matching.Reason if reason in found]
+
+    @property
+    def explanations(self) -> list[str]:
+        return [matching.EXPLANATIONS[reason] for reason in self.reasons]
+
+    @property
+    def playlist_ids(self) -> list[str]:
+        return sorted({row["playlist_id"] for row in self.members})
+
+
+_DUPLICATE_COLUMNS = (
+    "playlist_id",
+    "position",
+    "track_id",
+    "track_name",
+    "artist_names",
+    "album_name",
+    "track_isrc",
+    "track_duration_ms",
+    "occurrences",
+)
+
+
+def duplicate_groups(*, playlist_ids: Iterable[str], loose: bool = False) -> list[DuplicateGroup]:
+    """Groups of rows that are the same track, within and across the playlists (1 query).
+
+    The database finds the candidate rows: tracks repeated (`occurrences > 1`)
+    or in several of the playlists, ISRCs shared by several track ids, and
+    tracks with another of the same primary artist within 2 s of their length;
+    the matching rules then decide which are the same. Biggest groups first.
+    """
+    ids = sorted(set(playlist_ids))
+    if not ids:
+        return []
+    where, params = _where("t", ids)
+    where_r, params_r = _where("r", ids)
+    tolerance = matching.DURATION_TOLERANCE_MS
+    columns = ", ".join(f"r.{column}" for column in _DUPLICATE_COLUMNS)
+    rows = _fetch(
+        f"""
+        WITH songs AS (
+            SELECT t.track_id, MAX({_primary_artist("t")}) AS artist,
+                   MAX(t.track_duration_ms) AS duration
+            FROM {TABLE} t WHERE {where} AND t.track_duration_ms IS NOT NULL
+            GROUP BY t.track_id
+        ), close_songs AS (
+            SELECT a.track_id FROM songs a JOIN songs b
+              ON a.artist = b.artist AND a.track_id <> b.track_id
+             AND b.duration BETWEEN a.duration - {tolerance} AND a.duration + {tolerance}
+        ), repeated AS (
+            SELECT t.track_id FROM {TABLE} t WHERE {where}
+            GROUP BY t.track_id HAVING COUNT(*) > 1 OR MAX(t.occurrences) > 1
+        ), shared_isrcs AS (
+            SELECT UPPER(t.track_isrc) AS isrc FROM {TABLE} t
+            WHERE {where} AND t.track_isrc IS NOT NULL AND t.track_isrc <> ''
+            GROUP BY UPPER(t.track_isrc) HAVING COUNT(DISTINCT t.track_id) > 1
+        )
+        SELECT {columns}, {_primary_artist("r")} AS primary_artist, p.name AS playlist_name
+        FROM {TABLE} r JOIN {Playlist._meta.db_table} p ON p.playlist_id = r.playlist_id
+        WHERE {where_r} AND (
+            r.track_id IN (SELECT track_id FROM repeated)
+            OR r.track_id IN (SELECT track_id FROM close_songs)
+            OR UPPER(r.track_isrc) IN (SELECT isrc FROM shared_isrcs)
+        )
+        ORDER BY r.track_id, r.playlist_id
+        """,
+        [*params, *params, *params, *params_r],
+    )
+    return _group_duplicates(rows, loose=loose)
+
+
+def _primary_artist(alias: str) -> str:
+    """The first artist's id; for a local file (no ids), the first artist's name."""
+    return (
+        f"COALESCE({_sql('first', column=f'{alias}.artist_ids')}, "
+        f"{_sql('first', column=f'{alias}.artist_names')})"
+    )
+
+
+def _group_duplicates(rows: list[Row], *, loose: bool) -> list[DuplicateGroup]:
+    rows_of: dict[str, list[Row]] = {}
+    for row in rows:
+        row["artist_names"] = _json_list(row["artist_names"])
+        rows_of.setdefault(row["track_id"], []).append(row)
+    facts = [
+        matching.TrackFacts(
+            track_id=track_id,
+            title=first["track_name"],
+            primary_artist=first["primary_artist"],
+            duration_ms=first["track_duration_ms"],
+            isrc=first["track_isrc"],
+        )
+        for track_id, (first, *_) in rows_of.items()
+    ]
+    grouped = matching.group_tracks(facts, matching.candidate_pairs(facts), loose=loose)
+    in_groups = {track_id for ids, _ in grouped for track_id in ids}
+    groups = [
+        DuplicateGroup(members=[row for track_id in ids for row in rows_of[track_id]], links=links)
+        for ids, links in grouped
+    ]
+    # A track matching no other is a group of its own when it repeats or is in
+    # several playlists.
+    groups += [
+        DuplicateGroup(members=members, links=[])
+        for track_id, members in rows_of.items()
+        if track_id not in in_groups and (len(members) > 1 or members[0]["occurrences"] > 1)
+    ]
+    for group in groups:
+        group.members.sort(key=lambda row: (row["playlist_name"], row["position"]))
+    groups.sort(key=lambda group: (-len(group.members), group.members[0]["track_name"] or ""))
+    return groups
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A JSON array column as a list (SQLite returns the text, PostgreSQL the list)."""
+    if isinstance(value, str):
+        decoded = json.loads(value)
+        return decoded if isinstance(decoded, list) else []
+    return list(value or [])
+
+
+@dataclass
+class SetCounts:
+    """One kind of thing (tracks, artists, genres) across the compared playlists."""
+
+    per_playlist: dict[str, int]  # distinct in each playlist
+    shared: int  # in every one of them
+    union: int  # in at least one
+
+    @property
+    def jaccard(self) -> float | None:
+        """Shared over all: 1 for identical playlists, 0 for disjoint ones."""
+        return _share(self.shared, self.union)
+
+
+@dataclass
+class Comparison:
+    playlist_ids: list[str]
+    tracks: SetCounts
+    artists: SetCounts
+    genres: SetCounts
+    only_in: dict[str, int]  # tracks in that playlist and in none of the others
+    shared_artists: list[Row]  # [{artist_id, name}] in every playlist, by name
+    shared_genres: list[str]
+
+
+def compare_playlists(*, playlist_ids: Sequence[str], limit: int = 50) -> Comparison:
+    """Tracks, artists and genres shared by all of the playlists, the unions and
+    what is only in each (4 queries, whatever the sizes)."""
+    ids = list(dict.fromkeys(playlist_ids))
+    if not ids:
+        empty = SetCounts({}, 0, 0)
+        return Comparison([], empty, empty, empty, {}, [], [])
+    where, params = _where("t", ids)
+    marks = ", ".join(["%s"] * len(ids))
+    tracks = _fetch(
+        f"""
+        WITH memberships AS (
+            SELECT t.track_id, COUNT(*) AS n, MIN(t.playlist_id) AS first_playlist
+            FROM {TABLE} t WHERE {where} GROUP BY t.track_id
+        )
+        SELECT p.playlist_id,
+               (SELECT COUNT(*) FROM {TABLE} t WHERE t.playlist_id = p.playlist_id
+                   AND t.removed_at IS NULL) AS tracks,
+               (SELECT COUNT(*) FROM memberships m WHERE m.n = 1
+                   AND m.first_playlist = p.playlist_id) AS only_here,
+               (SELECT COUNT(*) FROM memberships m WHERE m.n = %s) AS shared,
+               (SELECT COUNT(*) FROM memberships m) AS union_size
+        FROM {Playlist._meta.db_table} p WHERE p.playlist_id IN ({marks})
+        """,
+        [*params, len(ids), *ids],
+    )
+    by_playlist = {row["playlist_id"]: row for row in tracks}
+    track_counts = SetCounts(
+        {pid: by_playlist[pid]["tracks"] if pid in by_playlist else 0 for pid in ids},
+        tracks[0]["shared"] if tracks else 0,
+        tracks[0]["union_size"] if tracks else 0,
+    )
+    artists, shared_artists = _compare_exploded(ids, "artist_ids", names="artist_names")
+    genres, shared_genres = _compare_exploded(ids, "track_genres")
+    return Comparison(
+        playlist_ids=ids,
+        tracks=track_counts,
+        artists=artists,
+        genres=genres,
+        only_in={pid: by_playlist[pid]["only_here"] if pid in by_playlist else 0 for pid in ids},
+        shared_artists=shared_artists[:limit],
+        shared_genres=[row["value"] for row in shared_genres[:limit]],
+    )
+
+
+def _compare_exploded(
+    ids: Sequence[str], column: str, *, names: str | None = None
+) -> tuple[SetCounts, list[Row]]:
+    """Distinct values of a JSON array column per playlist, shared by all and in
+    any (one query), and the shared values themselves (a second one)."""
+    where, params = _where("t", ids)
+    each = _sql("each", column=f"t.{column}", alias="v")
+    name = f"MAX({_sql('element', array=f't.{names}', alias='v')})" if names else "NULL"
+    values = f"""
+        SELECT v.value, t.playlist_id, {name} AS name FROM {TABLE} t, {each} WHERE {where}
+        GROUP BY v.value, t.playlist_id
+    """
+    counts = _fetch(
+        f"""
+        WITH per AS ({values}), memberships AS (
+            SELECT value, COUNT(*) AS n FROM per GROUP BY value
+        )
+        SELECT per.playlist_id, COUNT(*) AS here,
+               (SELECT COUNT(*) FROM memberships WHERE n = %s) AS shared,
+               (SELECT COUNT(*) FROM memberships) AS union_size
+        FROM per GROUP BY per.playlist_id
+        """,
+        [*params, len(ids)],
+    )
+    shared = _fetch(
+        f"""
+        WITH per AS ({values})
+        SELECT value, MAX(name) AS name FROM per GROUP BY value HAVING COUNT(*) = %s
+        ORDER BY MAX(name), value
+        """,
+        [*params, len(ids)],
+    )
+    here = {row["playlist_id"]: row["here"] for row in counts}
+    first = counts[0] if counts else {"shared": 0, "union_size": 0}
+    sets = SetCounts({pid: here.get(pid, 0) for pid in ids}, first["shared"], first["union_size"])
+    if names:
+        shared = [{"artist_id": row["value"], "name": row["name"]} for row in shared]
+    return sets, shared
+
+
+@dataclass
+class Overlap:
+    playlists: list[Row]  # [{playlist_id, name, tracks}], by name
+    pairs: list[Row]  # [{a, b, shared, jaccard}] for every pair sharing a track, most first
+
+    def shared(self, a: str, b: str) -> int:
+        if a == b:
+            return next((p["tracks"] for p in self.playlists if p["playlist_id"] == a), 0)
+        return self._by_pair().get((a, b)) or self._by_pair().get((b, a)) or 0
+
+    def _by_pair(self) -> dict[tuple[str, str], int]:
+        if not hasattr(self, "_cache"):
+            self._cache = {(pair["a"], pair["b"]): pair["shared"] for pair in self.pairs}
+        return self._cache
+
+
+def overlap_matrix(*, playlist_ids: Iterable[str]) -> Overlap:
+    """Shared tracks between every pair of the playlists (2 queries): a self-join
+    of the present rows on the track id, counted per pair."""
+    ids = sorted(set(playlist_ids))
+    if not ids:
+        return Overlap([], [])
+    where_a, params_a = _where("a", ids)
+    where_b, params_b = _where("b", ids)
+    pairs = _fetch(
+        f"""
+        SELECT a.playlist_id AS a, b.playlist_id AS b, COUNT(*) AS shared
+        FROM {TABLE} a JOIN {TABLE} b ON b.track_id = a.track_id AND a.playlist_id < b.playlist_id
+        WHERE {where_a} AND {where_b}
+        GROUP BY a.playlist_id, b.playlist_id
+        """,
+        [*params_a, *params_b],
+    )
+    playlists = [
+        {"playlist_id": row["playlist_id"], "name": row["name"], "tracks": row["tracks"]}
+        for row in _playlists_summary(ids)
+    ]
+    playlists.sort(key=lambda p: (p["name"].casefold(), p["playlist_id"]))
+    sizes = {p["playlist_id"]: p["tracks"] for p in playlists}
+    for pair in pairs:
+        union = sizes.get(pair["a"], 0) + sizes.get(pair["b"], 0) - pair["shared"]
+        pair["jaccard"] = _share(pair["shared"], union)
+    pairs.sort(key=lambda pair: (-pair["shared"], pair["a"], pair["b"]))
+    return Overlap(playlists, pairs)
+
+
+def also_in(*, playlist_id: str, playlist_ids: Iterable[str]) -> list[Row]:
+    """The other playlists (of `playlist_ids`) sharing tracks with this one:
+    [{playlist_id, name, shared}], most shared first (1 query)."""
+    others = sorted(set(playlist_ids) - {playlist_id})
+    if not others:
+        return []
+    where_b, params_b = _where("b", others)
+    return _fetch(
+        f"""
+        SELECT b.playlist_id, p.name, COUNT(*) AS shared
+        FROM {TABLE} a JOIN {TABLE} b ON b.track_id = a.track_id
+        JOIN {Playlist._meta.db_table} p ON p.playlist_id = b.playlist_id
+        WHERE a.playlist_id = %s AND a.removed_at IS NULL AND {where_b}
+        GROUP BY b.playlist_id, p.name ORDER BY shared DESC, p.name
+        """,
+        [playlist_id, *params_b],
+    )
+
+
+def tracks_also_in(
+    *, track_ids: Iterable[str], playlist_id: str, playlist_ids: Iterable[str]
+) -> dict[str, list[Row]]:
+    """For each track, the other playlists (of `playlist_ids`) it is in:
+    {track_id: [{playlist_id, name}]} (1 query; for a page of the track table)."""
+    tracks = sorted(set(track_ids))
+    others = sorted(set(playlist_ids) - {playlist_id})
+    if not tracks or not others:
+        return {}
+    where, params = _where("t", others)
+    marks = ", ".join(["%s"] * len(tracks))
+    found: dict[str, list[Row]] = {}
+    for row in _fetch(
+        f"""
+        SELECT t.track_id, t.playlist_id, p.name FROM {TABLE} t
+        JOIN {Playlist._meta.db_table} p ON p.playlist_id = t.playlist_id
+        WHERE {where} AND t.track_id IN ({marks}) ORDER BY p.name, t.playlist_id
+        """,
+        [*params, *tracks],
+    ):
+        found.setdefault(row["track_id"], []).append(
+            {"playlist_id": row["playlist_id"], "name": row["name"]}
+        )
+    return found
+
+
+# --- the library: every distinct track across the playlists ---------------------------
+LIBRARY_SORTS = {
+    "track": "LOWER(MAX(t.track_name))",
+    "artist": "LOWER(MAX({first_artist}))",
+    "album": "LOWER(MAX(t.album_name))",
+    "year": "MAX(t.release_year)",
+    "duration": "MAX(t.track_duration_ms)",
+    "added": "MIN(t.added_at)",
+    "playlists": "COUNT(*)",
+}
+LIBRARY_DEFAULT_SORT = "playlists"
+
+
+def library_tracks_page(
+    *,
+    playlist_ids: Iterable[str],
+    sort: str = LIBRARY_DEFAULT_SORT,
+    direction: str = "desc",
+    query: str | None = "",
+    page: int | str = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    min_playlists: int | str = 1,
+) -> TracksPage:
+    """One page of the distinct tracks present in the playlists, each with the
+    number of playlists it is in (`playlists`), sorted, searched and paged by the
+    database like the track table (2 queries). `min_playlists` keeps the tracks
+    in at least that many playlists."""
+    ids = sorted(set(playlist_ids))
+    sort = sort if sort in LIBRARY_SORTS else LIBRARY_DEFAULT_SORT
+    direction = direction if direction in ("asc", "desc") else "desc"
+    page_size = page_size if page_size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+    query = (query or "").strip()
+    at_least = max(1, _int(min_playlists, 1))
+    if not ids:
+        return TracksPage([], 0, 1, 1, page_size, sort, direction, query)
+    where, params = _where("t", ids)
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where += (
+            " AND ("
+            + " OR ".join(
+                f"LOWER({column}) LIKE LOWER(%s) ESCAPE '\\'"
+                for column in ("t.track_name", "t.album_name", "CAST(t.artist_names AS TEXT)")
+            )
+            + ")"
+        )
+        params += [pattern] * 3
+    grouped = f"FROM {TABLE} t WHERE {where} GROUP BY t.track_id HAVING COUNT(*) >= %s"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM (SELECT t.track_id {grouped}) g", [*params, at_least])
+        (total,) = cursor.fetchone()
+    pages = max(1, -(-total // page_size))
+    current = min(max(1, _int(page, 1)), pages)
+    key = LIBRARY_SORTS[sort].format(first_artist=_sql("first", column="t.artist_names"))
+    nulls = "NULLS LAST" if connection.vendor == "postgresql" else ""
+    order = f"{key} IS NULL, {key} {direction.upper()} {nulls}, t.track_id"
+    rows = _fetch(
+        f"""
+        SELECT t.track_id, MAX(t.track_name) AS track_name,
+               MAX(CAST(t.artist_names AS TEXT)) AS artist_names,
+               MAX(t.album_name) AS album_name, MAX(t.release_year) AS release_year,
+               MAX(t.track_duration_ms) AS track_duration_ms,
+               MAX(CASE WHEN t.track_explicit THEN 1 ELSE 0 END) AS track_explicit,
+               MAX(CASE WHEN t.is_local THEN 1 ELSE 0 END) AS is_local,
+               MIN(t.added_at) AS added_at, COUNT(*) AS playlists,
+               SUM(t.occurrences) AS occurrences
+        {grouped} ORDER BY {order} LIMIT %s OFFSET %s
+        """,
+        [*params, at_least, page_size, (current - 1) * page_size],
+    )
+    for row in rows:
+        row["artist_names"] = _json_list(row["artist_names"])
+        row["track_explicit"], row["is_local"] = bool(row["track_explicit"]), bool(row["is_local"])
+        row["added_at"] = _datetime(row["added_at"])
+        row["occurrences"] = int(row["occurrences"])
+    return TracksPage(rows, total, current, pages, page_size, sort, direction, query)
+
+
+def _datetime(value: Any) -> datetime | None:
+    """A timestamp from raw SQL (SQLite answers text) as an aware datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+
+
+@dataclass
+class Library:
+    figures: Figures
+    top_artists: list[Row]
+    genres: GenreBreakdown
+    years: ReleaseYears
+    durations: Durations
+
+
+def library_summary(*, playlist_ids: Iterable[str], limit: int = 10) -> Library:
+    """The playlist dashboard's figures and charts over the distinct tracks of the
+    playlists (5 queries): artists and genres count each track once, release
+    years and lengths are those of the distinct tracks."""
+    ids = sorted(set(playlist_ids))
+    figures = _figures(ids, artists=False)
+    artists, figures.artists = _top_artists(ids, limit)
+    return Library(
+        figures=figures,
+        top_artists=artists,
+        genres=_top_genres(ids, limit),
+        years=_distinct_years(ids),
+        durations=_distinct_durations(ids),
+    )
+
+
+def _distinct_values(ids: Sequence[str], expression: str) -> dict[Any, int]:
+    """Distinct tracks counted by `expression` over their (first-row) values."""
+    if not ids:
+        return {}
+    where, params = _where("t", ids)
+    rows = _fetch(
+        f"""
+        SELECT value, COUNT(*) AS tracks FROM (
+            SELECT t.track_id, MAX({expression}) AS value FROM {TABLE} t WHERE {where}
+            GROUP BY t.track_id
+        ) d GROUP BY value
+        """,
+        params,
+    )
+    return {row["value"]: row["tracks"] for row in rows}
+
+
+def _distinct_years(ids: Sequence[str]) -> ReleaseYears:
+    counts = _distinct_values(ids, "t.release_year")
+    years = [
+        {"release_year": y, "tracks": n}
+        for y, n in sorted((y, n) for y, n in counts.items() if y is not None)
+    ]
+    decades: dict[int, int] = {}
+    for row in years:
+        decades[row["release_year"] // 10 * 10] = (
+            decades.get(row["release_year"] // 10 * 10, 0) + row["tracks"]
+        )
+    return ReleaseYears(
+        years=[{"year": row["release_year"], "tracks": row["tracks"]} for row in years],
+        decades=[{"decade": d, "tracks": n} for d, n in sorted(decades.items())],
+        unknown=counts.get(None, 0),
+        median=_weighted_median(years),
+    )
+
+
+def _distinct_durations(ids: Sequence[str]) -> Durations:
+    last = DURATION_BUCKETS
+    bucket = (
+        f"CASE WHEN t.track_duration_ms IS NULL THEN NULL "
+        f"WHEN t.track_duration_ms >= {last * DURATION_BUCKET_MS} THEN {last} "
+        f"ELSE t.track_duration_ms / {DURATION_BUCKET_MS} END"
+    )
+    counts = _distinct_values(ids, bucket)
+    return Durations(
+        buckets=[
+            {
+                "label": f"{m}+ min" if m == last else f"{m}–{m + 1} min",
+                "min_minutes": m,
+                "tracks": counts.get(m, 0),
+            }
+            for m in range(last + 1)
+        ],
+        unknown=counts.get(None, 0),
+    )
