@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import analytics, playlists, runs, uploads
+from dashboard.views import across, analytics, playlists, runs, uploads
 
 app_name = "dashboard"
 
@@ -13,6 +13,12 @@ urlpatterns = [
     path("playlists/<str:playlist_id>/remove/", playlists.remove, name="remove"),
     path("playlists/<str:playlist_id>/enrich/", playlists.enrich, name="enrich"),
     path("overview/", analytics.overview, name="overview"),
+    path("library/", across.library, name="library"),
+    path("library/tracks/", across.library_tracks, name="library-tracks"),
+    path("duplicates/", across.duplicates, name="duplicates"),
+    path("compare/", across.compare, name="compare"),
+    path("compare/tracks/", across.compare_tracks, name="compare-tracks"),
+    path("overlap/", across.overlap, name="overlap"),
     path("runs/<int:run_id>/", runs.progress, name="run"),
     path("runs/<int:run_id>/status.json", runs.status_json, name="run-status"),
     path("runs/<int:run_id>/retry/", runs.retry, name="run-retry"),

@@ -16,6 +16,7 @@ from dashboard.access import (
     user_entries,
     user_entry_or_404,
     user_runs,
+    visible_playlist_ids,
     visible_playlist_or_404,
 )
 from ingestion.models import IngestRun, Kind, RunStatus
@@ -95,6 +96,7 @@ def _skipped(run):
 
 
 def _dashboard_context(request, playlist_id, data, loaded_run):
+    visible = list(visible_playlist_ids(request.user))
     charts = [
         _artists_chart(data.top_artists),
         _genres_chart(data.genres),
@@ -106,7 +108,8 @@ def _dashboard_context(request, playlist_id, data, loaded_run):
         "figures": _headline_figures(data.headline, _skipped(loaded_run)),
         "charts": charts,
         "chart_data": _chart_data(charts),
-        "table": _table_context(request, playlist_id),
+        "table": _table_context(request, playlist_id, visible=visible),
+        "also_in": queries.also_in(playlist_id=playlist_id, playlist_ids=visible),
     }
 
 
@@ -228,23 +231,15 @@ def track_table(request, playlist_id):
     visible_playlist_or_404(request.user, playlist_id)
     table = _table_context(request, playlist_id)
     if request.GET.get("format") == "json":
-        page = table["page"]
-        return JsonResponse(
-            {
-                "total": page.total,
-                "page": page.page,
-                "pages": page.pages,
-                "page_size": page.page_size,
-                "sort": page.sort,
-                "direction": page.direction,
-                "query": page.query,
-                "rows": [_json_row(row) for row in page.rows],
-            }
-        )
+        return json_table(table["page"])
     return render(request, "dashboard/_track_table.html", {"table": table})
 
 
-def _table_context(request, playlist_id):
+def _table_context(
+    request, playlist_id, *, also_in=(), not_in=(), page_url=None, tracks_url=None, visible=None
+):
+    """The track table of one playlist; `also_in`/`not_in` narrow it to the tracks
+    also in those playlists or in none of them (a comparison's lists)."""
     params = request.GET
     page = queries.playlist_tracks_page(
         playlist_id=playlist_id,
@@ -253,15 +248,34 @@ def _table_context(request, playlist_id):
         query=params.get("q", "")[:200],
         page=params.get("page", 1),
         page_size=_int(params.get("size"), queries.DEFAULT_PAGE_SIZE),
+        also_in=also_in,
+        not_in=not_in,
+    )
+    others = queries.tracks_also_in(
+        track_ids=[row["track_id"] for row in page.rows],
+        playlist_id=playlist_id,
+        playlist_ids=visible if visible is not None else visible_playlist_ids(request.user),
     )
     for row in page.rows:
         row["duration"] = _short_duration(row["track_duration_ms"])
+        row["also_in"] = others.get(row["track_id"], [])
+    return table_context(
+        page,
+        TABLE_COLUMNS,
+        page_url=page_url or reverse("dashboard:playlist", args=[playlist_id]),
+        tracks_url=tracks_url or reverse("dashboard:tracks", args=[playlist_id]),
+    )
+
+
+def table_context(page, columns, *, page_url, tracks_url, hidden=()):
+    """What _track_table.html needs, for any page of rows (see queries.TracksPage)."""
     return {
         "page": page,
-        "columns": [_column(key, label, page) for key, label in TABLE_COLUMNS],
-        "page_url": reverse("dashboard:playlist", args=[playlist_id]),
-        "tracks_url": reverse("dashboard:tracks", args=[playlist_id]),
+        "columns": [_column(key, label, page) for key, label in columns],
+        "page_url": page_url,
+        "tracks_url": tracks_url,
         "page_sizes": queries.PAGE_SIZES,
+        "hidden": list(hidden),
     }
 
 
@@ -274,6 +288,22 @@ def _column(key, label, page):
         "aria_sort": ("ascending" if page.direction == "asc" else "descending") if current else "",
         "next_dir": "desc" if current and page.direction == "asc" else "asc",
     }
+
+
+def json_table(page):
+    """The track table as JSON (`?format=json`)."""
+    return JsonResponse(
+        {
+            "total": page.total,
+            "page": page.page,
+            "pages": page.pages,
+            "page_size": page.page_size,
+            "sort": page.sort,
+            "direction": page.direction,
+            "query": page.query,
+            "rows": [_json_row(row) for row in page.rows],
+        }
+    )
 
 
 def _json_row(row):

@@ -16,6 +16,7 @@ from ingestion.models import RunStatus
 pytestmark = pytest.mark.django_db
 
 PLAYLIST_ID = "37i9dQZF1DXcBWIGoYBM5M"
+OTHER_PLAYLIST_ID = "37i9dQZF1DX0XUsuxWHRQd"
 DATA_TYPES = {"application/json", "application/ld+json"}
 
 
@@ -91,6 +92,7 @@ def test_the_inline_code_finder_finds_what_the_policy_blocks():
 @pytest.fixture
 def alice_with_data(alice, loaded_playlist, ingest_run):
     loaded_playlist(alice, playlist_id=PLAYLIST_ID, name="Road trip", tracks=6)
+    loaded_playlist(alice, playlist_id=OTHER_PLAYLIST_ID, name="Commute", tracks=3)
     run = ingest_run(PLAYLIST_ID, status=RunStatus.SUCCEEDED, requested_by=alice)
     return alice, run
 
@@ -101,6 +103,12 @@ def _pages(run):
         "dashboard": reverse("dashboard:playlist", args=[PLAYLIST_ID]),
         "track table": reverse("dashboard:tracks", args=[PLAYLIST_ID]),
         "overview": reverse("dashboard:overview"),
+        "library": reverse("dashboard:library"),
+        "library table": reverse("dashboard:library-tracks"),
+        "duplicates": reverse("dashboard:duplicates"),
+        "overlap": reverse("dashboard:overlap"),
+        "compare picker": reverse("dashboard:compare"),
+        "compare": f"{reverse('dashboard:compare')}?p={PLAYLIST_ID}&p={OTHER_PLAYLIST_ID}",
         "run": reverse("dashboard:run", args=[run.pk]),
         "upload": reverse("dashboard:upload"),
         "spotify": reverse("spotify"),

@@ -1,0 +1,183 @@
+"""The pages across playlists: duplicates, compare, overlap, library, "also in";
+each shows only the signed-in person's visible playlists (others: 404 or absent)."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from devtools.synthetic.snapshots import TrackFactory
+from ingestion.snapshot import ArtistRef
+
+pytestmark = pytest.mark.django_db
+
+ARTIST = ArtistRef(id="art1", name="Queen")
+
+
+def song(track_id, name, **fields):
+    return TrackFactory(id=track_id, name=name, artists=(ARTIST,), **fields)
+
+
+@pytest.fixture
+def shelves(alice, bob, loaded_playlist):
+    """alice: "Mine A" (t1 t2 t3) and "Mine B" (t2 t3 t4); bob: "Bob's" (t1 t2 secret)."""
+    t1, t2, t3, t4 = (song(f"t{n}", f"Song {n}", duration_ms=100_000 * n) for n in range(1, 5))
+    mine_a = loaded_playlist(alice, track_list=[t1, t2, t3], name="Mine A", playlist_id="pa")
+    mine_b = loaded_playlist(alice, track_list=[t2, t3, t4], name="Mine B", playlist_id="pb")
+    secret = song("secret", "Bob Secret Song", duration_ms=700_000)
+    bobs = loaded_playlist(bob, track_list=[t1, t2, secret], name="Bob's", playlist_id="pbob")
+    return mine_a, mine_b, bobs
+
+
+def compare_url(*ids, **params):
+    query = "&".join([f"p={pid}" for pid in ids] + [f"{k}={v}" for k, v in params.items()])
+    return reverse("dashboard:compare") + "?" + query
+
+
+# --- duplicates --------------------------------------------------------------------------
+def test_duplicates_across_mine_list_only_my_playlists(client, alice, shelves):
+    client.force_login(alice)
+    response = client.get(reverse("dashboard:duplicates"))
+    assert response.status_code == 200
+    groups = response.context["groups"]
+    assert {g.members[0]["track_id"] for g in groups} == {"t2", "t3"}
+    assert all(set(g.playlist_ids) == {"pa", "pb"} for g in groups)
+    html = response.content.decode()
+    assert "Bob" not in html and "the same Spotify track" in html
+
+
+def test_duplicates_of_another_persons_playlist_answer_404(client, alice, shelves):
+    client.force_login(alice)
+    url = reverse("dashboard:duplicates")
+    assert client.get(url, {"playlist": "pbob"}).status_code == 404
+    assert client.get(url, {"playlist": "pbob", "format": "csv"}).status_code == 404
+    assert client.get(url, {"playlist": "pa"}).context["groups"] == []
+
+
+def test_duplicates_export_as_csv(client, alice, shelves):
+    client.force_login(alice)
+    response = client.get(reverse("dashboard:duplicates"), {"format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert {(row["group"], row["playlist"], row["track_id"]) for row in rows} == {
+        ("1", "Mine A", "t2"),
+        ("1", "Mine B", "t2"),
+        ("2", "Mine A", "t3"),
+        ("2", "Mine B", "t3"),
+    }
+    assert rows[0]["why"] == "the same Spotify track"
+
+
+def test_the_duplicates_page_costs_a_fixed_number_of_queries(
+    client, alice, shelves, django_assert_num_queries
+):
+    client.force_login(alice)
+    # session, user, visible playlists, the candidate rows
+    with django_assert_num_queries(4):
+        client.get(reverse("dashboard:duplicates"))
+
+
+# --- compare ---------------------------------------------------------------------------
+def test_compare_two_of_mine(client, alice, shelves, django_assert_num_queries):
+    client.force_login(alice)
+    # session, user, visible, names, comparison (5), table count and page, also in
+    with django_assert_num_queries(12):
+        response = client.get(compare_url("pa", "pb"))
+    result = response.context["comparison"]
+    assert (result.tracks.shared, result.tracks.union) == (2, 4)
+    assert result.tracks.jaccard == 0.5
+    assert [row["track_id"] for row in response.context["table"]["page"].rows] == ["t2", "t3"]
+    only_b = client.get(compare_url("pa", "pb", set=1))
+    assert [row["track_id"] for row in only_b.context["table"]["page"].rows] == ["t4"]
+    assert "Bob" not in response.content.decode()
+
+
+def test_comparing_with_another_persons_playlist_answers_404(client, alice, bob, shelves):
+    client.force_login(alice)
+    assert client.get(compare_url("pa", "pbob")).status_code == 404
+    fragment = reverse("dashboard:compare-tracks") + "?p=pa&p=pbob&format=json"
+    assert client.get(fragment).status_code == 404
+    client.force_login(bob)
+    assert client.get(compare_url("pa", "pb")).status_code == 404
+
+
+def test_the_comparison_table_fragment_sorts_and_searches(client, alice, shelves):
+    client.force_login(alice)
+    url = reverse("dashboard:compare-tracks") + "?p=pa&p=pb&set=0&format=json"
+    data = client.get(url).json()
+    assert [row["track_id"] for row in data["rows"]] == ["t1"]
+    data = client.get(
+        reverse("dashboard:compare-tracks") + "?p=pa&p=pb&q=song+3&format=json"
+    ).json()
+    assert [row["track_id"] for row in data["rows"]] == ["t3"]
+
+
+def test_compare_with_fewer_than_two_offers_my_playlists(client, alice, shelves):
+    client.force_login(alice)
+    response = client.get(reverse("dashboard:compare"))
+    assert [name for _, name in response.context["choices"]] == ["Mine A", "Mine B"]
+
+
+# --- overlap ---------------------------------------------------------------------------
+def test_the_overlap_map_shows_my_pairs_only(client, alice, shelves, django_assert_num_queries):
+    client.force_login(alice)
+    # session, user, visible, the pairs, the playlists' sizes and names
+    with django_assert_num_queries(6):
+        response = client.get(reverse("dashboard:overlap"))
+    overlap = response.context["overlap"]
+    assert [p["playlist_id"] for p in overlap.playlists] == ["pa", "pb"]
+    assert [(p["a"], p["b"], p["shared"]) for p in overlap.pairs] == [("pa", "pb", 2)]
+    html = response.content.decode()
+    assert "shade-9" in html and 'style="' not in html and "Bob" not in html
+    assert compare_url("pa", "pb").replace("&", "&amp;") in html
+
+
+# --- the library -----------------------------------------------------------------------
+def test_the_library_counts_my_distinct_tracks(
+    client, alice, bob, shelves, django_assert_num_queries
+):
+    client.force_login(alice)
+    # session, user, visible, summary (5), table count and page
+    with django_assert_num_queries(10):
+        response = client.get(reverse("dashboard:library"))
+    page = response.context["table"]["page"]
+    assert page.total == 4
+    assert {row["track_id"]: row["playlists"] for row in page.rows} == {
+        "t1": 1,
+        "t2": 2,
+        "t3": 2,
+        "t4": 1,
+    }
+    data = client.get(reverse("dashboard:library-tracks"), {"format": "json", "min": 2}).json()
+    assert data["total"] == 2
+    client.force_login(bob)
+    bobs = client.get(reverse("dashboard:library-tracks"), {"format": "json"}).json()
+    assert {row["track_id"] for row in bobs["rows"]} == {"t1", "t2", "secret"}
+
+
+def test_the_library_of_someone_without_playlists_is_empty(client, charlie, shelves):
+    client.force_login(charlie)
+    response = client.get(reverse("dashboard:library"))
+    assert response.context["figures"] is None
+    assert client.get(reverse("dashboard:library-tracks"), {"format": "json"}).json()["total"] == 0
+
+
+# --- "also in" on a playlist's dashboard ------------------------------------------------
+def test_the_dashboard_says_which_of_my_playlists_also_have_its_tracks(client, alice, shelves):
+    client.force_login(alice)
+    response = client.get(reverse("dashboard:playlist", args=["pa"]))
+    assert [(row["playlist_id"], row["shared"]) for row in response.context["also_in"]] == [
+        ("pb", 2)
+    ]
+    rows = {row["track_id"]: row for row in response.context["table"]["page"].rows}
+    assert [other["name"] for other in rows["t2"]["also_in"]] == ["Mine B"]
+    assert rows["t1"]["also_in"] == []  # also in bob's, which alice does not see
+    html = response.content.decode()
+    assert "also in 1 of your playlists" in html and "Bob" not in html
+
+
+def test_every_page_needs_signing_in(client):
+    for name in ("library", "duplicates", "compare", "overlap", "library-tracks", "compare-tracks"):
+        response = client.get(reverse(f"dashboard:{name}"))
+        assert response.status_code == 302, name
