@@ -219,8 +219,12 @@ def candidate_pairs(tracks: Sequence[TrackFacts]) -> list[tuple[str, str]]:
     for songs in by_artist.values():
         songs.sort(key=lambda track: track.duration_ms or 0)
         for index, song in enumerate(songs):
-            for other in songs[index + 1 :]:
-                if (other.duration_ms or 0) - (song.duration_ms or 0) > DURATION_TOLERANCE_MS:
-                    break
-                pairs.append((song.track_id, other.track_id))
+            later = index + 1
+            while (
+                later < len(songs)
+                and (songs[later].duration_ms or 0) - (song.duration_ms or 0)
+                <= DURATION_TOLERANCE_MS
+            ):
+                pairs.append((song.track_id, songs[later].track_id))
+                later += 1
     return pairs

@@ -10,13 +10,13 @@ A track in several playlists is one row per playlist; selectors over several
 playlists (`user_overview`) count artists and genres by distinct track.
 """
 
-import json
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
@@ -737,7 +737,8 @@ def duplicate_groups(*, playlist_ids: Iterable[str], loose: bool = False) -> lis
 
     The database finds the candidate rows: tracks repeated (`occurrences > 1`)
     or in several of the playlists, ISRCs shared by several track ids, and
-    tracks with another of the same primary artist within 2 s of their length;
+    tracks with another of the same primary artist within 2 s of their length
+    (neighbours in length order, found by window functions);
     the matching rules then decide which are the same. Biggest groups first.
     """
     ids = sorted(set(playlist_ids))
@@ -755,9 +756,15 @@ def duplicate_groups(*, playlist_ids: Iterable[str], loose: bool = False) -> lis
             FROM {TABLE} t WHERE {where} AND t.track_duration_ms IS NOT NULL
             GROUP BY t.track_id
         ), close_songs AS (
-            SELECT a.track_id FROM songs a JOIN songs b
-              ON a.artist = b.artist AND a.track_id <> b.track_id
-             AND b.duration BETWEEN a.duration - {tolerance} AND a.duration + {tolerance}
+            -- Sorted by length within each artist, a song is a candidate when the
+            -- previous or the next one is within the tolerance: no pairwise join.
+            SELECT track_id FROM (
+                SELECT track_id, duration,
+                       LAG(duration) OVER by_length AS previous,
+                       LEAD(duration) OVER by_length AS next
+                FROM songs WINDOW by_length AS (PARTITION BY artist ORDER BY duration)
+            ) neighbours
+            WHERE duration - previous <= {tolerance} OR next - duration <= {tolerance}
         ), repeated AS (
             SELECT t.track_id FROM {TABLE} t WHERE {where}
             GROUP BY t.track_id HAVING COUNT(*) > 1 OR MAX(t.occurrences) > 1
@@ -825,7 +832,7 @@ def _group_duplicates(rows: list[Row], *, loose: bool) -> list[DuplicateGroup]:
 def _json_list(value: Any) -> list[Any]:
     """A JSON array column as a list (SQLite returns the text, PostgreSQL the list)."""
     if isinstance(value, str):
-        decoded = json.loads(value)
+        decoded = orjson.loads(value)
         return decoded if isinstance(decoded, list) else []
     return list(value or [])
 

@@ -20,6 +20,11 @@ from warehouse import queries
 from warehouse.models import Playlist
 
 MAX_COMPARED = 10
+GROUPS_PER_PAGE = 50
+# The overlap map shades a table of at most this many playlists (those sharing the
+# most tracks): 200 playlists would be 40,000 cells. The pairs list has them all.
+MAP_PLAYLISTS = 40
+PAIRS_SHOWN = 200
 SHADES = 10  # overlap cells are shaded by one of `shade-0` … `shade-9` (CSS classes: CSP)
 LIBRARY_COLUMNS = (
     ("track", "Track"),
@@ -60,12 +65,24 @@ def duplicates(request):
     groups = queries.duplicate_groups(playlist_ids=ids, loose=loose)
     if request.GET.get("format") == "csv":
         return _duplicates_csv(groups, playlist_id or "all")
+    pages = max(1, -(-len(groups) // GROUPS_PER_PAGE))
+    page = min(max(1, analytics._int(request.GET.get("page"), 1)), pages)
+    start = (page - 1) * GROUPS_PER_PAGE
     context = {
         "groups": groups,
+        "shown": groups[start : start + GROUPS_PER_PAGE],
+        "first_number": start + 1,
+        "page": page,
+        "pages": pages,
+        "page_urls": {
+            "previous": "?" + urlencode({**_without(request, "page"), "page": page - 1}),
+            "next": "?" + urlencode({**_without(request, "page"), "page": page + 1}),
+        },
         "loose": loose,
         "playlist": Playlist.objects.filter(pk=playlist_id).first() if playlist_id else None,
         "playlist_count": len(ids),
-        "toggle_url": "?" + urlencode(_without(request, "loose", {"loose": "" if loose else "1"})),
+        "toggle_url": "?"
+        + urlencode(_without(request, "loose", {"loose": "" if loose else "1", "page": ""})),
         "csv_url": "?" + urlencode({**_without(request, "format"), "format": "csv"}),
     }
     return render(request, "dashboard/duplicates.html", context)
@@ -214,17 +231,26 @@ def overlap(request):
     """Shared tracks between every pair of my playlists: a shaded table, and the
     pairs sorted by overlap; each cell links to the comparison."""
     data = queries.overlap_matrix(playlist_ids=_visible(request.user))
-    most = max((pair["shared"] for pair in data.pairs), default=0)
     names = {p["playlist_id"]: p["name"] for p in data.playlists}
+    mapped = _most_shared(data)
+    most = max(
+        (
+            data.shared(a["playlist_id"], b["playlist_id"])
+            for a in mapped
+            for b in mapped
+            if a is not b
+        ),
+        default=0,
+    )
     rows = [
         {
             "playlist": row,
             "cells": [
                 _cell(row, column, data.shared(row["playlist_id"], column["playlist_id"]), most)
-                for column in data.playlists
+                for column in mapped
             ],
         }
-        for row in data.playlists
+        for row in mapped
     ]
     pairs = [
         {
@@ -234,13 +260,28 @@ def overlap(request):
             "url": _compare_url(pair["a"], pair["b"]),
             "similarity": analytics._percent(pair["jaccard"]),
         }
-        for pair in data.pairs
+        for pair in data.pairs[:PAIRS_SHOWN]
     ]
-    return render(
-        request,
-        "dashboard/overlap.html",
-        {"overlap": data, "rows": rows, "pairs": pairs, "shades": range(SHADES)},
-    )
+    context = {
+        "overlap": data,
+        "mapped": mapped,
+        "rows": rows,
+        "pairs": pairs,
+        "pairs_total": len(data.pairs),
+    }
+    return render(request, "dashboard/overlap.html", context)
+
+
+def _most_shared(data):
+    """The playlists the map shows: all, or the MAP_PLAYLISTS sharing the most tracks."""
+    if len(data.playlists) <= MAP_PLAYLISTS:
+        return data.playlists
+    shared = dict.fromkeys((p["playlist_id"] for p in data.playlists), 0)
+    for pair in data.pairs:
+        shared[pair["a"]] += pair["shared"]
+        shared[pair["b"]] += pair["shared"]
+    top = set(sorted(shared, key=lambda pid: -shared[pid])[:MAP_PLAYLISTS])
+    return [p for p in data.playlists if p["playlist_id"] in top]
 
 
 def _cell(row, column, shared, most):

@@ -181,3 +181,25 @@ def test_every_page_needs_signing_in(client):
     for name in ("library", "duplicates", "compare", "overlap", "library-tracks", "compare-tracks"):
         response = client.get(reverse(f"dashboard:{name}"))
         assert response.status_code == 302, name
+
+
+def test_duplicate_groups_come_in_pages(client, alice, shelves, monkeypatch):
+    from dashboard.views import across
+
+    monkeypatch.setattr(across, "GROUPS_PER_PAGE", 1)
+    client.force_login(alice)
+    first = client.get(reverse("dashboard:duplicates"))
+    second = client.get(reverse("dashboard:duplicates"), {"page": 2})
+    assert (first.context["pages"], len(first.context["shown"])) == (2, 1)
+    assert first.context["shown"] != second.context["shown"]
+    assert 'rel="next"' in first.content.decode()
+
+
+def test_a_big_overlap_map_shades_the_playlists_sharing_most(client, alice, shelves, monkeypatch):
+    from dashboard.views import across
+
+    monkeypatch.setattr(across, "MAP_PLAYLISTS", 1)
+    client.force_login(alice)
+    response = client.get(reverse("dashboard:overlap"))
+    assert len(response.context["mapped"]) == 1
+    assert len(response.context["pairs"]) == 1  # the list still has every pair

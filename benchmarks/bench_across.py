@@ -1,0 +1,341 @@
+"""Benchmark: the pages across playlists (overlap map, duplicates, library, comparison),
+on SQLite and PostgreSQL, each beside its naive alternative measured in the same run.
+
+    .venv/bin/python -m benchmarks.bench_across [--playlists 200] [--rows 100000]
+        [--big 10000] [--requests 15] [--warmup 3] [--database sqlite|postgresql|both]
+
+One user owns `--playlists` playlists holding `--rows` rows in all: two of
+`--big` tracks each (for the 10,000 × 10,000 comparison; they share about a
+third of their tracks), the others of 50–2,000 tracks (log-uniform, scaled to
+the rest of the rows). Tracks are drawn from one pool of generated music
+(devtools.synthetic), so playlists overlap; 3% of the pool has a twin that the
+duplicate rules should catch or refuse: the same ISRC on another release, the
+same title within 1 s, or a "(Live)"/"- Remastered 2011" version (loose only).
+
+Timed, through the Django test Client (the whole server-side request): the
+overlap map, duplicates across the library (strict and loose), the library page,
+and the comparison of the two big playlists. The naive alternative, timed in the
+same child: rows fetched through the ORM, then pairwise Python set intersections
+(overlap, comparison), a Counter (library), and the same matching rules over
+every distinct track grouped in Python (duplicates).
+
+Uses its own databases only: PostgreSQL `bench_across` (dropped and created at
+start, dropped at the end unless --keep-db) and a temp SQLite file.
+"""
+
+import argparse
+import json
+import math
+import statistics
+import time
+from collections import Counter
+from pathlib import Path
+
+from benchmarks import _common
+from benchmarks._common import Timer, log
+
+MODULE = "benchmarks.bench_across"
+PG_DATABASE = "bench_across"
+TARGETS_MS = {"overlap map": 500, "duplicates": 1000, "duplicates loose": 1000, "library": 300}
+TARGETS_MS["compare 2 big"] = 200
+
+
+# === child: generate, load, time ======================================================
+def playlist_sizes(rng, playlists, rows, big):
+    """Two of `big`, the others log-uniform in 50–2,000 scaled to the remaining rows."""
+    small = playlists - 2
+    raw = [math.exp(rng.uniform(math.log(50), math.log(2000))) for _ in range(small)]
+    scale = (rows - 2 * big) / sum(raw)
+    return [big, big] + [max(50, min(2000, round(size * scale))) for size in raw]
+
+
+def generate(playlists, rows, big, seed=15):
+    """[(snapshot, rows frame)] of the user's playlists."""
+    from dataclasses import replace
+
+    from devtools.synthetic.music import generate_music
+    from devtools.synthetic.primitives import numbered_id, seeded
+    from devtools.synthetic.snapshots import snapshot_of
+    from ingestion.snapshot import ArtistRef, Track
+    from ingestion.transform import transform_snapshot
+
+    rng = seeded(seed, "across")
+    music = generate_music(rng, artists=5000, tracks=int(rows * 0.5), unknown_genres=0.10)
+    artists = {a.id: ArtistRef(id=a.id, name=a.name) for a in music.artists.values()}
+    genres = {a.id: None if a.genres is None else list(a.genres) for a in music.artists.values()}
+    pool = []
+    for track in music.tracks.values():
+        album = music.albums[track.album_id]
+        pool.append(
+            Track(
+                id=track.id,
+                uri=f"spotify:track:{track.id}",
+                name=track.name,
+                duration_ms=track.duration_ms,
+                explicit=track.explicit,
+                isrc=track.isrc,
+                album_id=album.id,
+                album_name=album.name,
+                album_release_date=album.release_date,
+                album_release_date_precision=album.release_date_precision,
+                artists=tuple(artists[a] for a in track.artist_ids),
+            )
+        )
+    twins = []
+    for n, original in enumerate(rng.sample(pool, len(pool) * 3 // 100)):
+        twin_id = numbered_id(n, "twin")
+        kind = n % 4
+        twins.append(
+            replace(
+                original,
+                id=twin_id,
+                uri=f"spotify:track:{twin_id}",
+                name=[
+                    original.name,
+                    original.name,
+                    f"{original.name} (Live)",
+                    f"{original.name} - Remastered 2011",
+                ][kind],
+                isrc=original.isrc if kind == 0 else f"TW{n:010d}",
+                duration_ms=(original.duration_ms or 0) + rng.randint(-1000, 1000),
+            )
+        )
+    pool += twins
+    rng.shuffle(pool)
+    out = []
+    sizes = playlist_sizes(rng, playlists, rows, big)
+    for p, size in enumerate(sizes):
+        if p < 2:  # the two big ones share a third of their tracks
+            start = 0 if p == 0 else big * 2 // 3
+            tracks = pool[start : start + size]
+        else:
+            tracks = rng.sample(pool, size)
+        snapshot = snapshot_of(
+            tracks, genres=genres, playlist_id=numbered_id(p, "pl"), name=f"Across {p:03d}"
+        )
+        out.append((snapshot, transform_snapshot(snapshot).rows))
+    return out
+
+
+def load(playlists, rows, big):
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import Access, UserPlaylist
+    from warehouse.loader import load_playlists
+
+    user = get_user_model().objects.create_user("bench", "bench@example.org", "not-used")
+    with Timer() as generating:
+        batch = generate(playlists, rows, big)
+    with Timer() as loading:
+        for start in range(0, len(batch), 20):
+            load_playlists(batch[start : start + 20])
+    UserPlaylist.objects.bulk_create(
+        UserPlaylist(user=user, playlist_id=snapshot.playlist_id, access=Access.GRANTED)
+        for snapshot, _ in batch
+    )
+    total = sum(len(frame) for _, frame in batch)
+    log(
+        f"{len(batch)} playlists, {total:,} rows: generated in {generating.seconds:.1f} s, "
+        f"loaded in {loading.seconds:.1f} s"
+    )
+    _analyze()
+    return user, [snapshot.playlist_id for snapshot, _ in batch], total
+
+
+def _analyze():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def _percentile(values, percent):
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * percent // 100))
+    return ordered[int(rank) - 1]
+
+
+def timed(function, *, warmup, requests):
+    for _ in range(warmup):
+        function()
+    seconds = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        function()
+        seconds.append(time.perf_counter() - started)
+    return {
+        "p50_ms": statistics.median(seconds) * 1000,
+        "p95_ms": _percentile(seconds, 95) * 1000,
+    }
+
+
+def page(client, url):
+    def get():
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+    return get
+
+
+# --- the naive alternatives: rows through the ORM, sets in Python ----------------------
+def _orm_rows(ids, *fields):
+    from warehouse.models import PlaylistTrack
+
+    return PlaylistTrack.objects.filter(playlist_id__in=ids, removed_at__isnull=True).values_list(
+        *fields
+    )
+
+
+def naive_overlap(ids):
+    sets = {}
+    for playlist_id, track_id in _orm_rows(ids, "playlist_id", "track_id"):
+        sets.setdefault(playlist_id, set()).add(track_id)
+    keys = sorted(sets)
+    return {(a, b): len(sets[a] & sets[b]) for i, a in enumerate(keys) for b in keys[i + 1 :]}
+
+
+def naive_compare(a, b):
+    sets = {a: set(), b: set()}
+    artists = {a: set(), b: set()}
+    for playlist_id, track_id, artist_ids in _orm_rows(
+        [a, b], "playlist_id", "track_id", "artist_ids"
+    ):
+        sets[playlist_id].add(track_id)
+        artists[playlist_id].update(artist_ids)
+    return len(sets[a] & sets[b]), len(sets[a] | sets[b]), len(artists[a] & artists[b])
+
+
+def naive_library(ids):
+    counts = Counter(track_id for (track_id,) in _orm_rows(ids, "track_id"))
+    return counts.most_common(50), len(counts)
+
+
+def naive_duplicates(ids, *, loose):
+    from warehouse import matching
+
+    facts = {}
+    for track_id, name, artist_ids, names, duration, isrc in _orm_rows(
+        ids,
+        "track_id",
+        "track_name",
+        "artist_ids",
+        "artist_names",
+        "track_duration_ms",
+        "track_isrc",
+    ):
+        primary = artist_ids[0] if artist_ids else (names[0] if names else None)
+        facts[track_id] = matching.TrackFacts(track_id, name, primary, duration, isrc)
+    tracks = list(facts.values())
+    return matching.group_tracks(tracks, matching.candidate_pairs(tracks), loose=loose)
+
+
+def child(args):
+    _common.setup_django()
+    from django.db import connection
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils.http import urlencode
+
+    from warehouse import matching
+
+    _common.migrate()
+    user, ids, total = load(args.playlists, args.rows, args.big)
+    client = Client()
+    client.force_login(user)
+    compare = reverse("dashboard:compare") + "?" + urlencode([("p", ids[0]), ("p", ids[1])])
+    duplicates = reverse("dashboard:duplicates")
+    pages = {
+        "overlap map": (page(client, reverse("dashboard:overlap")), lambda: naive_overlap(ids)),
+        "duplicates": (
+            page(client, duplicates),
+            lambda: naive_duplicates(ids, loose=False),
+        ),
+        "duplicates loose": (
+            page(client, duplicates + "?loose=1"),
+            lambda: naive_duplicates(ids, loose=True),
+        ),
+        "library": (page(client, reverse("dashboard:library")), lambda: naive_library(ids)),
+        "compare 2 big": (page(client, compare), lambda: naive_compare(ids[0], ids[1])),
+    }
+    results = []
+    for name, (ours, naive) in pages.items():
+        matching.normalise_title.cache_clear()
+        timing = timed(ours, warmup=args.warmup, requests=args.requests)
+        matching.normalise_title.cache_clear()
+        naive_timing = timed(naive, warmup=1, requests=max(3, args.requests // 3))
+        results.append(
+            {
+                "vendor": connection.vendor,
+                "page": name,
+                "rows": total,
+                **timing,
+                "naive_p50_ms": naive_timing["p50_ms"],
+                "naive_p95_ms": naive_timing["p95_ms"],
+            }
+        )
+        log(
+            f"{connection.vendor} {name}: p95 {timing['p95_ms']:.0f} ms "
+            f"(naive {naive_timing['p95_ms']:.0f} ms)"
+        )
+    Path(args.result).write_text(json.dumps(results))
+
+
+# === parent =============================================================================
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--playlists", type=int, default=200)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--big", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--keep-db", action="store_true")
+    _common.run_parent_or_child(parser, None, parent=parent, child=child)
+
+
+def parent(args):
+    passthrough = ["--playlists", str(args.playlists), "--rows", str(args.rows)]
+    passthrough += ["--big", str(args.big), "--requests", str(args.requests)]
+    passthrough += ["--warmup", str(args.warmup)]
+    results = []
+    with _common.temp_dir("bench-across-") as tmp:
+        if args.database in ("sqlite", "both"):
+            url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+            results += _common.run_child(MODULE, url, passthrough, tmp / "sqlite.json")
+        if args.database in ("postgresql", "both"):
+            _common.recreate_pg_database(PG_DATABASE)
+            try:
+                results += _common.run_child(
+                    MODULE, _common.pg_url(PG_DATABASE), passthrough, tmp / "pg.json"
+                )
+            finally:
+                if not args.keep_db:
+                    _common.drop_pg_database(PG_DATABASE)
+    print(report(results))
+
+
+def report(results):
+    headers = ["database", "page", "p50 ms", "p95 ms", "target p95", "naive p50", "naive p95"]
+    rows = [
+        [
+            r["vendor"],
+            r["page"],
+            f"{r['p50_ms']:.0f}",
+            f"{r['p95_ms']:.0f}",
+            f"< {TARGETS_MS[r['page']]}" + (" ✓" if r["p95_ms"] < TARGETS_MS[r["page"]] else " ✗"),
+            f"{r['naive_p50_ms']:.0f}",
+            f"{r['naive_p95_ms']:.0f}",
+        ]
+        for r in results
+    ]
+    rows_total = results[0]["rows"] if results else 0
+    return "\n".join(
+        [
+            f"{rows_total:,} rows; machine: {json.dumps(_common.machine_info())}",
+            _common.format_table(headers, rows),
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()
