@@ -1138,13 +1138,15 @@ def library_summary(*, playlist_ids: Iterable[str], limit: int = 10) -> Library:
     playlists (5 queries): artists and genres count each track once, release
     years and lengths are those of the distinct tracks."""
     ids = sorted(set(playlist_ids))
-    figures = _figures(ids, artists=False)
+    figures = _figures(ids, artists=False, median=False)
     artists, figures.artists = _top_artists(ids, limit)
+    years = _distinct_years(ids)
+    figures.median_year = years.median  # of the distinct tracks
     return Library(
         figures=figures,
         top_artists=artists,
         genres=_top_genres(ids, limit),
-        years=_distinct_years(ids),
+        years=years,
         durations=_distinct_durations(ids),
     )
 

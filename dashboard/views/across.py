@@ -362,7 +362,7 @@ def _library_figures(figures, playlist_count):
         ("Total length", analytics._long_duration(figures.duration_ms), "of every entry"),
         ("Artists", f"{figures.artists:,}", "distinct Spotify artists"),
         ("Albums", f"{figures.albums:,}", ""),
-        ("Median release year", analytics._year(figures.median_year), "of every entry"),
+        ("Median release year", analytics._year(figures.median_year), "of the distinct tracks"),
         ("Explicit", analytics._percent(figures.explicit_share), "of the entries"),
         ("Genre coverage", analytics._percent(figures.genre_coverage), "of the entries"),
         ("Local files", f"{figures.local_files:,}", ""),

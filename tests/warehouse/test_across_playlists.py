@@ -238,6 +238,7 @@ def test_the_library_summary_counts_each_track_once(django_assert_num_queries):
     with django_assert_num_queries(5):
         summary = queries.library_summary(playlist_ids=["p1", "p2"])
     assert summary.figures.distinct_tracks == 2
+    assert summary.figures.median_year == 1995.0  # of the distinct tracks, not the entries
     assert summary.years.years == [{"year": 1990, "tracks": 1}, {"year": 2000, "tracks": 1}]
     assert [bucket["tracks"] for bucket in summary.durations.buckets][:4] == [0, 1, 0, 1]
     assert sum(artist["tracks"] for artist in summary.top_artists) == 2
