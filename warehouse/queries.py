@@ -10,12 +10,14 @@ A track in several playlists is one row per playlist; selectors over several
 playlists (`user_overview`) count artists and genres by distinct track.
 """
 
+import bisect
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
@@ -35,8 +37,9 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower, TruncMonth
 from django.utils import timezone
 
-from warehouse.models import Playlist, PlaylistTrack, Track
-from warehouse.schema import TABLE
+from warehouse.history import longest_increasing
+from warehouse.models import Playlist, PlaylistTrack, PlaylistVersion, Track
+from warehouse.schema import COLUMN_NAMES, COLUMNS, TABLE
 
 # How each dialect explodes a JSON array of strings into rows `alias.value`,
 # finds an element by the 0-based index of such a row, and measures an array.
@@ -530,7 +533,17 @@ def playlist_tracks_page(
     rows = list(
         tracks.order_by(order, "position").values(*TRACK_COLUMNS)[start : start + page_size]
     )
+    _rank_positions(playlist_id, rows)
     return TracksPage(rows, total, page, pages, page_size, sort, direction, query)
+
+
+def _rank_positions(playlist_id: str, rows: list[Row]) -> None:
+    """Replace the rows' order keys by their 0-based place in the playlist (1 query)."""
+    if not rows:
+        return
+    keys = list(_present([playlist_id]).order_by("position").values_list("position", flat=True))
+    for row in rows:
+        row["position"] = bisect.bisect_left(keys, row["position"])
 
 
 def _int(value: Any, default: int) -> int:
@@ -677,3 +690,127 @@ def missing_details(playlist_id: str) -> dict[str, int]:
         )
         counts = cursor.fetchone()
     return dict(zip(["rows", *counted], map(int, counts), strict=True))
+
+
+# --- history: versions, "as of", diffs -------------------------------------------------
+# Columns of `playlist_rows_as_of`: the fact table's, with `position` and
+# `occurrences` as they were in that version.
+AS_OF_COLUMNS = COLUMN_NAMES
+_JSON_COLUMNS = frozenset(name for name, pg_type, _ in COLUMNS if pg_type.startswith("jsonb"))
+VERSION_FIELDS = (
+    "version",
+    "snapshot_id",
+    "seen_at",
+    "source",
+    "name",
+    "description",
+    "image_url",
+    "tracks",
+    "duration_ms",
+    "added",
+    "removed",
+    "moved",
+)
+
+
+def playlist_versions(*, playlist_id: str, since: datetime | None = None) -> list[Row]:
+    """The playlist's versions, oldest first (1 query), each with `renamed`,
+    `redescribed` and `cover_changed` against the version before it."""
+    versions = list(
+        PlaylistVersion.objects.filter(playlist_id=playlist_id)
+        .order_by("version")
+        .values(*VERSION_FIELDS)
+    )
+    previous: Row | None = None
+    for version in versions:
+        for flag, column in (
+            ("renamed", "name"),
+            ("redescribed", "description"),
+            ("cover_changed", "image_url"),
+        ):
+            version[flag] = previous is not None and previous[column] != version[column]
+        previous = version
+    if since is not None:
+        versions = [version for version in versions if version["seen_at"] >= since]
+    return versions
+
+
+def version_at(*, playlist_id: str, when: datetime) -> int | None:
+    """The version that was current at `when` (the last one seen by then), or None (1 query)."""
+    return (
+        PlaylistVersion.objects.filter(playlist_id=playlist_id, seen_at__lte=when)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    )
+
+
+def latest_version(*, playlist_id: str) -> int | None:
+    return (
+        PlaylistVersion.objects.filter(playlist_id=playlist_id)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    )
+
+
+def playlist_rows_as_of(*, playlist_id: str, version: int) -> list[Row]:
+    """The playlist's rows as they were in `version`, in playlist order (1 query).
+
+    Each row has the columns of `playlist_tracks` (AS_OF_COLUMNS, JSON columns
+    decoded) with `position` (0-based) and `occurrences` as of that version;
+    the track's details (names, album, genres, …) are the latest the warehouse
+    holds, since Spotify's catalogue has no versions. A version past the latest is the
+    state now; version 0 (before the first) is [].
+    This signature is stable: exports read past states through it.
+    """
+    selected = ", ".join(f"t.{column}" for column in AS_OF_COLUMNS if column != "occurrences")
+    rows = _fetch(
+        f"SELECT {selected}, s.occurrences FROM playlist_track_spans s "
+        f"JOIN {TABLE} t ON t.playlist_id = s.playlist_id AND t.track_id = s.track_id "
+        "WHERE s.playlist_id = %s AND s.valid_from <= %s "
+        "AND (s.valid_to IS NULL OR s.valid_to > %s) ORDER BY s.sort_key",
+        [playlist_id, version, version],
+    )
+    for rank, row in enumerate(rows):
+        row["position"] = rank
+        row["removed_at"] = None
+        for column in _JSON_COLUMNS:
+            if isinstance(row[column], str):
+                row[column] = orjson.loads(row[column])
+    return rows
+
+
+@dataclass
+class VersionDiff:
+    """What changed from one version to another: rows as `playlist_rows_as_of`
+    gives them; moved rows also carry `position_before`."""
+
+    from_version: int
+    to_version: int
+    added: list[Row]
+    removed: list[Row]
+    moved: list[Row]
+
+
+def playlist_diff(*, playlist_id: str, from_version: int, to_version: int) -> VersionDiff:
+    """Tracks added, removed and moved between two versions (2 queries). A move
+    is a track out of the longest run kept in order, as the loader counts it."""
+    before = playlist_rows_as_of(playlist_id=playlist_id, version=from_version)
+    after = playlist_rows_as_of(playlist_id=playlist_id, version=to_version)
+    old_position = {row["track_id"]: row["position"] for row in before}
+    common = [row for row in after if row["track_id"] in old_position]
+    kept = longest_increasing([old_position[row["track_id"]] for row in common])
+    moved = [
+        {**row, "position_before": old_position[row["track_id"]]}
+        for index, row in enumerate(common)
+        if index not in kept
+    ]
+    new_ids = {row["track_id"] for row in after}
+    return VersionDiff(
+        from_version=from_version,
+        to_version=to_version,
+        added=[row for row in after if row["track_id"] not in old_position],
+        removed=[row for row in before if row["track_id"] not in new_ids],
+        moved=moved,
+    )
