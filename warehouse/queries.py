@@ -12,7 +12,9 @@ playlists (`user_overview`) count artists and genres by distinct track.
 
 import bisect
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,11 +25,14 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     Func,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     TextField,
     Value,
@@ -38,7 +43,7 @@ from django.db.models.functions import Cast, Lower, TruncMonth
 from django.utils import timezone
 
 from warehouse.history import longest_increasing
-from warehouse.models import Playlist, PlaylistTrack, PlaylistVersion, Track
+from warehouse.models import Playlist, PlaylistTrack, PlaylistTrackSpan, PlaylistVersion, Track
 from warehouse.schema import COLUMN_NAMES, COLUMNS, TABLE
 
 # How each dialect explodes a JSON array of strings into rows `alias.value`,
@@ -67,14 +72,59 @@ def _sql(name: str, **parts: str) -> str:
     return _DIALECTS[connection.vendor][name].format(**parts)
 
 
+# The version the selectors read, set only by `as_of` around one dashboard's
+# selectors: None is "present now". The one place the two filters below differ.
+_AS_OF: ContextVar[int | None] = ContextVar("as_of_version", default=None)
+
+
+@contextmanager
+def as_of(version: int | None) -> Iterator[None]:
+    """Within the block, every selector reads the rows of `version` (None: now)."""
+    token = _AS_OF.set(version)
+    try:
+        yield
+    finally:
+        _AS_OF.reset(token)
+
+
+def _spans_of(version: int) -> QuerySet[PlaylistTrackSpan]:
+    """The spans covering `version`, of the outer query's row."""
+    return PlaylistTrackSpan.objects.filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gt=version),
+        playlist_id=OuterRef("playlist_id"),
+        track_id=OuterRef("track_id"),
+        valid_from__lte=version,
+    )
+
+
 def _present(playlist_ids: Sequence[str]) -> QuerySet[PlaylistTrack]:
-    return PlaylistTrack.objects.filter(playlist_id__in=playlist_ids, removed_at__isnull=True)
+    version = _AS_OF.get()
+    rows = PlaylistTrack.objects.filter(playlist_id__in=playlist_ids)
+    if version is None:
+        return rows.filter(removed_at__isnull=True)
+    spans = _spans_of(version)
+    return rows.filter(Exists(spans)).annotate(
+        as_of_key=Subquery(spans.values("sort_key")[:1]),
+        as_of_occurrences=Subquery(spans.values("occurrences")[:1]),
+    )
 
 
 def _where(alias: str, playlist_ids: Sequence[str]) -> tuple[str, list[Any]]:
-    """`alias.playlist_id IN (…) AND alias.removed_at IS NULL`, and its parameters."""
+    """`alias.playlist_id IN (…) AND alias.removed_at IS NULL` (or, as of a
+    version, a span covering it exists), and its parameters."""
     marks = ", ".join(["%s"] * len(playlist_ids))
-    return f"{alias}.playlist_id IN ({marks}) AND {alias}.removed_at IS NULL", list(playlist_ids)
+    version = _AS_OF.get()
+    if version is None:
+        return (
+            f"{alias}.playlist_id IN ({marks}) AND {alias}.removed_at IS NULL",
+            list(playlist_ids),
+        )
+    return (
+        f"{alias}.playlist_id IN ({marks}) AND EXISTS (SELECT 1 FROM playlist_track_spans s "
+        f"WHERE s.playlist_id = {alias}.playlist_id AND s.track_id = {alias}.track_id "
+        "AND s.valid_from <= %s AND (s.valid_to IS NULL OR s.valid_to > %s))",
+        [*playlist_ids, version, version],
+    )
 
 
 def _fetch(sql: str, params: Sequence[Any]) -> list[Row]:
@@ -527,12 +577,18 @@ def playlist_tracks_page(
     total = tracks.count()
     pages = max(1, -(-total // page_size))
     page = min(max(1, _int(page, 1)), pages)
-    key = SORTS[sort]
+    as_of_version = _AS_OF.get() is not None
+    # As of a version, order and counts are that version's (its spans').
+    position = F("as_of_key") if as_of_version else F("position")
+    key = position if sort == "position" else SORTS[sort]
     order = key.desc(nulls_last=True) if direction == "desc" else key.asc(nulls_last=True)
     start = (page - 1) * page_size
-    rows = list(
-        tracks.order_by(order, "position").values(*TRACK_COLUMNS)[start : start + page_size]
-    )
+    columns = list(TRACK_COLUMNS) + (["as_of_key", "as_of_occurrences"] if as_of_version else [])
+    rows = list(tracks.order_by(order, position).values(*columns)[start : start + page_size])
+    if as_of_version:
+        for row in rows:
+            row["position"] = row.pop("as_of_key")
+            row["occurrences"] = row.pop("as_of_occurrences")
     _rank_positions(playlist_id, rows)
     return TracksPage(rows, total, page, pages, page_size, sort, direction, query)
 
@@ -541,7 +597,8 @@ def _rank_positions(playlist_id: str, rows: list[Row]) -> None:
     """Replace the rows' order keys by their 0-based place in the playlist (1 query)."""
     if not rows:
         return
-    keys = list(_present([playlist_id]).order_by("position").values_list("position", flat=True))
+    key = "as_of_key" if _AS_OF.get() is not None else "position"
+    keys = list(_present([playlist_id]).order_by(key).values_list(key, flat=True))
     for row in rows:
         row["position"] = bisect.bisect_left(keys, row["position"])
 

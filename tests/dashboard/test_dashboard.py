@@ -27,7 +27,7 @@ def ingest_run(ingest_run, alice):
 
 # Session, user, access check (entry + playlist), latest and latest loading run,
 # headline, artists, genres, years, durations, timeline, table count and page.
-DASHBOARD_QUERIES = 15  # … the track table: count, page, ranks
+DASHBOARD_QUERIES = 16  # … versions (the "as of" switch), the track table: count, page, ranks
 
 
 def dashboard_url(playlist_id, **params):
@@ -335,8 +335,8 @@ def test_it_costs_the_table_fragment_a_fixed_number_of_queries(client, alice, si
     with CaptureQueriesContext(connection) as queries:
         client.get(tracks_url(sixty.pk, page=2))
 
-    # session, user, access (entry + playlist), count, page, ranks (positions are order keys)
-    assert len(queries) == 7
+    # session, user, access (entry + playlist), versions, count, page, ranks (order keys)
+    assert len(queries) == 8
 
 
 def test_release_histograms_keep_their_empty_years_and_decades():

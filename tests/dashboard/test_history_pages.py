@@ -83,3 +83,27 @@ def test_another_person_gets_404_on_every_history_page(client, bob, changing_pla
         (reverse("dashboard:diff", args=[playlist.pk]), {"from": 1, "to": 3}),
     ):
         assert client.get(url, params).status_code == 404, url
+
+
+def test_the_dashboard_as_of_a_version_shows_that_state(client, alice, changing_playlist):
+    playlist, tracks, newcomer = changing_playlist
+    client.force_login(alice)
+    url = reverse("dashboard:playlist", args=[playlist.pk])
+    now = client.get(url)
+    assert now.context["headline"].tracks == 3 and now.context["as_of"]["version"] is None
+    then = client.get(url, {"version": 2})
+    assert then.context["as_of"]["version"] == 2
+    assert then.context["headline"].tracks == 4
+    rows = then.context["table"]["page"].rows
+    assert [(row["track_id"], row["position"]) for row in rows] == [
+        (track.id, position) for position, track in enumerate([newcomer, *tracks])
+    ]
+    assert "You are looking at version 2" in then.content.decode()
+    # The table fragment and its JSON follow the same switch.
+    table = client.get(
+        reverse("dashboard:tracks", args=[playlist.pk]), {"version": 1, "format": "json"}
+    ).json()
+    assert [row["track_id"] for row in table["rows"]] == [track.id for track in tracks]
+    # The latest version, or one that does not exist, is "now".
+    assert client.get(url, {"version": 3}).context["as_of"]["version"] is None
+    assert client.get(url, {"version": 42}).context["headline"].tracks == 3
