@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from devtools.synthetic.snapshots import TrackFactory, snapshot_of
 from ingestion.transform import transform_snapshot
-from tests.factories import TrackFactory, snapshot_of
 from warehouse.loader import load_playlist
 
 pytestmark = pytest.mark.django_db

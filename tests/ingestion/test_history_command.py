@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from devtools.synthetic.snapshots import TrackFactory, snapshot_of
 from ingestion.transform import transform_snapshot
-from tests.factories import TrackFactory, snapshot_of
 from warehouse.loader import load_playlist
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import pytest
 from django.db import IntegrityError, connection, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from devtools.synthetic.snapshots import TrackFactory, snapshot_of
 from ingestion.transform import transform_snapshot
-from tests.factories import TrackFactory, snapshot_of
 from warehouse import queries
 from warehouse.history import Present, plan_order
 from warehouse.loader import load_playlist
