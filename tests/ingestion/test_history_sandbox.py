@@ -1,6 +1,10 @@
 """History end to end: the sandbox ages a playlist over HTTP, each refresh is a version,
 and "as of" every version is exactly what the sandbox served then."""
 
+import datetime as dt
+import io
+import itertools
+
 import pytest
 import requests
 
@@ -75,3 +79,20 @@ def test_aging_is_deterministic_and_refuses_bad_input(sandbox):
     assert bad.status_code == 400 and "days must be" in bad.json()["error"]
     unknown = requests.post(f"{sandbox.base_url}_sandbox/playlists/nope/age", json={}, timeout=5)
     assert unknown.status_code == 404
+
+
+def test_the_demo_playlist_gets_weeks_of_history(sandbox, settings):
+    from django.core.management import call_command
+
+    from devtools.demo import seed_demo_user
+
+    settings.DEBUG = True
+    seed_demo_user()
+    call_command("ingest", "--user", "demo", PLAYLIST, stdout=io.StringIO(), stderr=io.StringIO())
+    call_command("demo_history", "--days", "3", stdout=io.StringIO())
+    versions = queries.playlist_versions(playlist_id=PLAYLIST)
+    assert [v["version"] for v in versions] == [1, 2, 3, 4]
+    gaps = {
+        later["seen_at"] - earlier["seen_at"] for earlier, later in itertools.pairwise(versions)
+    }
+    assert gaps == {dt.timedelta(days=1)}
