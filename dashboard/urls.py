@@ -12,6 +12,11 @@ urlpatterns = [
     path("playlists/<str:playlist_id>/tracks/", analytics.track_table, name="tracks"),
     path("playlists/<str:playlist_id>/history/", history.history, name="history"),
     path("playlists/<str:playlist_id>/changes/", history.diff, name="diff"),
+    path(
+        "playlists/<str:playlist_id>/versions/<int:version>.json",
+        history.version_json,
+        name="version-json",
+    ),
     path("playlists/<str:playlist_id>/remove/", playlists.remove, name="remove"),
     path("playlists/<str:playlist_id>/enrich/", playlists.enrich, name="enrich"),
     path("overview/", analytics.overview, name="overview"),

@@ -5,7 +5,7 @@ a playlist's history only if they may see its data.
 """
 
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
 
 from dashboard.access import visible_playlist_or_404
@@ -81,3 +81,40 @@ def _version(value, latest, default):
     except (TypeError, ValueError):
         return default
     return min(max(1, number), latest) if latest else 0
+
+
+# Per track in a downloaded version: what recreating the playlist needs, and its details.
+DOWNLOAD_FIELDS = (
+    "position",
+    "track_id",
+    "track_name",
+    "artist_names",
+    "album_name",
+    "release_year",
+    "track_duration_ms",
+    "occurrences",
+    "added_at",
+    "is_local",
+)
+
+
+@login_required
+def version_json(request, playlist_id, version):
+    """One version of the playlist as a JSON download (its tracks in order)."""
+    visible_playlist_or_404(request.user, playlist_id)
+    versions = {v["version"]: v for v in queries.playlist_versions(playlist_id=playlist_id)}
+    if version not in versions:
+        raise Http404("No such version.")
+    rows = queries.playlist_rows_as_of(playlist_id=playlist_id, version=version)
+    described = {k: v for k, v in versions[version].items() if k != "tracks"}  # the count
+    response = JsonResponse(
+        {
+            "playlist_id": playlist_id,
+            **described,
+            "tracks": [{name: row[name] for name in DOWNLOAD_FIELDS} for row in rows],
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )
+    filename = f"{playlist_id.replace(':', '-')}-v{version}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

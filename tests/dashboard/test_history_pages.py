@@ -81,6 +81,7 @@ def test_another_person_gets_404_on_every_history_page(client, bob, changing_pla
         (reverse("dashboard:history", args=[playlist.pk]), {}),
         (reverse("dashboard:history", args=[playlist.pk]), {"format": "json"}),
         (reverse("dashboard:diff", args=[playlist.pk]), {"from": 1, "to": 3}),
+        (reverse("dashboard:version-json", args=[playlist.pk, 1]), {}),
     ):
         assert client.get(url, params).status_code == 404, url
 
@@ -107,3 +108,15 @@ def test_the_dashboard_as_of_a_version_shows_that_state(client, alice, changing_
     # The latest version, or one that does not exist, is "now".
     assert client.get(url, {"version": 3}).context["as_of"]["version"] is None
     assert client.get(url, {"version": 42}).context["headline"].tracks == 3
+
+
+def test_a_version_downloads_as_json_to_recreate_it(client, alice, changing_playlist):
+    playlist, tracks, newcomer = changing_playlist
+    client.force_login(alice)
+    response = client.get(reverse("dashboard:version-json", args=[playlist.pk, 2]))
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    data = response.json()
+    assert (data["version"], data["name"], data["tracks"][0]["track_id"]) == (2, "Mix", newcomer.id)
+    assert [t["track_id"] for t in data["tracks"]] == [t.id for t in [newcomer, *tracks]]
+    assert client.get(reverse("dashboard:version-json", args=[playlist.pk, 9])).status_code == 404
