@@ -17,7 +17,8 @@ spot.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ SPANS = "playlist_track_spans"
 SPAN_COLUMNS = ("playlist_id", "track_id", "valid_from", "valid_to", "sort_key", "occurrences")
 # Keeps `track_id IN (…)` well under SQLite's bound-parameter limit.
 ID_CHUNK = 500
+SPAN_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ def record_versions(
     last = _last_versions([snapshot.playlist_id for snapshot in snapshots])
     made: list[VersionMade | None] = []
     versions: list[PlaylistVersion] = []
-    spans: list[tuple[Any, ...]] = []
+    opened: list[Iterator[tuple[Any, ...]]] = []
     for snapshot, rows, plan in zip(snapshots, frames, plans, strict=True):
         previous = last.get(snapshot.playlist_id)
         if previous is not None and not _changed(snapshot, known.get(snapshot.playlist_id), plan):
@@ -209,11 +211,14 @@ def record_versions(
         versions.append(_version_row(snapshot, rows, result, now))
         if not first:
             _close_spans(cursor, snapshot.playlist_id, plan, number)
-        spans.extend(_opened_spans(snapshot.playlist_id, rows, plan, number, everything=first))
+        opened.append(_opened_spans(snapshot.playlist_id, rows, plan, number, everything=first))
     # A playlist without versions has no spans; left-overs of a deleted playlist would clash.
     _drop_spans(cursor, [version.playlist_id for version in versions if version.version == 1])
     PlaylistVersion.objects.bulk_create(versions, batch_size=ID_CHUNK)
-    _insert_spans(cursor, spans)
+    # In chunks: a first import of a large file opens a span per row.
+    spans = itertools.chain.from_iterable(opened)
+    while chunk := list(itertools.islice(spans, SPAN_CHUNK)):
+        _insert_spans(cursor, chunk)
     return made
 
 
@@ -289,20 +294,17 @@ def _close_spans(cursor: CursorWrapper, playlist_id: str, plan: OrderPlan, numbe
 
 def _opened_spans(
     playlist_id: str, rows: pd.DataFrame, plan: OrderPlan, number: int, *, everything: bool
-) -> list[tuple[Any, ...]]:
+) -> Iterator[tuple[Any, ...]]:
     """New spans: every track for a first version or a renumbering, else the
     tracks added, moved or recounted."""
     opening = None if everything or plan.renumbered else set(plan.added) | plan.reopened()
-    return [
+    return (
         (playlist_id, track_id, number, None, int(key), int(occurrences))
         for track_id, key, occurrences in zip(
-            rows["track_id"].tolist(),
-            rows["position"].tolist(),
-            rows["occurrences"].tolist(),
-            strict=True,
+            rows["track_id"], rows["position"], rows["occurrences"], strict=True
         )
         if opening is None or track_id in opening
-    ]
+    )
 
 
 def _insert_spans(cursor: CursorWrapper, spans: list[tuple[Any, ...]]) -> None:

@@ -187,7 +187,10 @@ def _with_keys(rows: pd.DataFrame, plan: OrderPlan) -> pd.DataFrame:
     """The rows with their 0-based positions replaced by order keys."""
     if rows.empty:
         return rows
-    return rows.assign(position=pd.array(plan.keys, dtype="Int64"))
+    # A shallow copy: the other columns stay shared (a whole file's rows are large).
+    keyed = rows.copy(deep=False)
+    keyed["position"] = pd.array(plan.keys, dtype="Int64")
+    return keyed
 
 
 def _refuse_repeated_playlists(playlist_ids: list[str]) -> None:
