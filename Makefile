@@ -50,6 +50,7 @@ bench: install
 	$(PY) -m benchmarks.bench_extract
 	$(PY) -m benchmarks.bench_queue
 	$(PY) -m benchmarks.bench_dashboard
+	$(PY) -m benchmarks.bench_history
 
 clean:
 	rm -rf $(VENV) data staticfiles .pytest_cache

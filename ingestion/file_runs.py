@@ -68,6 +68,7 @@ class FileRunSummary:
     refused: int = 0
     refusals: list[str] = field(default_factory=list)  # the first REFUSALS_NAMED
     listed: list[dict] = field(default_factory=list)
+    versions_made: int = 0  # playlists that got a new version
     total: IngestResult = field(init=False)
 
     def __post_init__(self):
@@ -87,6 +88,13 @@ class FileRunSummary:
         total.rows_updated += result.rows_updated
         total.rows_unchanged += result.rows_unchanged
         total.rows_removed += result.rows_removed
+        total.tracks_added += result.tracks_added
+        total.tracks_removed += result.tracks_removed
+        total.tracks_moved += result.tracks_moved
+        if result.history_version is not None:
+            self.versions_made += 1
+            # Named only for a file of one playlist: many versions have no one number.
+            total.history_version = result.history_version if self.loaded == 1 else None
         for reason, count in result.items_skipped.items():
             total.items_skipped[reason] = total.items_skipped.get(reason, 0) + count
         if len(self.listed) < FILE_RUN_PLAYLISTS_LISTED:
@@ -110,7 +118,7 @@ class FileRunSummary:
         elif self.refused:
             total.status = Status.PARTIAL
             total.error = self._refusal_text()
-        elif total.rows_inserted or total.rows_updated or total.rows_removed:
+        elif total.rows_inserted or total.rows_updated or total.rows_removed or self.versions_made:
             total.status = Status.SUCCEEDED
         else:
             total.status = Status.UNCHANGED

@@ -93,6 +93,12 @@ class IngestRun(models.Model):
     rows_inserted = models.PositiveIntegerField(default=0)
     rows_updated = models.PositiveIntegerField(default=0)
     rows_removed = models.PositiveIntegerField(default=0)
+    # The playlist version the run made (None: no change, or a file of many
+    # playlists), and the tracks added, removed and moved by its versions.
+    history_version = models.PositiveIntegerField(null=True, blank=True)
+    tracks_added = models.PositiveIntegerField(default=0)
+    tracks_removed = models.PositiveIntegerField(default=0)
+    tracks_moved = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0, help_text="over all attempts")
     # File runs: [{"playlist_id", "name", "status", "tracks"}, …] of what was loaded.
     playlists = models.JSONField(default=list, blank=True)

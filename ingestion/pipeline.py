@@ -37,6 +37,12 @@ class IngestResult:
     rows_updated: int = 0
     rows_unchanged: int = 0
     rows_removed: int = 0
+    # The playlist version the load made (warehouse history), None when nothing
+    # changed; its tracks added, removed and moved.
+    history_version: int | None = None
+    tracks_added: int = 0
+    tracks_removed: int = 0
+    tracks_moved: int = 0
     artists_not_found: int = 0
     api_calls: int = 0
     seconds: float = 0.0
@@ -131,7 +137,18 @@ def transform_and_load(snapshot, result, *, progress=noop_progress, complete=Non
     result.rows_updated = loaded.rows_updated
     result.rows_unchanged = loaded.rows_unchanged
     result.rows_removed = loaded.rows_removed
+    record_version(result, loaded.version)
     result.status = Status.SUCCEEDED
+
+
+def record_version(result, version):
+    """Copy the version a load made (or None) into an ingest result."""
+    if version is None:
+        return
+    result.history_version = version.version
+    result.tracks_added = version.added
+    result.tracks_removed = version.removed
+    result.tracks_moved = version.moved
 
 
 def _last_loaded_snapshot(playlist_id):

@@ -58,6 +58,10 @@ echo "Ingesting the sandbox's demo playlists as the demo user…"
 # shellcheck disable=SC2046
 "$PY" manage.py ingest --user demo $("$PY" -c 'import devtools.sandbox as s; print(" ".join([*s.DEMO_PLAYLISTS.values(), s.MIXED_PLAYLIST_ID, s.COLLAB_PLAYLIST_ID]))') || true
 
+# One demo playlist with three weeks of history (the sandbox ages it a day at a
+# time; each refresh is a version): its History tab, diff and "as of" switch.
+"$PY" manage.py demo_history --days 21 || true
+
 # A Spotify account data export of sandbox tracks, imported for the demo user;
 # its enrichment runs (durations, release dates, genres from the sandbox) wait
 # in the queue for the cluster below. The same file can be tried on the upload page.

@@ -10,7 +10,14 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
-from warehouse.models import Artist, Playlist, PlaylistTrack, PlaylistTrackRow, Track
+from warehouse.models import (
+    Artist,
+    Playlist,
+    PlaylistTrack,
+    PlaylistTrackRow,
+    PlaylistVersion,
+    Track,
+)
 from warehouse.schema import TABLE
 
 # How many track rows a playlist's admin page lists (in playlist order).
@@ -74,13 +81,14 @@ class PlaylistAdmin(ReadOnlyAdmin):
             "<div>{}. {} — {} ({}){}</div>",
             (
                 (
-                    row.position + 1,
+                    # Present rows come first, in order; `position` is an order key.
+                    "–" if row.removed_at else rank,
                     row.track_name,
                     ", ".join(row.artist_names),
                     row.release_year or "year unknown",
                     " [removed]" if row.removed_at else "",
                 )
-                for row in rows
+                for rank, row in enumerate(rows, start=1)
             ),
         )
 
@@ -163,7 +171,7 @@ class PlaylistTrackRowAdmin(ReadOnlyAdmin):
         "album_name",
         "release_year",
         "playlist_id",
-        "position",
+        "order_key",
         "occurrences",
         "is_local",
         "removed_at",
@@ -178,6 +186,36 @@ class PlaylistTrackRowAdmin(ReadOnlyAdmin):
     paginator = EstimatedCountPaginator
     ordering = ("playlist_id", "position")
 
+    @admin.display(description="order key", ordering="position")
+    def order_key(self, row: PlaylistTrackRow) -> int:
+        """`position`: sorts the playlist, is not its 0-based rank (see warehouse.history)."""
+        return row.position
+
     @admin.display(description="artists")
     def artists(self, row: PlaylistTrackRow) -> str:
         return ", ".join(row.artist_names)
+
+
+@admin.register(PlaylistVersion)
+class PlaylistVersionAdmin(ReadOnlyAdmin):
+    """Every version of every playlist (written by the loader only)."""
+
+    list_display = (
+        "playlist",
+        "version",
+        "seen_at",
+        "source",
+        "snapshot_id",
+        "name",
+        "tracks",
+        "added",
+        "removed",
+        "moved",
+    )
+    list_display_links = None
+    list_filter = ("source",)
+    list_select_related = ("playlist",)
+    search_fields = ("=playlist__playlist_id", "name")
+    search_help_text = "A playlist id (exact), or words of its name at that version."
+    date_hierarchy = "seen_at"
+    ordering = ("playlist_id", "-version")

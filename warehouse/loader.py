@@ -9,7 +9,12 @@ by bulk imports such as the Million Playlist Dataset), inside one transaction:
    them, updating only rows whose content differs: re-loading the same snapshot
    writes nothing;
 3. present rows of these playlists missing from the staging table are marked
-   `removed_at`; a track that comes back has it cleared by step 2.
+   `removed_at`; a track that comes back has it cleared by step 2;
+4. a playlist that changed gets its next version (`warehouse.history`): one
+   `playlist_versions` row, and spans closed and opened for the tracks added,
+   removed, moved or recounted only.
+Positions are stored as order keys that unmoved tracks keep, so a refresh
+writes rows in proportion to what changed (`warehouse.history`).
 A failure anywhere rolls the whole batch back.
 """
 
@@ -27,6 +32,7 @@ from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
+from warehouse.history import OrderPlan, Present, VersionMade, plan_order, record_versions
 from warehouse.models import Playlist
 from warehouse.schema import COLUMN_NAMES, COLUMNS, TABLE
 
@@ -34,8 +40,10 @@ STAGING = "playlist_tracks_staging"
 KEY = ("playlist_id", "track_id")
 # Kept from the first load of a row; everything else follows the source.
 INSERT_ONLY = ("first_seen_at",)
-# Bookkeeping that changes on every write, so it must not decide whether to write.
-NOT_COMPARED = KEY + INSERT_ONLY + ("loaded_at",)
+# Bookkeeping that changes on every write, so it must not decide whether to write:
+# `last_seen_at` is when the snapshot that last wrote the row was first loaded
+# (when the playlist was last seen is the dimension's `snapshot_seen_at`).
+NOT_COMPARED = KEY + INSERT_ONLY + ("loaded_at", "last_seen_at")
 
 
 def _kind(postgresql_type: str) -> str:
@@ -114,6 +122,8 @@ class LoadResult:
     rows_updated: int
     rows_unchanged: int
     rows_removed: int
+    # The version this load made; None when nothing changed.
+    version: VersionMade | None = None
 
     @property
     def rows_loaded(self) -> int:
@@ -135,14 +145,20 @@ def load_playlists(
     now = now or timezone.now()
     playlist_ids = [snapshot.playlist_id for snapshot, _ in batch]
     _refuse_repeated_playlists(playlist_ids)
-    frames = [rows for _, rows in batch]
+    snapshots = [snapshot for snapshot, _ in batch]
     with transaction.atomic():
-        seen_at = _upsert_playlists([snapshot for snapshot, _ in batch], now)
-        rows = _concat(frames)
+        # Locked first: concurrent loads of a playlist queue here, so each sees
+        # what an earlier one committed and versions are consecutive.
+        known = _locked_playlists(playlist_ids)
+        seen_at = _upsert_playlists(snapshots, known, now)
         with connection.cursor() as cursor:
-            # After the dimension upsert, which queues concurrent loads of the
-            # same playlist, so this sees what an earlier one committed.
-            existing = _present_and_removed_ids(cursor, playlist_ids)
+            existing, present = _stored_rows(cursor, playlist_ids)
+            plans = [
+                _plan(present[pid], rows)
+                for pid, (_, rows) in zip(playlist_ids, batch, strict=True)
+            ]
+            frames = [_with_keys(rows, plan) for (_, rows), plan in zip(batch, plans, strict=True)]
+            rows = _concat(frames)
             reloaded = [pid for pid in playlist_ids if existing[pid]]
             if reloaded:
                 written, removed = _merge(cursor, rows, seen_at=seen_at, now=now, reloaded=reloaded)
@@ -151,10 +167,30 @@ def load_playlists(
                 # mark removed, so the rows go straight into the table.
                 _write(cursor, rows, TABLE, COLUMN_NAMES, seen_at=seen_at, now=now)
                 written, removed = Counter(rows["playlist_id"]), Counter[str]()
+            versions = record_versions(cursor, snapshots, frames, plans, known, now)
     return [
-        _load_result(set(rows["track_id"]), existing[pid], written[pid], removed[pid])
-        for pid, rows in zip(playlist_ids, frames, strict=True)
+        _load_result(set(rows["track_id"]), existing[pid], written[pid], removed[pid], version)
+        for pid, rows, version in zip(playlist_ids, frames, versions, strict=True)
     ]
+
+
+def _plan(present: dict[str, Present], rows: pd.DataFrame) -> OrderPlan:
+    return plan_order(
+        present,
+        rows["track_id"].tolist(),
+        rows["position"].to_numpy(dtype=object, na_value=None).tolist(),
+        rows["occurrences"].to_numpy(dtype=object, na_value=None).tolist(),
+    )
+
+
+def _with_keys(rows: pd.DataFrame, plan: OrderPlan) -> pd.DataFrame:
+    """The rows with their 0-based positions replaced by order keys."""
+    if rows.empty:
+        return rows
+    # A shallow copy: the other columns stay shared (a whole file's rows are large).
+    keyed = rows.copy(deep=False)
+    keyed["position"] = pd.array(plan.keys, dtype="Int64")
+    return keyed
 
 
 def _refuse_repeated_playlists(playlist_ids: list[str]) -> None:
@@ -164,13 +200,16 @@ def _refuse_repeated_playlists(playlist_ids: list[str]) -> None:
         raise ValueError(f"Playlists appear more than once in one load: {repeated[:5]}")
 
 
-def _load_result(keys: set[str], existing: set[str], written: int, removed: int) -> LoadResult:
+def _load_result(
+    keys: set[str], existing: set[str], written: int, removed: int, version: VersionMade | None
+) -> LoadResult:
     inserted = len(keys - existing)
     return LoadResult(
         rows_inserted=inserted,
         rows_updated=written - inserted,
         rows_unchanged=len(keys) - written,
         rows_removed=removed,
+        version=version,
     )
 
 
@@ -182,9 +221,10 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(non_empty, ignore_index=True)
 
 
-def _upsert_playlists(snapshots: list[PlaylistDimension], now: datetime) -> SeenAt:
+def _upsert_playlists(
+    snapshots: list[PlaylistDimension], known: dict[str, Playlist], now: datetime
+) -> SeenAt:
     """Upsert the dimension rows; each playlist's `snapshot_seen_at`, by id."""
-    known = _locked_playlists([snapshot.playlist_id for snapshot in snapshots])
     playlists = [
         Playlist(
             pk=snapshot.playlist_id,
@@ -240,19 +280,24 @@ def _playlist_fields(
     }
 
 
-def _present_and_removed_ids(
+def _stored_rows(
     cursor: CursorWrapper, playlist_ids: list[str]
-) -> defaultdict[str, set[str]]:
-    """Track ids already in the table, by playlist id."""
+) -> tuple[defaultdict[str, set[str]], defaultdict[str, dict[str, Present]]]:
+    """Track ids already in the table (present or removed), and the order key and
+    count of those present now, by playlist id."""
     existing: defaultdict[str, set[str]] = defaultdict(set)
+    present: defaultdict[str, dict[str, Present]] = defaultdict(dict)
     for chunk in _chunks(playlist_ids):
         cursor.execute(
-            f"SELECT playlist_id, track_id FROM {TABLE} WHERE playlist_id IN ({_marks(chunk)})",
+            f"SELECT playlist_id, track_id, position, occurrences, removed_at IS NULL "
+            f"FROM {TABLE} WHERE playlist_id IN ({_marks(chunk)})",
             chunk,
         )
-        for playlist_id, track_id in cursor.fetchall():
+        for playlist_id, track_id, key, occurrences, is_present in cursor.fetchall():
             existing[playlist_id].add(track_id)
-    return existing
+            if is_present:
+                present[playlist_id][track_id] = Present(key, occurrences)
+    return existing, present
 
 
 def _merge(

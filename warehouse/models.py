@@ -114,7 +114,10 @@ class PlaylistTrack(models.Model):
     release_year = models.SmallIntegerField(null=True)
     artist_ids = models.JSONField(default=list)
     artist_names = models.JSONField(default=list)
-    position = models.IntegerField()
+    # An order key, not a rank: ORDER BY position gives the playlist's order and
+    # unmoved tracks keep theirs (see warehouse.history); the 0-based rank is
+    # computed by the readers.
+    position = models.BigIntegerField()
     occurrences = models.IntegerField(default=1)
     added_at = models.DateTimeField(null=True)
     added_by = models.TextField(null=True)
@@ -149,7 +152,7 @@ class PlaylistTrackRow(models.Model):
     track_duration_sec = models.FloatField(null=True)
     track_explicit = models.BooleanField(null=True)
     track_genres = models.JSONField(default=list)
-    position = models.IntegerField()
+    position = models.BigIntegerField()
     occurrences = models.IntegerField()
     is_local = models.BooleanField()
     removed_at = models.DateTimeField(null=True)
@@ -163,3 +166,57 @@ class PlaylistTrackRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.track_name} in {self.playlist_id}"
+
+
+class PlaylistVersion(models.Model):
+    """One state of a playlist: made by a load that changed anything (tracks,
+    their order or count, name, description, image, snapshot id), never by an
+    unchanged refresh. Numbered 1, 2, … per playlist in load order."""
+
+    playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    snapshot_id = models.CharField(max_length=200, blank=True, default="")
+    seen_at = models.DateTimeField()
+    source = models.CharField(max_length=20, choices=Source, default=Source.SPOTIFY_API)
+    name = models.TextField()
+    description = models.TextField(blank=True, default="")
+    image_url = models.CharField(max_length=1000, blank=True, default="")
+    tracks = models.PositiveIntegerField(default=0)
+    duration_ms = models.BigIntegerField(default=0)
+    added = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    moved = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "playlist_versions"
+        ordering = ["playlist_id", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["playlist", "version"], name="playlist_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.playlist_id} v{self.version}"
+
+
+class PlaylistTrackSpan(models.Model):
+    """A track's stay in a playlist with one order key and one count: present in
+    versions `valid_from` … `valid_to - 1` (`valid_to` NULL while present now).
+    A removal closes the span, an addition opens one, a move or a new count
+    closes one and opens the next; unchanged tracks write nothing."""
+
+    pk = models.CompositePrimaryKey("playlist_id", "track_id", "valid_from")
+    playlist_id = models.TextField()
+    track_id = models.TextField()
+    valid_from = models.PositiveIntegerField()
+    valid_to = models.PositiveIntegerField(null=True)
+    sort_key = models.BigIntegerField()
+    occurrences = models.IntegerField(default=1)
+
+    class Meta:
+        db_table = "playlist_track_spans"
+        indexes = [
+            models.Index(fields=["playlist_id", "valid_from"], name="playlist_track_spans_from")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.track_id} in {self.playlist_id} from v{self.valid_from}"

@@ -10,8 +10,11 @@ A track in several playlists is one row per playlist; selectors over several
 playlists (`user_overview`) count artists and genres by distinct track.
 """
 
+import bisect
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -22,11 +25,14 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     Func,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     TextField,
     Value,
@@ -37,8 +43,9 @@ from django.db.models.functions import Cast, Lower, TruncMonth
 from django.utils import timezone
 
 from warehouse import matching
-from warehouse.models import Playlist, PlaylistTrack, Track
-from warehouse.schema import TABLE
+from warehouse.history import longest_increasing
+from warehouse.models import Playlist, PlaylistTrack, PlaylistTrackSpan, PlaylistVersion, Track
+from warehouse.schema import COLUMN_NAMES, COLUMNS, TABLE
 
 # How each dialect explodes a JSON array of strings into rows `alias.value`,
 # finds an element by the 0-based index of such a row, and measures an array.
@@ -68,14 +75,59 @@ def _sql(name: str, **parts: str) -> str:
     return _DIALECTS[connection.vendor][name].format(**parts)
 
 
+# The version the selectors read, set only by `as_of` around one dashboard's
+# selectors: None is "present now". The one place the two filters below differ.
+_AS_OF: ContextVar[int | None] = ContextVar("as_of_version", default=None)
+
+
+@contextmanager
+def as_of(version: int | None) -> Iterator[None]:
+    """Within the block, every selector reads the rows of `version` (None: now)."""
+    token = _AS_OF.set(version)
+    try:
+        yield
+    finally:
+        _AS_OF.reset(token)
+
+
+def _spans_of(version: int) -> QuerySet[PlaylistTrackSpan]:
+    """The spans covering `version`, of the outer query's row."""
+    return PlaylistTrackSpan.objects.filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gt=version),
+        playlist_id=OuterRef("playlist_id"),
+        track_id=OuterRef("track_id"),
+        valid_from__lte=version,
+    )
+
+
 def _present(playlist_ids: Sequence[str]) -> QuerySet[PlaylistTrack]:
-    return PlaylistTrack.objects.filter(playlist_id__in=playlist_ids, removed_at__isnull=True)
+    version = _AS_OF.get()
+    rows = PlaylistTrack.objects.filter(playlist_id__in=playlist_ids)
+    if version is None:
+        return rows.filter(removed_at__isnull=True)
+    spans = _spans_of(version)
+    return rows.filter(Exists(spans)).annotate(
+        as_of_key=Subquery(spans.values("sort_key")[:1]),
+        as_of_occurrences=Subquery(spans.values("occurrences")[:1]),
+    )
 
 
 def _where(alias: str, playlist_ids: Sequence[str]) -> tuple[str, list[Any]]:
-    """`alias.playlist_id IN (…) AND alias.removed_at IS NULL`, and its parameters."""
+    """`alias.playlist_id IN (…) AND alias.removed_at IS NULL` (or, as of a
+    version, a span covering it exists), and its parameters."""
     marks = ", ".join(["%s"] * len(playlist_ids))
-    return f"{alias}.playlist_id IN ({marks}) AND {alias}.removed_at IS NULL", list(playlist_ids)
+    version = _AS_OF.get()
+    if version is None:
+        return (
+            f"{alias}.playlist_id IN ({marks}) AND {alias}.removed_at IS NULL",
+            list(playlist_ids),
+        )
+    return (
+        f"{alias}.playlist_id IN ({marks}) AND EXISTS (SELECT 1 FROM playlist_track_spans s "
+        f"WHERE s.playlist_id = {alias}.playlist_id AND s.track_id = {alias}.track_id "
+        "AND s.valid_from <= %s AND (s.valid_to IS NULL OR s.valid_to > %s))",
+        [*playlist_ids, version, version],
+    )
 
 
 def _fetch(sql: str, params: Sequence[Any]) -> list[Row]:
@@ -536,13 +588,30 @@ def playlist_tracks_page(
     total = tracks.count()
     pages = max(1, -(-total // page_size))
     page = min(max(1, _int(page, 1)), pages)
-    key = SORTS[sort]
+    as_of_version = _AS_OF.get() is not None
+    # As of a version, order and counts are that version's (its spans').
+    position = F("as_of_key") if as_of_version else F("position")
+    key = position if sort == "position" else SORTS[sort]
     order = key.desc(nulls_last=True) if direction == "desc" else key.asc(nulls_last=True)
     start = (page - 1) * page_size
-    rows = list(
-        tracks.order_by(order, "position").values(*TRACK_COLUMNS)[start : start + page_size]
-    )
+    columns = list(TRACK_COLUMNS) + (["as_of_key", "as_of_occurrences"] if as_of_version else [])
+    rows = list(tracks.order_by(order, position).values(*columns)[start : start + page_size])
+    if as_of_version:
+        for row in rows:
+            row["position"] = row.pop("as_of_key")
+            row["occurrences"] = row.pop("as_of_occurrences")
+    _rank_positions(playlist_id, rows)
     return TracksPage(rows, total, page, pages, page_size, sort, direction, query)
+
+
+def _rank_positions(playlist_id: str, rows: list[Row]) -> None:
+    """Replace the rows' order keys by their 0-based place in the playlist (1 query)."""
+    if not rows:
+        return
+    key = "as_of_key" if _AS_OF.get() is not None else "position"
+    keys = list(_present([playlist_id]).order_by(key).values_list(key, flat=True))
+    for row in rows:
+        row["position"] = bisect.bisect_left(keys, row["position"])
 
 
 def _int(value: Any, default: int) -> int:
@@ -747,7 +816,9 @@ def duplicate_groups(*, playlist_ids: Iterable[str], loose: bool = False) -> lis
     where, params = _where("t", ids)
     where_r, params_r = _where("r", ids)
     tolerance = matching.DURATION_TOLERANCE_MS
-    columns = ", ".join(f"r.{column}" for column in _DUPLICATE_COLUMNS)
+    columns = ", ".join(
+        _RANK_OF_R if column == "position" else f"r.{column}" for column in _DUPLICATE_COLUMNS
+    )
     rows = _fetch(
         f"""
         WITH songs AS (
@@ -785,6 +856,14 @@ def duplicate_groups(*, playlist_ids: Iterable[str], loose: bool = False) -> lis
         [*params, *params, *params, *params_r],
     )
     return _group_duplicates(rows, loose=loose)
+
+
+# A row's 0-based place in its playlist: `position` is an order key (see history),
+# so count the present rows before it (the present index serves it).
+_RANK_OF_R = (
+    f"(SELECT COUNT(*) FROM {TABLE} p WHERE p.playlist_id = r.playlist_id "
+    "AND p.removed_at IS NULL AND p.position < r.position) AS position"
+)
 
 
 def _primary_artist(alias: str) -> str:
@@ -1205,4 +1284,128 @@ def _distinct_durations(ids: Sequence[str]) -> Durations:
             for m in range(last + 1)
         ],
         unknown=counts.get(None, 0),
+    )
+
+
+# --- history: versions, "as of", diffs -------------------------------------------------
+# Columns of `playlist_rows_as_of`: the fact table's, with `position` and
+# `occurrences` as they were in that version.
+AS_OF_COLUMNS = COLUMN_NAMES
+_JSON_COLUMNS = frozenset(name for name, pg_type, _ in COLUMNS if pg_type.startswith("jsonb"))
+VERSION_FIELDS = (
+    "version",
+    "snapshot_id",
+    "seen_at",
+    "source",
+    "name",
+    "description",
+    "image_url",
+    "tracks",
+    "duration_ms",
+    "added",
+    "removed",
+    "moved",
+)
+
+
+def playlist_versions(*, playlist_id: str, since: datetime | None = None) -> list[Row]:
+    """The playlist's versions, oldest first (1 query), each with `renamed`,
+    `redescribed` and `cover_changed` against the version before it."""
+    versions = list(
+        PlaylistVersion.objects.filter(playlist_id=playlist_id)
+        .order_by("version")
+        .values(*VERSION_FIELDS)
+    )
+    previous: Row | None = None
+    for version in versions:
+        for flag, column in (
+            ("renamed", "name"),
+            ("redescribed", "description"),
+            ("cover_changed", "image_url"),
+        ):
+            version[flag] = previous is not None and previous[column] != version[column]
+        previous = version
+    if since is not None:
+        versions = [version for version in versions if version["seen_at"] >= since]
+    return versions
+
+
+def version_at(*, playlist_id: str, when: datetime) -> int | None:
+    """The version that was current at `when` (the last one seen by then), or None (1 query)."""
+    return (
+        PlaylistVersion.objects.filter(playlist_id=playlist_id, seen_at__lte=when)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    )
+
+
+def latest_version(*, playlist_id: str) -> int | None:
+    return (
+        PlaylistVersion.objects.filter(playlist_id=playlist_id)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    )
+
+
+def playlist_rows_as_of(*, playlist_id: str, version: int) -> list[Row]:
+    """The playlist's rows as they were in `version`, in playlist order (1 query).
+
+    Each row has the columns of `playlist_tracks` (AS_OF_COLUMNS, JSON columns
+    decoded) with `position` (0-based) and `occurrences` as of that version;
+    the track's details (names, album, genres, …) are the latest the warehouse
+    holds, since Spotify's catalogue has no versions. A version past the latest is the
+    state now; version 0 (before the first) is [].
+    This signature is stable: exports read past states through it.
+    """
+    selected = ", ".join(f"t.{column}" for column in AS_OF_COLUMNS if column != "occurrences")
+    rows = _fetch(
+        f"SELECT {selected}, s.occurrences FROM playlist_track_spans s "
+        f"JOIN {TABLE} t ON t.playlist_id = s.playlist_id AND t.track_id = s.track_id "
+        "WHERE s.playlist_id = %s AND s.valid_from <= %s "
+        "AND (s.valid_to IS NULL OR s.valid_to > %s) ORDER BY s.sort_key",
+        [playlist_id, version, version],
+    )
+    for rank, row in enumerate(rows):
+        row["position"] = rank
+        row["removed_at"] = None
+        for column in _JSON_COLUMNS:
+            if isinstance(row[column], str):
+                row[column] = orjson.loads(row[column])
+    return rows
+
+
+@dataclass
+class VersionDiff:
+    """What changed from one version to another: rows as `playlist_rows_as_of`
+    gives them; moved rows also carry `position_before`."""
+
+    from_version: int
+    to_version: int
+    added: list[Row]
+    removed: list[Row]
+    moved: list[Row]
+
+
+def playlist_diff(*, playlist_id: str, from_version: int, to_version: int) -> VersionDiff:
+    """Tracks added, removed and moved between two versions (2 queries). A move
+    is a track out of the longest run kept in order, as the loader counts it."""
+    before = playlist_rows_as_of(playlist_id=playlist_id, version=from_version)
+    after = playlist_rows_as_of(playlist_id=playlist_id, version=to_version)
+    old_position = {row["track_id"]: row["position"] for row in before}
+    common = [row for row in after if row["track_id"] in old_position]
+    kept = longest_increasing([old_position[row["track_id"]] for row in common])
+    moved = [
+        {**row, "position_before": old_position[row["track_id"]]}
+        for index, row in enumerate(common)
+        if index not in kept
+    ]
+    new_ids = {row["track_id"] for row in after}
+    return VersionDiff(
+        from_version=from_version,
+        to_version=to_version,
+        added=[row for row in after if row["track_id"] not in old_position],
+        removed=[row for row in before if row["track_id"] not in new_ids],
+        moved=moved,
     )

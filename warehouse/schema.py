@@ -21,7 +21,7 @@ COLUMNS = (
     ("release_year", "smallint", "INTEGER"),
     ("artist_ids", "jsonb NOT NULL DEFAULT '[]'", "TEXT NOT NULL DEFAULT '[]'"),
     ("artist_names", "jsonb NOT NULL DEFAULT '[]'", "TEXT NOT NULL DEFAULT '[]'"),
-    ("position", "integer NOT NULL", "INTEGER NOT NULL"),
+    ("position", "bigint NOT NULL", "INTEGER NOT NULL"),
     ("occurrences", "integer NOT NULL DEFAULT 1", "INTEGER NOT NULL DEFAULT 1"),
     ("added_at", "timestamptz", "DATETIME"),
     ("added_by", "text", "TEXT"),
@@ -68,3 +68,8 @@ def create_admin_view_sql() -> list[str]:
 
 def drop_admin_view_sql() -> list[str]:
     return [f"DROP VIEW IF EXISTS {ADMIN_VIEW}"]
+
+
+# Order keys (`playlist_tracks.position`, `playlist_track_spans.sort_key`) start
+# this far apart, so about 20 insertions at one spot fit before a renumbering.
+ORDER_GAP = 1 << 20

@@ -54,11 +54,23 @@ def playlist_dashboard(request, playlist_id):
     if playlist is not None and playlist.source != Source.SPOTIFY_API:
         context["details"] = _file_details(request.user, playlist_id)
     if playlist is not None:
-        data = queries.playlist_dashboard(playlist_id=playlist_id)
-        context["headline"] = data.headline
-        if data.headline.tracks:
-            context.update(_dashboard_context(request, playlist_id, data, loaded_run))
+        version, context["as_of"] = _as_of(request, playlist_id)
+        with queries.as_of(version):
+            data = queries.playlist_dashboard(playlist_id=playlist_id)
+            context["headline"] = data.headline
+            if data.headline.tracks:
+                context.update(_dashboard_context(request, playlist_id, data, loaded_run))
     return render(request, "dashboard/playlist_dashboard.html", context)
+
+
+def _as_of(request, playlist_id):
+    """The version the page shows (`?version=N`, 1 … latest; None: as it is now),
+    and what the "as of" switch lists."""
+    versions = queries.playlist_versions(playlist_id=playlist_id)
+    numbers = [v["version"] for v in versions]
+    chosen = _int(request.GET.get("version"), None)
+    version = chosen if chosen in numbers[:-1] else None  # the latest is "now"
+    return version, {"version": version, "versions": list(reversed(versions))}
 
 
 def _runs(user, playlist_id):
@@ -229,7 +241,9 @@ def _timeline_chart(timeline):
 def track_table(request, playlist_id):
     """The table alone: HTML for the page script, or JSON with `?format=json`."""
     visible_playlist_or_404(request.user, playlist_id)
-    table = _table_context(request, playlist_id)
+    version, _ = _as_of(request, playlist_id)
+    with queries.as_of(version):
+        table = _table_context(request, playlist_id)
     if request.GET.get("format") == "json":
         return json_table(table["page"])
     return render(request, "dashboard/_track_table.html", {"table": table})
@@ -259,11 +273,14 @@ def _table_context(
     for row in page.rows:
         row["duration"] = _short_duration(row["track_duration_ms"])
         row["also_in"] = others.get(row["track_id"], [])
+    version = params.get("version", "")
     return table_context(
         page,
         TABLE_COLUMNS,
         page_url=page_url or reverse("dashboard:playlist", args=[playlist_id]),
         tracks_url=tracks_url or reverse("dashboard:tracks", args=[playlist_id]),
+        # The table's search keeps the "as of" version it shows.
+        hidden=[("version", version)] if version else (),
     )
 
 

@@ -56,6 +56,8 @@ def handle(req: Request, sandbox: Sandbox) -> Response:
     if answer is None:
         answer = _playlist_items(sandbox.state, req.method, path, data)
     if answer is None:
+        answer = _playlist_age(sandbox.state, req.method, path, data)
+    if answer is None:
         return 404, {"error": "unknown sandbox control endpoint"}, {}
     return answer
 
@@ -193,6 +195,24 @@ def _playlist_items(state: SandboxState, method: str, path: str, data) -> Respon
     return 200, {"snapshot_id": snap or state.snapshot_id(playlist_id)}, {}
 
 
+def _playlist_age(state: SandboxState, method: str, path: str, data) -> Response | None:
+    """``POST /_sandbox/playlists/{id}/age`` with ``{"days": N}`` (default 1, at most 366):
+    that many deterministic daily edits (``SandboxState.age_playlist``)."""
+    parts = path.split("/")
+    if not (len(parts) == 5 and parts[2] == "playlists" and parts[4] == "age"):
+        return None
+    if method != "POST":
+        return None
+    days = data.get("days", 1)
+    if not isinstance(days, int) or not 1 <= days <= 366:
+        return 400, {"error": "days must be a whole number from 1 to 366"}, {}
+    try:
+        edits = state.age_playlist(parts[3], days)
+    except KeyError as e:
+        return 404, {"error": str(e)}, {}
+    return 200, {"snapshot_id": edits[-1]["snapshot_id"], "days": edits}, {}
+
+
 # --- what the sandbox tells about itself -------------------------------------------------
 def app_settings(state: SandboxState) -> dict:
     with state.lock:
@@ -225,6 +245,10 @@ _CONTROL_ENDPOINTS = {
     "GET|POST /_sandbox/clock": (
         '{"advance_days": N} or {"advance_seconds": N}: move the sandbox clock ahead '
         "(token lifetimes, without sleeping)"
+    ),
+    "POST /_sandbox/playlists/{id}/age": (
+        '{"days": N}: N deterministic daily edits (~1% removed, as many added, one move, '
+        "a rename every 7th day), each a new snapshot"
     ),
     "POST /_sandbox/reset": "everything back to the start (faults, walls, mode)",
     "GET /authorize": (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import random
 import secrets
 import threading
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from .catalog import BASE62, Catalog, Playlist, PlaylistItem
 class PlaylistState:
     """One playlist now: the catalog's playlist plus the edits made since (items, metadata)."""
 
-    __slots__ = ("meta", "items", "snapshot_id", "name", "description", "public")
+    __slots__ = ("meta", "items", "snapshot_id", "name", "description", "public", "days_aged")
 
     def __init__(self, meta: Playlist, snapshot_id: str):
         self.meta = meta
@@ -23,6 +24,7 @@ class PlaylistState:
         self.name = meta.name
         self.description = meta.description
         self.public = meta.public
+        self.days_aged = 0  # daily edits applied by `age_playlist`
 
 
 def initial_snapshot(playlist_id: str) -> str:
@@ -118,6 +120,51 @@ class PlaylistEdits:
                 pl.items[position:position] = new
             self._new_snapshot(pl)
             return pl.snapshot_id
+
+    def age_playlist(self, playlist_id: str, days: int = 1) -> list[dict]:
+        """Apply `days` daily edits, the same for a playlist's Nth day whatever ran
+        before: about 1% of the items (at least one) removed, as many catalog tracks
+        added at seeded places, one item moved, and a rename every 7th day. Each day
+        is a new snapshot; what each day did is returned (for tests and the demo)."""
+        with self.lock:
+            pl = self._playlist(playlist_id)
+            return [self._age_one_day(pl) for _ in range(days)]
+
+    def _age_one_day(self, pl: PlaylistState) -> dict:
+        pl.days_aged += 1
+        day = pl.days_aged
+        rng = random.Random(f"age:{pl.meta.id}:{day}")
+        changes = max(1, len(pl.items) // 100)
+        removed = sorted(rng.sample(range(len(pl.items)), min(changes, len(pl.items))))
+        for position in reversed(removed):
+            del pl.items[position]
+        present = {item.ref for item in pl.items}
+        spare = sorted(track_id for track_id in self.catalog.tracks if track_id not in present)
+        added = rng.sample(spare, min(changes, len(spare)))
+        stamp = datetime(2026, 1, 1, tzinfo=UTC).replace(day=1 + day % 28)
+        for track_id in added:
+            item = PlaylistItem(
+                "track", track_id, stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), pl.meta.owner_id
+            )
+            pl.items.insert(rng.randrange(len(pl.items) + 1), item)
+        moved = None
+        if len(pl.items) > 2:
+            source = rng.randrange(len(pl.items))
+            item = pl.items.pop(source)
+            target = rng.choice([p for p in range(len(pl.items) + 1) if p != source])
+            pl.items.insert(target, item)
+            moved = {"track_id": item.ref, "from": source, "to": target}
+        if day % 7 == 0:
+            pl.name = f"{pl.meta.name} (week {day // 7})"
+        self._new_snapshot(pl)
+        return {
+            "day": day,
+            "snapshot_id": pl.snapshot_id,
+            "removed_positions": removed,
+            "added": added,
+            "moved": moved,
+            "name": pl.name,
+        }
 
     def create_playlist(self, owner_id: str, name: str, track_ids, *, public: bool = True) -> str:
         """A new playlist of catalog tracks (for tests and benchmarks that need many);

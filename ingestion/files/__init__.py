@@ -22,7 +22,7 @@ from ingestion.files.exportify import read_exportify
 from ingestion.files.mpd import SLICE_FILE, read_slice, slice_paths
 from ingestion.files.reading import too_deep
 from ingestion.files.spotify_export import PLAYLIST_FILE, iter_export
-from ingestion.pipeline import IngestResult, Status, transform_and_load
+from ingestion.pipeline import IngestResult, Status, record_version, transform_and_load
 from ingestion.sources.spotify_api import noop_progress
 from ingestion.transform import transform_snapshots, without_control_characters
 from warehouse.loader import load_playlists
@@ -218,7 +218,7 @@ def _import_mpd(paths, *, owner_key, progress):
 
 
 def _bulk_result(reference, snapshot, transformed, loaded, seconds):
-    return IngestResult(
+    result = IngestResult(
         reference=reference,
         playlist_id=snapshot.playlist_id,
         name=snapshot.name,
@@ -232,6 +232,8 @@ def _bulk_result(reference, snapshot, transformed, loaded, seconds):
         rows_removed=loaded.rows_removed,
         seconds=seconds,
     )
+    record_version(result, loaded.version)
+    return result
 
 
 _IMPORTERS = {

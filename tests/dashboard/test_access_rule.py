@@ -65,6 +65,10 @@ def assert_sees_nothing_of(client, user, playlist_id, *, secrets, others_run):
     assert client.get(tracks, {"format": "json"}).status_code == 404
     assert client.get(tracks).status_code == 404
     assert client.post(reverse("dashboard:enrich", args=[playlist_id])).status_code == 404
+    history = reverse("dashboard:history", args=[playlist_id])
+    assert client.get(history).status_code == 404
+    assert client.get(history, {"format": "json"}).status_code == 404
+    assert client.get(reverse("dashboard:diff", args=[playlist_id])).status_code == 404
     overview = client.get(reverse("dashboard:overview"))
     assert overview.context["overview"].figures.tracks == 0
     home = client.get(reverse("dashboard:home"))

@@ -57,6 +57,9 @@ def test_json_output_has_one_object_per_playlist(sandbox):
     assert set(mixed["items_skipped"]) == {"episode", "unavailable"}
     assert mixed["api_calls"] > 1
     assert "error" in mixed
+    # The version the run made: the first, with every track added.
+    assert (mixed["history_version"], mixed["tracks_added"]) == (1, mixed["tracks_loaded"])
+    assert (mixed["tracks_removed"], mixed["tracks_moved"]) == (0, 0)
     # The human summaries moved to stderr.
     assert "SUCCEEDED" in stderr or "PARTIAL" in stderr
 
@@ -95,6 +98,7 @@ def test_unchanged_playlists_say_so_and_force_reloads(sandbox):
     stdout, _, _ = run_ingest("--force", DEMO_PLAYLISTS[50])
     assert stdout.startswith("SUCCEEDED")
     assert "0 new, 0 updated, 50 unchanged" in stdout
+    assert "history: no new version (nothing changed)" in stdout
 
 
 def test_missing_credentials_stop_the_command_with_what_to_set(sandbox, settings):

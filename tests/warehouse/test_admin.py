@@ -44,6 +44,20 @@ def test_a_playlist_page_lists_its_tracks_escaped_and_marks_removed_ones(
     assert "Gone Song — Artist" in content and "[removed]" in content
 
 
+def test_the_versions_list_shows_each_version_read_only(admin_client, loaded_playlist):
+    response = admin_client.get(reverse("admin:warehouse_playlistversion_changelist"))
+    assert response.status_code == 200
+    versions = [(v.version, v.added, v.removed) for v in response.context["cl"].result_list]
+    assert versions == [(2, 0, 1), (1, 2, 0)]
+    assert admin_client.get(reverse("admin:warehouse_playlistversion_add")).status_code == 403
+
+
+def test_a_playlist_page_numbers_present_tracks_from_one(admin_client, loaded_playlist):
+    url = reverse("admin:warehouse_playlist_change", args=[loaded_playlist.playlist_id])
+    content = admin_client.get(url).content.decode()
+    assert "<div>1. &lt;script&gt;" in content and "<div>–. Gone Song" in content
+
+
 def test_the_warehouse_cannot_be_edited_from_the_admin(admin_client, loaded_playlist):
     assert admin_client.get(reverse("admin:warehouse_playlist_add")).status_code == 403
     assert admin_client.get(reverse("admin:warehouse_artist_add")).status_code == 403

@@ -77,7 +77,10 @@ def test_it_marks_removed_tracks_and_clears_the_mark_when_they_come_back():
     gone = PlaylistTrack.objects.get(playlist_id=playlist_id, track_id=dropped.id)
     assert gone.removed_at == T1
     assert gone.last_seen_at == T0
-    assert PlaylistTrack.objects.get(playlist_id=playlist_id, track_id=kept.id).last_seen_at == T1
+    # "Last seen" of a present track is the playlist's: its row is not rewritten.
+    still = PlaylistTrack.objects.get(playlist_id=playlist_id, track_id=kept.id)
+    assert (still.last_seen_at, still.loaded_at) == (T0, T0)
+    assert Playlist.objects.get(pk=playlist_id).snapshot_seen_at == T1
 
     result = load(snapshot_of([kept, dropped], playlist_id=playlist_id, snapshot_id="s3"), T2)
     assert result.rows_removed == 0

@@ -267,6 +267,7 @@ def summarize(result: IngestResult, run_id=None):
             f"{result.rows_unchanged} unchanged, {result.rows_removed} removed)"
         )
         lines.append(f"  skipped: {skipped or 'none'}")
+        lines.append(f"  history: {version_line(result)}")
     elif result.status == Status.UNCHANGED:
         lines.append("  snapshot unchanged since the last load (use --force to reload)")
     if result.error:
@@ -293,3 +294,12 @@ class ProgressPrinter:
         if total and (done in (0, total) or key != self.last):
             self.stream.write(f"  {step}: {done}/{total}")
         self.last = key
+
+
+def version_line(result: IngestResult):
+    if result.history_version is None:
+        return "no new version (nothing changed)"
+    return (
+        f"version {result.history_version} ({result.tracks_added} added, "
+        f"{result.tracks_removed} removed, {result.tracks_moved} moved)"
+    )

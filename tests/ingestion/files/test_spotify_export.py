@@ -89,8 +89,9 @@ def test_a_newer_export_updates_the_same_playlist_and_marks_removals(tmp_path):
     new = export_playlist("road  trip", [export_track_item(1)])
     [second] = ingest_path(write_export_json(tmp_path / "new" / "Playlist1.json", [new]))
     assert second.playlist_id == first.playlist_id
-    # The kept track is rewritten once: its last_seen_at moves to the new snapshot.
-    assert (second.rows_inserted, second.rows_updated, second.rows_removed) == (0, 1, 1)
+    # The kept track is not rewritten: "last seen" is the playlist's, not each row's.
+    assert (second.rows_inserted, second.rows_updated, second.rows_removed) == (0, 0, 1)
+    assert (second.rows_unchanged, second.history_version) == (1, 2)
     assert rows(first.playlist_id)[track_id(2)].removed_at is not None
     assert rows(first.playlist_id)[track_id(1)].removed_at is None
 

@@ -1,0 +1,120 @@
+"""A playlist's history: its versions (with a size chart) and the diff of two versions.
+
+Both pages, and the versions' JSON, go through `dashboard.access`: a person sees
+a playlist's history only if they may see its data.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+
+from dashboard.access import visible_playlist_or_404
+from dashboard.views.analytics import _chart, _chart_data, _long_duration
+from warehouse import queries
+
+# Rows of each diff list shown (the counts are always whole).
+DIFF_ROWS_SHOWN = 500
+
+
+@login_required
+def history(request, playlist_id):
+    playlist = visible_playlist_or_404(request.user, playlist_id)
+    versions = queries.playlist_versions(playlist_id=playlist_id)
+    if request.GET.get("format") == "json":
+        return JsonResponse({"playlist_id": playlist_id, "versions": versions})
+    for version in versions:
+        version["length"] = _long_duration(version["duration_ms"])
+    charts = [_size_chart(versions)] if versions else []
+    context = {
+        "playlist": playlist,
+        "playlist_id": playlist_id,
+        # Newest first on the page; the chart reads oldest first.
+        "versions": list(reversed(versions)),
+        "charts": charts,
+        "chart_data": _chart_data(charts),
+    }
+    return render(request, "dashboard/history.html", context)
+
+
+def _size_chart(versions):
+    return _chart(
+        "size",
+        "Tracks over time",
+        [f"v{v['version']} {v['seen_at']:%Y-%m-%d}" for v in versions],
+        [v["tracks"] for v in versions],
+    )
+
+
+@login_required
+def diff(request, playlist_id):
+    playlist = visible_playlist_or_404(request.user, playlist_id)
+    latest = queries.latest_version(playlist_id=playlist_id) or 0
+    to_version = _version(request.GET.get("to"), latest, latest)
+    from_version = _version(request.GET.get("from"), latest, max(1, to_version - 1))
+    result = queries.playlist_diff(
+        playlist_id=playlist_id, from_version=from_version, to_version=to_version
+    )
+    sections = [
+        ("added", "Added", result.added),
+        ("removed", "Removed", result.removed),
+        ("moved", "Moved", result.moved),
+    ]
+    context = {
+        "playlist": playlist,
+        "playlist_id": playlist_id,
+        "latest": latest,
+        "version_numbers": range(1, latest + 1),
+        "diff": result,
+        "sections": [
+            {"key": key, "title": title, "count": len(rows), "rows": rows[:DIFF_ROWS_SHOWN]}
+            for key, title, rows in sections
+        ],
+        "rows_shown": DIFF_ROWS_SHOWN,
+    }
+    return render(request, "dashboard/diff.html", context)
+
+
+def _version(value, latest, default):
+    """A version number from the query string, kept within 1 … latest."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return min(max(1, number), latest) if latest else 0
+
+
+# Per track in a downloaded version: what recreating the playlist needs, and its details.
+DOWNLOAD_FIELDS = (
+    "position",
+    "track_id",
+    "track_name",
+    "artist_names",
+    "album_name",
+    "release_year",
+    "track_duration_ms",
+    "occurrences",
+    "added_at",
+    "is_local",
+)
+
+
+@login_required
+def version_json(request, playlist_id, version):
+    """One version of the playlist as a JSON download (its tracks in order)."""
+    visible_playlist_or_404(request.user, playlist_id)
+    versions = {v["version"]: v for v in queries.playlist_versions(playlist_id=playlist_id)}
+    if version not in versions:
+        raise Http404("No such version.")
+    rows = queries.playlist_rows_as_of(playlist_id=playlist_id, version=version)
+    described = {k: v for k, v in versions[version].items() if k != "tracks"}  # the count
+    response = JsonResponse(
+        {
+            "playlist_id": playlist_id,
+            **described,
+            "tracks": [{name: row[name] for name in DOWNLOAD_FIELDS} for row in rows],
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )
+    filename = f"{playlist_id.replace(':', '-')}-v{version}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

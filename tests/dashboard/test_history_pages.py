@@ -1,0 +1,122 @@
+"""The History tab (versions, size chart), its JSON, and the diff page."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from devtools.synthetic.snapshots import TrackFactory, snapshot_of
+from ingestion.transform import transform_snapshot
+from warehouse.loader import load_playlist
+
+pytestmark = pytest.mark.django_db
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def changing_playlist(loaded_playlist, alice):
+    """alice's playlist in three versions: 3 tracks; one added at the top; renamed, one removed."""
+    tracks = TrackFactory.create_batch(3)
+    playlist = loaded_playlist(alice, track_list=tracks, name="Mix", snapshot_id="s1")
+    newcomer = TrackFactory(name="Newcomer")
+    for n, (items, name) in enumerate(
+        [([newcomer, *tracks], "Mix"), ([newcomer, tracks[0], tracks[2]], "Mix II")], start=1
+    ):
+        snapshot = snapshot_of(items, playlist_id=playlist.pk, name=name, snapshot_id=f"s{n + 1}")
+        load_playlist(snapshot, transform_snapshot(snapshot).rows, now=T0 + dt.timedelta(days=n))
+    return playlist, tracks, newcomer
+
+
+def test_the_history_lists_versions_newest_first_with_a_size_chart(
+    client, alice, changing_playlist
+):
+    playlist, _, _ = changing_playlist
+    client.force_login(alice)
+    response = client.get(reverse("dashboard:history", args=[playlist.pk]))
+    assert response.status_code == 200
+    versions = response.context["versions"]
+    assert [(v["version"], v["tracks"], v["added"], v["removed"]) for v in versions] == [
+        (3, 3, 0, 1),
+        (2, 4, 1, 0),
+        (1, 3, 3, 0),
+    ]
+    assert versions[0]["renamed"] and not versions[1]["renamed"]
+    assert response.context["chart_data"]["charts"][0]["values"] == [3, 4, 3]
+    html = response.content.decode()
+    assert "renamed “Mix II”" in html
+    assert f"{reverse('dashboard:diff', args=[playlist.pk])}?from=2&amp;to=3" in html
+    dashboard = client.get(reverse("dashboard:playlist", args=[playlist.pk])).content.decode()
+    assert reverse("dashboard:history", args=[playlist.pk]) in dashboard
+
+
+def test_the_versions_json(client, alice, changing_playlist):
+    playlist, _, _ = changing_playlist
+    client.force_login(alice)
+    data = client.get(reverse("dashboard:history", args=[playlist.pk]), {"format": "json"}).json()
+    assert [v["version"] for v in data["versions"]] == [1, 2, 3]
+    assert data["versions"][2]["name"] == "Mix II"
+
+
+def test_the_diff_shows_added_removed_and_moved(client, alice, changing_playlist):
+    playlist, tracks, newcomer = changing_playlist
+    client.force_login(alice)
+    url = reverse("dashboard:diff", args=[playlist.pk])
+    sections = {s["key"]: s for s in client.get(url, {"from": 1, "to": 3}).context["sections"]}
+    assert [row["track_id"] for row in sections["added"]["rows"]] == [newcomer.id]
+    assert [row["track_id"] for row in sections["removed"]["rows"]] == [tracks[1].id]
+    assert sections["moved"]["count"] == 0
+    # No parameters: the latest version against the one before; out-of-range numbers are clamped.
+    default = client.get(url).context["diff"]
+    assert (default.from_version, default.to_version) == (2, 3)
+    clamped = client.get(url, {"from": "-4", "to": "99"}).context["diff"]
+    assert (clamped.from_version, clamped.to_version) == (1, 3)
+    assert "Newcomer" in client.get(url, {"from": 1, "to": 2}).content.decode()
+
+
+def test_another_person_gets_404_on_every_history_page(client, bob, changing_playlist):
+    playlist, _, _ = changing_playlist
+    client.force_login(bob)  # bob has no entry for it
+    for url, params in (
+        (reverse("dashboard:history", args=[playlist.pk]), {}),
+        (reverse("dashboard:history", args=[playlist.pk]), {"format": "json"}),
+        (reverse("dashboard:diff", args=[playlist.pk]), {"from": 1, "to": 3}),
+        (reverse("dashboard:version-json", args=[playlist.pk, 1]), {}),
+    ):
+        assert client.get(url, params).status_code == 404, url
+
+
+def test_the_dashboard_as_of_a_version_shows_that_state(client, alice, changing_playlist):
+    playlist, tracks, newcomer = changing_playlist
+    client.force_login(alice)
+    url = reverse("dashboard:playlist", args=[playlist.pk])
+    now = client.get(url)
+    assert now.context["headline"].tracks == 3 and now.context["as_of"]["version"] is None
+    then = client.get(url, {"version": 2})
+    assert then.context["as_of"]["version"] == 2
+    assert then.context["headline"].tracks == 4
+    rows = then.context["table"]["page"].rows
+    assert [(row["track_id"], row["position"]) for row in rows] == [
+        (track.id, position) for position, track in enumerate([newcomer, *tracks])
+    ]
+    assert "You are looking at version 2" in then.content.decode()
+    # The table fragment and its JSON follow the same switch.
+    table = client.get(
+        reverse("dashboard:tracks", args=[playlist.pk]), {"version": 1, "format": "json"}
+    ).json()
+    assert [row["track_id"] for row in table["rows"]] == [track.id for track in tracks]
+    # The latest version, or one that does not exist, is "now".
+    assert client.get(url, {"version": 3}).context["as_of"]["version"] is None
+    assert client.get(url, {"version": 42}).context["headline"].tracks == 3
+
+
+def test_a_version_downloads_as_json_to_recreate_it(client, alice, changing_playlist):
+    playlist, tracks, newcomer = changing_playlist
+    client.force_login(alice)
+    response = client.get(reverse("dashboard:version-json", args=[playlist.pk, 2]))
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    data = response.json()
+    assert (data["version"], data["name"], data["tracks"][0]["track_id"]) == (2, "Mix", newcomer.id)
+    assert [t["track_id"] for t in data["tracks"]] == [t.id for t in [newcomer, *tracks]]
+    assert client.get(reverse("dashboard:version-json", args=[playlist.pk, 9])).status_code == 404
