@@ -11,7 +11,7 @@ playlists (`user_overview`) count artists and genres by distinct track.
 """
 
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -25,8 +25,10 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     TextField,
     Value,
@@ -37,6 +39,7 @@ from django.db.models.functions import Cast, Lower, TruncMonth
 from django.utils import timezone
 
 from warehouse import matching
+from warehouse.exports import PLAYLIST_COLUMNS, ROW_COLUMNS
 from warehouse.models import Playlist, PlaylistTrack, Track
 from warehouse.schema import TABLE
 
@@ -527,12 +530,7 @@ def playlist_tracks_page(
         tracks = tracks.filter(track_id__in=_present([other]).values("track_id"))
     if not_in:
         tracks = tracks.exclude(track_id__in=_present(not_in).values("track_id"))
-    if query:
-        tracks = tracks.annotate(artists_text=Cast("artist_names", TextField())).filter(
-            Q(track_name__icontains=query)
-            | Q(album_name__icontains=query)
-            | Q(artists_text__icontains=query)
-        )
+    tracks = _matching(tracks, query)
     total = tracks.count()
     pages = max(1, -(-total // page_size))
     page = min(max(1, _int(page, 1)), pages)
@@ -543,6 +541,18 @@ def playlist_tracks_page(
         tracks.order_by(order, "position").values(*TRACK_COLUMNS)[start : start + page_size]
     )
     return TracksPage(rows, total, page, pages, page_size, sort, direction, query)
+
+
+def _matching(tracks: QuerySet[PlaylistTrack], query: str | None) -> QuerySet[PlaylistTrack]:
+    """The rows whose track, artist or album names contain `query` (all if empty)."""
+    query = (query or "").strip()
+    if not query:
+        return tracks
+    return tracks.annotate(artists_text=Cast("artist_names", TextField())).filter(
+        Q(track_name__icontains=query)
+        | Q(album_name__icontains=query)
+        | Q(artists_text__icontains=query)
+    )
 
 
 def _int(value: Any, default: int) -> int:
@@ -1206,3 +1216,52 @@ def _distinct_durations(ids: Sequence[str]) -> Durations:
         ],
         unknown=counts.get(None, 0),
     )
+# --- exports ---------------------------------------------------------------------------
+EXPORT_CHUNK_ROWS = 2_000
+
+
+def export_playlists(playlist_ids: Iterable[str] | None) -> Iterator[Row]:
+    """The playlists' metadata (`exports.PLAYLIST_COLUMNS`), in playlist id order;
+    every playlist of the warehouse when `playlist_ids` is None."""
+    playlists = Playlist.objects.all()
+    if playlist_ids is not None:
+        playlists = playlists.filter(pk__in=list(playlist_ids))
+    metadata: Iterator[Row] = (
+        playlists.order_by("playlist_id").values(*PLAYLIST_COLUMNS).iterator(chunk_size=500)
+    )
+    return metadata
+
+
+def export_rows(
+    playlist_ids: Iterable[str] | None,
+    *,
+    present_only: bool = True,
+    sort: str = DEFAULT_SORT,
+    direction: str = "asc",
+    query: str | None = "",
+) -> Iterator[Row]:
+    """The playlists' rows as exports read them (`exports.ROW_COLUMNS`), streamed
+    from the database a chunk at a time (a server-side cursor on PostgreSQL).
+
+    Ordered by playlist id, then present rows before removed ones, then by `sort`
+    (the track table's sorts) and position. `query` filters like the track table.
+    Every playlist of the warehouse when `playlist_ids` is None.
+    """
+    rows = PlaylistTrack.objects.all()
+    if playlist_ids is None:
+        rows = rows.filter(playlist_id__in=Playlist.objects.values("pk"))
+    else:
+        rows = rows.filter(playlist_id__in=list(playlist_ids))
+    if present_only:
+        rows = rows.filter(removed_at__isnull=True)
+    rows = _matching(rows, query)
+    key = SORTS[sort] if sort in SORTS else SORTS[DEFAULT_SORT]
+    order = key.desc(nulls_last=True) if direction == "desc" else key.asc(nulls_last=True)
+    name = Playlist.objects.filter(pk=OuterRef("playlist_id")).values("name")[:1]
+    streamed: Iterator[Row] = (
+        rows.annotate(playlist_name=Subquery(name))
+        .order_by("playlist_id", F("removed_at").asc(nulls_first=True), order, "position")
+        .values(*ROW_COLUMNS)
+        .iterator(chunk_size=EXPORT_CHUNK_ROWS)
+    )
+    return streamed
