@@ -12,15 +12,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion.files.exportify import read_exportify
-from ingestion.snapshot import ArtistRef, ItemKind
-from ingestion.transform import transform_snapshot
-from tests.factories import (
+from devtools.synthetic.snapshots import (
     LocalTrackFactory,
     PlaylistItemFactory,
     PlaylistSnapshotFactory,
     TrackFactory,
 )
+from ingestion.files.exportify import read_exportify
+from ingestion.snapshot import ArtistRef, ItemKind
+from ingestion.transform import transform_snapshot
 from warehouse import exports, queries
 from warehouse.loader import load_playlist
 
