@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import across, analytics, playlists, runs, uploads
+from dashboard.views import across, analytics, downloads, playlists, runs, uploads
 
 app_name = "dashboard"
 
@@ -10,6 +10,14 @@ urlpatterns = [
     path("playlists/upload/", uploads.upload, name="upload"),
     path("playlists/<str:playlist_id>/", analytics.playlist_dashboard, name="playlist"),
     path("playlists/<str:playlist_id>/tracks/", analytics.track_table, name="tracks"),
+    path(
+        "playlists/<str:playlist_id>/download.<str:file_format>",
+        downloads.playlist_download,
+        name="download",
+    ),
+    path(
+        "download/playlists.<str:file_format>", downloads.library_download, name="library-download"
+    ),
     path("playlists/<str:playlist_id>/remove/", playlists.remove, name="remove"),
     path("playlists/<str:playlist_id>/enrich/", playlists.enrich, name="enrich"),
     path("overview/", analytics.overview, name="overview"),

@@ -19,6 +19,9 @@ export never decides the memory it takes.
 
 import csv
 import io
+import re
+import unicodedata
+import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -80,9 +83,12 @@ CSV_HEADER = (*EXPORTIFY_COLUMNS, *OUR_COLUMNS)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
+
+
 def neutralise(value: str) -> str:
     """`value`, made plain text for a spreadsheet if it would run as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    return "'" + value if value and value[0] in _FORMULA_FIRST else value
 
 
 def track_uri(row: Row) -> str:
@@ -93,20 +99,23 @@ def track_uri(row: Row) -> str:
 
 
 def csv_record(row: Row) -> list[str]:
-    """One CSV line's cells for a warehouse row, in `CSV_HEADER` order."""
+    """One CSV line's cells for a warehouse row, in `CSV_HEADER` order.
+
+    Only free text (names, genres, ISRC) can start like a formula: URIs start
+    with "spotify:", and numbers and dates are ours."""
     artist_ids = [artist_id for artist_id in row["artist_ids"] or [] if artist_id]
-    exportify = [
+    return [
         track_uri(row),
-        row["track_name"] or "",
+        neutralise(row["track_name"] or ""),
         ",".join(f"spotify:artist:{artist_id}" for artist_id in artist_ids),
         # Exportify's convention, which our importer reads: commas inside a
         # name escaped, names joined by ", ".
-        ", ".join(name.replace(",", "\\,") for name in row["artist_names"] or []),
+        neutralise(", ".join(name.replace(",", "\\,") for name in row["artist_names"] or [])),
         f"spotify:album:{row['album_id']}" if row["album_id"] else "",
-        row["album_name"] or "",
+        neutralise(row["album_name"] or ""),
         "",  # album artists: not in the warehouse
         "",
-        row["album_release_date"] or "",
+        neutralise(row["album_release_date"] or ""),
         "",  # image, disc and track number: not in the warehouse
         "",
         "",
@@ -114,19 +123,17 @@ def csv_record(row: Row) -> list[str]:
         "",  # preview URL: Spotify stopped sending it
         _boolean(row["track_explicit"]),
         _text(row["track_popularity"]),
-        row["track_isrc"] or "",
+        neutralise(row["track_isrc"] or ""),
         f"spotify:user:{row['added_by']}" if row["added_by"] else "",
         _moment(row["added_at"]),
-        ",".join(row["track_genres"] or []),
-    ]
-    ours = [
+        neutralise(",".join(row["track_genres"] or [])),
+        # Ours:
         _text(row["release_year"]),
         _text(row["occurrences"]),
         _moment(row["first_seen_at"]),
         _moment(row["removed_at"]),
         _boolean(row["is_local"]),
     ]
-    return [neutralise(cell) for cell in exportify + ours]
 
 
 def _text(value: object) -> str:
@@ -341,3 +348,50 @@ def parquet_chunks(rows: Iterable[Row], *, rows_per_group: int = ROWS_PER_BATCH)
             writer.write_batch(parquet_batch(batch), row_group_size=rows_per_group)
             yield pipe.take()
     yield pipe.take()
+
+
+# --- ZIP and file names -------------------------------------------------------------------
+def zip_chunks(entries: Iterable[tuple[str, Iterable[bytes]]]) -> Iterator[bytes]:
+    """A ZIP file of (name, content chunks) entries, written as it is read: each
+    entry is deflated chunk by chunk, and nothing is held but the current chunk."""
+    pipe = _Pipe()
+    with zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, chunks in entries:
+            with archive.open(name, mode="w", force_zip64=True) as entry:
+                for chunk in chunks:
+                    entry.write(chunk)
+                    yield pipe.take()
+            yield pipe.take()
+    yield pipe.take()
+
+
+# Characters no file system (Windows being the strictest) accepts in a name.
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])$", re.IGNORECASE)
+MAX_NAME_CHARACTERS = 100
+
+
+def safe_file_name(name: str, suffix: str) -> str:
+    """`name` as a file name every OS accepts (`suffix` appended): characters
+    Windows, macOS or Linux refuse become "_", no leading or trailing dots or
+    spaces, no reserved device names, at most MAX_NAME_CHARACTERS."""
+    stem = _UNSAFE.sub("_", unicodedata.normalize("NFC", name)).strip(" .")
+    stem = stem[:MAX_NAME_CHARACTERS].rstrip(" .") or "playlist"
+    if _RESERVED.match(stem):
+        stem = f"{stem}_"
+    return f"{stem}{suffix}"
+
+
+def unique_names(names: Iterable[str]) -> Iterator[str]:
+    """The names, with " (2)", " (3)"… before the suffix of a name seen already."""
+    seen: set[str] = set()
+    for name in names:
+        stem, dot, suffix = name.rpartition(".")
+        if not dot:
+            stem, suffix = name, ""
+        candidate, number = name, 1
+        while candidate.casefold() in seen:
+            number += 1
+            candidate = f"{stem} ({number}){dot}{suffix}"
+        seen.add(candidate.casefold())
+        yield candidate

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Case,
@@ -37,6 +38,7 @@ from django.db.models import (
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower, TruncMonth
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from warehouse import matching
 from warehouse.exports import PLAYLIST_COLUMNS, ROW_COLUMNS
@@ -1258,10 +1260,48 @@ def export_rows(
     key = SORTS[sort] if sort in SORTS else SORTS[DEFAULT_SORT]
     order = key.desc(nulls_last=True) if direction == "desc" else key.asc(nulls_last=True)
     name = Playlist.objects.filter(pk=OuterRef("playlist_id")).values("name")[:1]
-    streamed: Iterator[Row] = (
+    rows = (
         rows.annotate(playlist_name=Subquery(name))
         .order_by("playlist_id", F("removed_at").asc(nulls_first=True), order, "position")
         .values(*ROW_COLUMNS)
-        .iterator(chunk_size=EXPORT_CHUNK_ROWS)
     )
-    return streamed
+    return _streamed(rows)
+
+
+# Columns the database driver hands over in a raw form on one dialect or the other.
+_JSON_COLUMNS = ("track_genres", "artist_ids", "artist_names")  # text on both
+_BOOLEAN_COLUMNS = ("track_explicit", "is_local")  # 0/1 on SQLite
+_MOMENT_COLUMNS = ("added_at", "first_seen_at", "last_seen_at", "removed_at", "loaded_at")
+
+
+def _streamed(rows: QuerySet[PlaylistTrack, Row]) -> Iterator[Row]:
+    """The queryset's rows through a chunked (on PostgreSQL, server-side) cursor,
+    converted by hand: the ORM's per-field converters cost more than the export
+    itself (7.7 s for 100,000 rows on SQLite)."""
+    try:
+        sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # no playlist asked for
+        return
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        while chunk := cursor.fetchmany(EXPORT_CHUNK_ROWS):
+            for values in chunk:
+                yield _export_row(dict(zip(names, values, strict=True)))
+
+
+def _export_row(row: Row) -> Row:
+    for column in _JSON_COLUMNS:
+        if isinstance(row[column], str | bytes):
+            row[column] = orjson.loads(row[column])
+    for column in _BOOLEAN_COLUMNS:
+        if row[column] is not None:
+            row[column] = bool(row[column])
+    for column in _MOMENT_COLUMNS:
+        moment = row[column]
+        if isinstance(moment, str):
+            moment = parse_datetime(moment)
+        if moment is not None and moment.tzinfo is None:  # SQLite keeps UTC without offset
+            moment = moment.replace(tzinfo=UTC)
+        row[column] = moment
+    return row

@@ -282,3 +282,9 @@ def test_export_rows_filter_and_sort_like_the_track_table(awkward):
     ]
     names = [r["track_name"] for r in rows_of("p1", sort="track", direction="asc")]
     assert names == ['<script>alert("x")</script>', "Home demo", "Jóga ♫", "No genre"]
+
+
+def test_export_rows_of_no_playlist_is_empty(awkward):
+    assert list(queries.export_rows([])) == []
+    assert list(queries.export_playlists([])) == []
+    assert len(list(queries.export_rows(None))) == 4  # None: the whole warehouse
