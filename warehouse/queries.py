@@ -1284,10 +1284,13 @@ def _streamed(rows: QuerySet[PlaylistTrack, Row]) -> Iterator[Row]:
         return
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        while chunk := cursor.fetchmany(EXPORT_CHUNK_ROWS):
+        chunk = cursor.fetchmany(EXPORT_CHUNK_ROWS)
+        # A server-side cursor describes its columns only once it has fetched.
+        names = [column[0] for column in cursor.description or ()]
+        while chunk:
             for values in chunk:
                 yield _export_row(dict(zip(names, values, strict=True)))
+            chunk = cursor.fetchmany(EXPORT_CHUNK_ROWS)
 
 
 def _export_row(row: Row) -> Row:
