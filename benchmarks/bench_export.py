@@ -1,7 +1,7 @@
 """Benchmark: exporting the warehouse, on PostgreSQL, against the ceiling and the naive way.
 
     .venv/bin/python -m benchmarks.bench_export [--slices 10] [--runs 10] [--keep-db]
-        [--json FILE]
+        [--methods copy_csv,pandas_parquet,ours_parquet,ours_json] [--json FILE]
 
 1. `--slices` synthetic MPD slices of 1,000 playlists (~66 tracks each: 10 slices ≈
    660,000 rows) are written by `devtools.synthetic.mpd` and imported by the real
@@ -12,7 +12,7 @@
    set-up included): PostgreSQL's own `COPY (SELECT …) TO STDOUT (FORMAT csv)` (the
    ceiling: no Python per row), the naive `pandas.read_sql` + `DataFrame.to_parquet`
    (everything in memory), and ours: `warehouse.exports.write_parquet` over
-   `queries.export_rows` (what `manage.py export --all --format parquet` runs), and the
+   `queries.export_columns` (what `manage.py export --all --format parquet` runs), and the
    JSON export the same way. Ratios come from this one run, on this machine.
 3. A last child downloads the 10,000-track playlist in each format through the real
    view (the Django test client, signed in as a person who loaded it), `--runs` times,
@@ -139,7 +139,10 @@ def _pandas_parquet(out):
 def _ours_parquet(out):
     from warehouse import exports, queries
 
-    return exports.write_parquet(queries.export_rows(None, present_only=False), str(out))
+    batches = queries.export_columns(
+        None, present_only=False, rows_per_batch=exports.ROWS_PER_BATCH
+    )
+    return exports.write_parquet(batches, str(out))
 
 
 def _ours_json(out):
@@ -217,7 +220,7 @@ def parent(args):
                 MODULE, url, ["--part", "import", "--data", str(tmp / "mpd")], tmp / "import.json"
             )
             report["exports"] = {}
-            for method in METHODS:
+            for method in args.methods.split(","):
                 out = tmp / f"export-{method}"
                 report["exports"][method] = _common.run_child(
                     MODULE, url, ["--part", "export", "--method", method, "--out", str(out)],
@@ -277,6 +280,7 @@ def main(argv=None):
     parser.add_argument("--slices", type=int, default=10)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated")
     parser.add_argument("--json", help="also write the report as JSON here")
     parser.add_argument("--part", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)

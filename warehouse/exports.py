@@ -23,7 +23,7 @@ import re
 import unicodedata
 import zipfile
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, Protocol
@@ -35,6 +35,8 @@ import pyarrow.parquet as pq
 from warehouse.schema import COLUMN_NAMES
 
 Row = Mapping[str, Any]
+# A batch of rows by column: name → one value per row (what Parquet writes).
+Columns = Mapping[str, Sequence[Any]]
 # Every column of `playlist_tracks`, and the playlist's name.
 ROW_COLUMNS = (*COLUMN_NAMES, "playlist_name")
 PLAYLIST_COLUMNS = (
@@ -267,12 +269,16 @@ PARQUET_SCHEMA = pa.schema(
 )
 
 
-def parquet_batch(rows: list[Row]) -> pa.RecordBatch:
-    """Rows as one Arrow record batch of `PARQUET_SCHEMA`."""
-    columns = [
-        pa.array([row[field.name] for row in rows], type=field.type) for field in PARQUET_SCHEMA
-    ]
-    return pa.RecordBatch.from_arrays(columns, schema=PARQUET_SCHEMA)
+def column_batches(rows: Iterable[Row], size: int = ROWS_PER_BATCH) -> Iterator[Columns]:
+    """Rows (from anywhere: a past version, a test) as column batches of `size` rows."""
+    for batch in _batches(rows, size):
+        yield {field.name: [row[field.name] for row in batch] for field in PARQUET_SCHEMA}
+
+
+def parquet_batch(columns: Columns) -> pa.RecordBatch:
+    """A column batch as one Arrow record batch of `PARQUET_SCHEMA`."""
+    arrays = [pa.array(columns[field.name], type=field.type) for field in PARQUET_SCHEMA]
+    return pa.RecordBatch.from_arrays(arrays, schema=PARQUET_SCHEMA)
 
 
 class BinarySink(Protocol):
@@ -280,24 +286,25 @@ class BinarySink(Protocol):
 
 
 def write_parquet(
-    rows: Iterable[Row],
+    batches: Iterable[Columns],
     sink: BinarySink | str,
     *,
-    rows_per_group: int = ROWS_PER_BATCH,
     on_batch: Callable[[int], object] | None = None,
 ) -> int:
-    """Write rows as one Parquet file, a row group per `rows_per_group` rows.
+    """Write column batches as one Parquet file, a row group per batch (see
+    `queries.export_columns`, or `column_batches` for rows).
 
     Returns the number of rows; `on_batch(count)` is called after each group.
     An export of no rows is still a valid file with the schema.
     """
     total = 0
     with pq.ParquetWriter(sink, PARQUET_SCHEMA, compression=PARQUET_COMPRESSION) as writer:
-        for batch in _batches(rows, rows_per_group):
-            writer.write_batch(parquet_batch(batch), row_group_size=rows_per_group)
-            total += len(batch)
+        for columns in batches:
+            batch = parquet_batch(columns)
+            writer.write_batch(batch, row_group_size=max(1, batch.num_rows))
+            total += batch.num_rows
             if on_batch is not None:
-                on_batch(len(batch))
+                on_batch(batch.num_rows)
     return total
 
 
@@ -338,14 +345,15 @@ class _Pipe:
         return data
 
 
-def parquet_chunks(rows: Iterable[Row], *, rows_per_group: int = ROWS_PER_BATCH) -> Iterator[bytes]:
-    """A Parquet file of `rows`, a row group at a time (for a streamed download)."""
+def parquet_chunks(batches: Iterable[Columns]) -> Iterator[bytes]:
+    """A Parquet file of column batches, a row group at a time (for a streamed download)."""
     pipe = _Pipe()
     with pq.ParquetWriter(
         pa.PythonFile(pipe, mode="w"), PARQUET_SCHEMA, compression=PARQUET_COMPRESSION
     ) as writer:
-        for batch in _batches(rows, rows_per_group):
-            writer.write_batch(parquet_batch(batch), row_group_size=rows_per_group)
+        for columns in batches:
+            batch = parquet_batch(columns)
+            writer.write_batch(batch, row_group_size=max(1, batch.num_rows))
             yield pipe.take()
     yield pipe.take()
 

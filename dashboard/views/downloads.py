@@ -38,15 +38,18 @@ def playlist_download(request, playlist_id, file_format):
     sort = params.get("sort", queries.DEFAULT_SORT)
     direction = params.get("dir", "asc")
     options = {"sort": sort, "direction": direction, "query": params.get("q", "")[:200]}
+    if file_format == "parquet":
+        chunks = exports.parquet_chunks(
+            queries.export_columns([playlist_id], rows_per_batch=exports.ROWS_PER_BATCH, **options)
+        )
+        return streamed(chunks, exports.safe_file_name(playlist.name, ".parquet"), file_format)
     rows = queries.export_rows([playlist_id], **options)
     if file_format == "csv":
         in_order = sort == queries.DEFAULT_SORT and direction == "asc" and not options["query"]
         chunks = exports.csv_chunks(rows, by_position=in_order)
-    elif file_format == "json":
+    else:
         (metadata,) = queries.export_playlists([playlist_id])
         chunks = exports.json_playlist_chunks(metadata, rows)
-    else:
-        chunks = exports.parquet_chunks(rows)
     return streamed(chunks, exports.safe_file_name(playlist.name, f".{file_format}"), file_format)
 
 
@@ -64,7 +67,9 @@ def library_download(request, file_format):
             lambda playlist: queries.export_rows([playlist["playlist_id"]]),
         )
     else:
-        chunks = exports.parquet_chunks(queries.export_rows(ids))
+        chunks = exports.parquet_chunks(
+            queries.export_columns(ids, rows_per_batch=exports.ROWS_PER_BATCH)
+        )
     name = f"playlists-{timezone.localdate():%Y-%m-%d}.{file_format}"
     return streamed(chunks, name, file_format)
 

@@ -54,7 +54,7 @@ def test_all_as_one_parquet_file_in_row_groups_with_progress(warehouse, tmp_path
         "Five", "Four", "One", "Six", "Three", "Two"
     ]  # fmt: skip
     assert pq.ParquetFile(path).num_row_groups == 2
-    assert "… 2 rows" in err and "… 6 rows" in err
+    assert "… 4 rows" in err and "… 6 rows" in err  # after each row group
     assert out.startswith(f"Exported 6 rows of 3 playlists as parquet to {path} (")
     assert not path.with_name("warehouse.parquet.part").exists()
 

@@ -202,8 +202,8 @@ def test_json_library_is_an_array_of_playlists(awkward):
 
 
 # --- Parquet ----------------------------------------------------------------------------
-def parquet_bytes(rows, **options):
-    return b"".join(exports.parquet_chunks(rows, **options))
+def parquet_bytes(rows):
+    return b"".join(exports.parquet_chunks(exports.column_batches(rows)))
 
 
 def test_parquet_has_real_types_and_values(awkward):
@@ -230,7 +230,7 @@ def test_parquet_has_real_types_and_values(awkward):
 
 def test_duckdb_reads_the_parquet_without_options(awkward, tmp_path):
     path = tmp_path / "mix.parquet"
-    exports.write_parquet(rows_of("p1"), str(path))
+    exports.write_parquet(queries.export_columns(["p1"]), str(path))
     con = duckdb.connect()
 
     types = dict(con.execute(f"DESCRIBE SELECT * FROM '{path}'").fetchall()[i][:2]
@@ -253,11 +253,13 @@ def test_duckdb_reads_the_parquet_without_options(awkward, tmp_path):
 def test_parquet_writes_row_groups_and_an_empty_file_with_the_schema(awkward, tmp_path):
     path = tmp_path / "groups.parquet"
     counted = []
-    total = exports.write_parquet(rows_of("p1"), str(path), rows_per_group=3,
-                                  on_batch=counted.append)  # fmt: skip
+    batches = queries.export_columns(["p1"], rows_per_batch=3)
+    total = exports.write_parquet(batches, str(path), on_batch=counted.append)
 
     assert total == 4 and counted == [3, 1]
     assert pq.ParquetFile(path).num_row_groups == 2
+    from_rows = pq.read_table(pa.BufferReader(parquet_bytes(rows_of("p1"))))
+    assert pq.read_table(path).equals(from_rows)  # rows or column batches: the same file
     empty = pq.read_table(pa.BufferReader(parquet_bytes([])))
     assert empty.num_rows == 0 and empty.schema.equals(exports.PARQUET_SCHEMA)
 

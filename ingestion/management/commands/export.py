@@ -108,17 +108,29 @@ class Command(BaseCommand):
     # --- writing ----------------------------------------------------------------------
     def rows(self, ids):
         for row in queries.export_rows(ids, present_only=self.present_only):
-            self.rows_done += 1
-            if self.rows_done >= self.next_report:
-                self.next_report += PROGRESS_EVERY_ROWS
-                self.stderr.write(f"… {self.rows_done:,} rows")
+            self.count(1)
             yield row
+
+    def batches(self, ids, rows_per_group):
+        """Column batches of `rows_per_group` rows (one row group each), with progress."""
+        batches = queries.export_columns(
+            ids, present_only=self.present_only, rows_per_batch=rows_per_group
+        )
+        for columns in batches:
+            self.count(len(columns["playlist_id"]))
+            yield columns
+
+    def count(self, rows):
+        self.rows_done += rows
+        if self.rows_done >= self.next_report:
+            self.next_report = (self.rows_done // PROGRESS_EVERY_ROWS + 1) * PROGRESS_EVERY_ROWS
+            self.stderr.write(f"… {self.rows_done:,} rows")
 
     def write(self, file_format, ids, count, out, rows_per_group):
         if file_format == "parquet":
             return _atomic_file(
-                out, lambda part: exports.write_parquet(self.rows(ids), str(part),
-                                                        rows_per_group=rows_per_group)
+                out, lambda part: exports.write_parquet(self.batches(ids, rows_per_group),
+                                                        str(part))
             )  # fmt: skip
         if file_format == "json":
             if count == 1:
