@@ -120,7 +120,7 @@ def measure(database, what):
             for chunk in response.streaming_content:
                 size += len(chunk)
             response.close()
-        results[name] = {"growth_mb": peak_mb() - baseline, "bytes": size}
+        results[name] = {"growth_mb": peak_mb() - baseline, "bytes": size, "baseline_mb": baseline}
     print(json.dumps(results))
 
 
