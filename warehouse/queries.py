@@ -1218,6 +1218,8 @@ def _distinct_durations(ids: Sequence[str]) -> Durations:
         ],
         unknown=counts.get(None, 0),
     )
+
+
 # --- exports ---------------------------------------------------------------------------
 EXPORT_CHUNK_ROWS = 2_000
 
