@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import across, analytics, history, playlists, runs, uploads
+from dashboard.views import across, analytics, downloads, history, playlists, runs, uploads
 
 app_name = "dashboard"
 
@@ -16,6 +16,14 @@ urlpatterns = [
         "playlists/<str:playlist_id>/versions/<int:version>.json",
         history.version_json,
         name="version-json",
+    ),
+    path(
+        "playlists/<str:playlist_id>/download.<str:file_format>",
+        downloads.playlist_download,
+        name="download",
+    ),
+    path(
+        "download/playlists.<str:file_format>", downloads.library_download, name="library-download"
     ),
     path("playlists/<str:playlist_id>/remove/", playlists.remove, name="remove"),
     path("playlists/<str:playlist_id>/enrich/", playlists.enrich, name="enrich"),

@@ -5,6 +5,8 @@ Thin adapters: the numbers come from `warehouse.queries`, the run states from
 page scripts. Chart data reaches the page through `json_script` only.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -281,11 +283,14 @@ def _table_context(
         tracks_url=tracks_url or reverse("dashboard:tracks", args=[playlist_id]),
         # The table's search keeps the "as of" version it shows.
         hidden=[("version", version)] if version else (),
+        # A comparison's lists are not a playlist's file.
+        downloads=() if also_in or not_in else _download_links(playlist_id, page),
     )
 
 
-def table_context(page, columns, *, page_url, tracks_url, hidden=()):
-    """What _track_table.html needs, for any page of rows (see queries.TracksPage)."""
+def table_context(page, columns, *, page_url, tracks_url, hidden=(), downloads=()):
+    """What _track_table.html needs, for any page of rows (see queries.TracksPage);
+    `downloads`: (label, URL) links to files of the rows shown."""
     return {
         "page": page,
         "columns": [_column(key, label, page) for key, label in columns],
@@ -293,7 +298,20 @@ def table_context(page, columns, *, page_url, tracks_url, hidden=()):
         "tracks_url": tracks_url,
         "page_sizes": queries.PAGE_SIZES,
         "hidden": list(hidden),
+        "downloads": list(downloads),
     }
+
+
+def _download_links(playlist_id, page):
+    """(label, URL) per format: the rows the table shows now (its search and sort), every page."""
+    shown = {"sort": page.sort, "dir": page.direction}
+    if page.query:
+        shown["q"] = page.query
+    query = urlencode(shown)
+    return [
+        (label, f"{reverse('dashboard:download', args=[playlist_id, file_format])}?{query}")
+        for file_format, label in (("csv", "CSV"), ("json", "JSON"), ("parquet", "Parquet"))
+    ]
 
 
 def _column(key, label, page):

@@ -92,7 +92,12 @@ def _latest_runs(user, playlist_ids):
 
 def _render_home(request, form):
     rows = user_playlist_rows(user=request.user)
-    context = {"rows": rows, "form": form, "connection": connection_for(request.user)}
+    context = {
+        "rows": rows,
+        "has_loaded": any(row.playlist for row in rows),
+        "form": form,
+        "connection": connection_for(request.user),
+    }
     return render(request, "dashboard/home.html", context)
 
 

@@ -209,6 +209,7 @@ def _with_row_names(track, row):
         uri=track.uri,
         name=row["name"] or track.name,
         duration_ms=_integer(row, "duration_ms") or track.duration_ms,
+        explicit=_boolean(row["explicit"]),
         album_name=row["album_name"] or track.album_name,
         artists=artists or track.artists,
     )

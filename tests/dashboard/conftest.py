@@ -74,3 +74,23 @@ def ingest_run(db):
         )
 
     return make
+
+
+def downloaded_text(response, file_format):
+    """A streamed download's content as text, to look for what it must not hold:
+    a ZIP's entry names and contents, a Parquet file's rows, a CSV or JSON as is."""
+    import io
+    import zipfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    assert response.streaming, "downloads stream"
+    content = b"".join(response.streaming_content)
+    if file_format == "zip":
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            parts = [name + "\n" + archive.read(name).decode() for name in archive.namelist()]
+        return "\n".join(parts)
+    if file_format == "parquet":
+        return str(pq.read_table(pa.BufferReader(content)).to_pylist())
+    return content.decode()

@@ -21,6 +21,7 @@ from devtools.sandbox import (
 )
 from ingestion import runs
 from ingestion.models import IngestRun, RunStatus, Trigger
+from tests.dashboard.conftest import downloaded_text
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +75,15 @@ def assert_sees_nothing_of(client, user, playlist_id, *, secrets, others_run):
     home = client.get(reverse("dashboard:home"))
     (row,) = [row for row in home.context["rows"] if row.playlist_id == playlist_id]
     assert (row.playlist, row.track_count) == (None, 0)
+    for file_format in ("csv", "json", "parquet"):
+        download = reverse("dashboard:download", args=[playlist_id, file_format])
+        assert client.get(download).status_code == 404, download
+    for file_format in ("zip", "json", "parquet"):
+        library = client.get(reverse("dashboard:library-download", args=[file_format]))
+        assert library.status_code == 200
+        text = downloaded_text(library, file_format)
+        for secret in [playlist_id, *secrets]:
+            assert secret not in text, (file_format, secret)
     for url in (
         reverse("dashboard:run", args=[others_run.pk]),
         f"/runs/{others_run.pk}/status.json",

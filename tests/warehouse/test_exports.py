@@ -1,0 +1,292 @@
+"""The export formats over real warehouse rows (SQLite and PostgreSQL): CSV in Exportify's
+layout (re-imported by our own importer to the same rows), JSON, and Parquet read back by
+pyarrow and DuckDB."""
+
+import csv
+import datetime as dt
+import io
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from devtools.synthetic.snapshots import (
+    LocalTrackFactory,
+    PlaylistItemFactory,
+    PlaylistSnapshotFactory,
+    TrackFactory,
+)
+from ingestion.files.exportify import read_exportify
+from ingestion.snapshot import ArtistRef, ItemKind
+from ingestion.transform import transform_snapshot
+from warehouse import exports, queries
+from warehouse.loader import load_playlist
+
+pytestmark = pytest.mark.django_db
+
+SOLO = ArtistRef(id="a1", name="Björk")
+COMMA = ArtistRef(id="a2", name="Tyler, The Creator")
+NO_GENRE = ArtistRef(id="a3", name="<b>Bold</b> & Co")
+GENRES = {"a1": ["art pop", "electronica"], "a2": ["hip hop"], "a3": []}
+ADDED = dt.datetime(2024, 3, 1, 12, 30, 5, tzinfo=dt.UTC)
+# Columns that say when and how a row was loaded, not what it holds.
+LOAD_COLUMNS = {"playlist_id", "first_seen_at", "last_seen_at", "loaded_at", "source"}
+
+
+def load(items, *, playlist_id="p1", name="Mix", genres=GENRES):
+    for position, entry in enumerate(items):
+        object.__setattr__(entry, "position", position)
+    snapshot = PlaylistSnapshotFactory(
+        playlist_id=playlist_id, name=name, items=items, total_items=len(items),
+        artist_genres=genres,
+    )  # fmt: skip
+    load_playlist(snapshot, transform_snapshot(snapshot).rows)
+    return snapshot
+
+
+@pytest.fixture
+def awkward():
+    """A playlist with everything that is hard to export: a repeat, a local file,
+    unicode, HTML and comma names, a track without genres, an unknown release year,
+    a formula-looking name."""
+    first = TrackFactory(name="Jóga ♫", artists=(SOLO,))
+    duet = TrackFactory(name='<script>alert("x")</script>', artists=(COMMA, SOLO))
+    no_genre = TrackFactory(
+        name="No genre", artists=(NO_GENRE,), album_release_date=None,
+        album_release_date_precision=None,
+    )  # fmt: skip
+    local = LocalTrackFactory(name="Home demo", album_name="Tapes")
+    items = [
+        PlaylistItemFactory(track=first, added_at=ADDED),
+        PlaylistItemFactory(track=duet, added_at=None, added_by=None),
+        PlaylistItemFactory(track=first, added_at=ADDED),  # a repeat
+        PlaylistItemFactory(track=no_genre),
+        PlaylistItemFactory(track=local, kind=ItemKind.LOCAL),
+    ]
+    return load(items, name="Mix: ünïcode & <b>html</b>")
+
+
+def rows_of(playlist_id, **options):
+    return list(queries.export_rows([playlist_id], **options))
+
+
+def comparable(rows):
+    return [{k: v for k, v in row.items() if k not in LOAD_COLUMNS | {"playlist_name"}}
+            for row in rows]  # fmt: skip
+
+
+def parse_csv(data):
+    return list(csv.DictReader(io.StringIO(data.decode(), newline="")))
+
+
+# --- CSV --------------------------------------------------------------------------------
+def test_csv_reimports_to_the_same_rows(awkward, tmp_path):
+    data = b"".join(exports.csv_chunks(queries.export_rows(["p1"])))
+    path = tmp_path / "Mix.csv"
+    path.write_bytes(data)
+
+    snapshot = read_exportify(path)
+    load_playlist(snapshot, transform_snapshot(snapshot).rows)
+
+    original = rows_of("p1")
+    reimported = rows_of(snapshot.playlist_id)
+    assert len(original) == 4
+    for before, after in zip(comparable(original), comparable(reimported), strict=True):
+        assert {k: v for k, v in after.items() if before[k] != v} == {}
+
+
+def test_csv_writes_exportify_columns_and_one_line_per_item(awkward):
+    lines = parse_csv(b"".join(exports.csv_chunks(rows_of("p1"))))
+
+    assert list(lines[0])[:19] == list(exports.EXPORTIFY_COLUMNS[:19])
+    assert [line["Track Name"] for line in lines] == [
+        "Jóga ♫",
+        "Jóga ♫",  # a repeat follows its track (where it stood is not kept)
+        '<script>alert("x")</script>',
+        "No genre",
+        "Home demo",
+    ]
+    first, repeat, duet, no_genre, local = lines
+    assert first == repeat
+    assert first["Occurrences"] == "2"
+    assert first["Genres"] == "art pop,electronica"
+    assert first["Added At"] == "2024-03-01T12:30:05Z"
+    assert first["Added By"] == "spotify:user:sandbox-demo"
+    assert first["Release Year"] == "1997"
+    assert duet["Artist Name(s)"] == "Tyler\\, The Creator, Björk"
+    assert duet["Artist URI(s)"] == "spotify:artist:a2,spotify:artist:a1"
+    assert duet["Added At"] == duet["Added By"] == ""
+    assert no_genre["Genres"] == no_genre["Release Year"] == no_genre["Album Release Date"] == ""
+    assert local["Track URI"].startswith("spotify:local:")
+    assert local["Local File"] == "true"
+    assert local["Artist URI(s)"] == ""
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_neutralises_cells_a_spreadsheet_would_run(start):
+    track = TrackFactory(name=f'{start}HYPERLINK("http://evil")', album_name=f"{start}1+1")
+    load([PlaylistItemFactory(track=track)], genres={})
+
+    (line,) = parse_csv(b"".join(exports.csv_chunks(rows_of("p1"))))
+
+    assert line["Track Name"] == f'\'{start}HYPERLINK("http://evil")'
+    assert line["Album Name"] == f"'{start}1+1"
+    assert line["Track Duration (ms)"] == "215000"  # numbers are left alone
+
+
+def test_csv_in_another_order_writes_repeats_after_their_track(awkward):
+    rows = rows_of("p1", sort="track", direction="desc")
+    lines = parse_csv(b"".join(exports.csv_chunks(rows)))
+
+    names = [line["Track Name"] for line in lines]
+    assert names[:2] == ["No genre", "Jóga ♫"] and names[2] == "Jóga ♫"
+    assert len(names) == 5
+
+
+def test_with_repeats_writes_each_repeat_after_its_track_and_removed_rows_once():
+    def row(name, position, occurrences=1, removed_at=None):
+        return {"name": name, "position": position, "occurrences": occurrences,
+                "removed_at": removed_at}  # fmt: skip
+
+    # items A B A C A D (A kept once with 3 occurrences), and E removed (had 2).
+    rows = [row("A", 0, 3), row("B", 1), row("C", 2), row("D", 3), row("E", 4, 2, "gone")]
+
+    written = [r["name"] for r in exports.with_repeats(rows)]
+
+    assert written == ["A", "A", "A", "B", "C", "D", "E"]
+
+
+def test_csv_of_no_rows_is_just_the_header():
+    data = b"".join(exports.csv_chunks([]))
+    assert list(csv.reader(io.StringIO(data.decode(), newline=""))) == [list(exports.CSV_HEADER)]
+
+
+# --- JSON -------------------------------------------------------------------------------
+def test_json_is_one_object_with_metadata_and_tracks(awkward):
+    (playlist,) = queries.export_playlists(["p1"])
+    document = orjson.loads(b"".join(exports.json_playlist_chunks(playlist, rows_of("p1"))))
+
+    assert document["playlist_id"] == "p1"
+    assert document["name"] == "Mix: ünïcode & <b>html</b>"
+    tracks = document["tracks"]
+    assert [t["track_name"] for t in tracks] == [
+        "Jóga ♫",
+        '<script>alert("x")</script>',
+        "No genre",
+        "Home demo",
+    ]
+    assert tracks[0]["occurrences"] == 2
+    assert tracks[0]["artist_names"] == ["Björk"]
+    assert tracks[0]["track_genres"] == ["art pop", "electronica"]
+    assert tracks[0]["added_at"] == "2024-03-01T12:30:05+00:00"
+    assert tracks[1]["artist_names"] == ["Tyler, The Creator", "Björk"]
+    assert tracks[1]["added_at"] is None
+    assert tracks[2]["release_year"] is None and tracks[2]["track_genres"] == []
+    assert tracks[3]["is_local"] is True and tracks[3]["artist_ids"] == []
+
+
+def test_json_library_is_an_array_of_playlists(awkward):
+    load([PlaylistItemFactory(track=TrackFactory(name="Other"))], playlist_id="p2", name="B")
+    load([PlaylistItemFactory()], playlist_id="p3", name="Empty")
+    playlists = queries.export_playlists(["p1", "p2"])
+
+    document = orjson.loads(
+        b"".join(exports.json_library_chunks(playlists, lambda p: rows_of(p["playlist_id"])))
+    )
+
+    assert [p["playlist_id"] for p in document] == ["p1", "p2"]
+    assert [t["track_name"] for t in document[1]["tracks"]] == ["Other"]
+    assert orjson.loads(b"".join(exports.json_library_chunks([], lambda p: []))) == []
+
+
+# --- Parquet ----------------------------------------------------------------------------
+def parquet_bytes(rows):
+    return b"".join(exports.parquet_chunks(exports.column_batches(rows)))
+
+
+def test_parquet_has_real_types_and_values(awkward):
+    table = pq.read_table(pa.BufferReader(parquet_bytes(rows_of("p1"))))
+
+    assert table.schema.equals(exports.PARQUET_SCHEMA)
+    assert table.schema.field("added_at").type == pa.timestamp("us", tz="UTC")
+    assert table.schema.field("track_genres").type == pa.list_(pa.string())
+    rows = table.to_pylist()
+    assert [r["track_name"] for r in rows] == [
+        "Jóga ♫",
+        '<script>alert("x")</script>',
+        "No genre",
+        "Home demo",
+    ]
+    assert rows[0]["playlist_name"] == "Mix: ünïcode & <b>html</b>"
+    assert rows[0]["added_at"] == ADDED
+    assert rows[0]["occurrences"] == 2
+    assert rows[1]["artist_names"] == ["Tyler, The Creator", "Björk"]
+    assert rows[1]["added_at"] is None
+    assert rows[2]["release_year"] is None and rows[2]["track_genres"] == []
+    assert rows[3]["is_local"] is True and rows[3]["track_isrc"] is None
+
+
+def test_duckdb_reads_the_parquet_without_options(awkward, tmp_path):
+    path = tmp_path / "mix.parquet"
+    exports.write_parquet(queries.export_columns(["p1"]), str(path))
+    con = duckdb.connect()
+
+    types = dict(con.execute(f"DESCRIBE SELECT * FROM '{path}'").fetchall()[i][:2]
+                 for i in range(len(exports.PARQUET_SCHEMA)))  # fmt: skip
+    top = con.execute(
+        f"SELECT artist, count(*) AS tracks FROM '{path}', "
+        "unnest(artist_names) AS a(artist) GROUP BY artist ORDER BY tracks DESC, artist"
+    ).fetchall()
+
+    assert types["added_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["track_genres"] == "VARCHAR[]"
+    assert types["is_local"] == "BOOLEAN"
+    assert types["release_year"] == "SMALLINT"
+    assert top[0] == ("Björk", 2)
+    assert (
+        con.execute(f"SELECT count(*) FROM '{path}' WHERE release_year IS NULL").fetchone()[0] == 2
+    )  # the unknown year and the local file
+
+
+def test_parquet_writes_row_groups_and_an_empty_file_with_the_schema(awkward, tmp_path):
+    path = tmp_path / "groups.parquet"
+    counted = []
+    batches = queries.export_columns(["p1"], rows_per_batch=3)
+    total = exports.write_parquet(batches, str(path), on_batch=counted.append)
+
+    assert total == 4 and counted == [3, 1]
+    assert pq.ParquetFile(path).num_row_groups == 2
+    from_rows = pq.read_table(pa.BufferReader(parquet_bytes(rows_of("p1"))))
+    assert pq.read_table(path).equals(from_rows)  # rows or column batches: the same file
+    empty = pq.read_table(pa.BufferReader(parquet_bytes([])))
+    assert empty.num_rows == 0 and empty.schema.equals(exports.PARQUET_SCHEMA)
+
+
+# --- the rows an export reads -----------------------------------------------------------
+def test_export_rows_keep_removed_rows_last_unless_present_only(awkward):
+    later = [PlaylistItemFactory(track=TrackFactory(name="New"))]
+    object.__setattr__(later[0], "position", 0)
+    snapshot = PlaylistSnapshotFactory(playlist_id="p1", name="Mix", snapshot_id="snap-2",
+                                       items=later, total_items=1)  # fmt: skip
+    load_playlist(snapshot, transform_snapshot(snapshot).rows)
+
+    assert [r["track_name"] for r in rows_of("p1")] == ["New"]
+    everything = rows_of("p1", present_only=False)
+    assert everything[0]["track_name"] == "New" and everything[0]["removed_at"] is None
+    assert len(everything) == 5 and all(r["removed_at"] for r in everything[1:])
+
+
+def test_export_rows_filter_and_sort_like_the_track_table(awkward):
+    assert [r["track_name"] for r in rows_of("p1", query="tyler")] == [
+        '<script>alert("x")</script>'
+    ]
+    names = [r["track_name"] for r in rows_of("p1", sort="track", direction="asc")]
+    assert names == ['<script>alert("x")</script>', "Home demo", "Jóga ♫", "No genre"]
+
+
+def test_export_rows_of_no_playlist_is_empty(awkward):
+    assert list(queries.export_rows([])) == []
+    assert list(queries.export_playlists([])) == []
+    assert len(list(queries.export_rows(None))) == 4  # None: the whole warehouse
