@@ -327,6 +327,11 @@ Q_CLUSTER = {
     "cache": "default",
 }
 REDIS_URL = env.str("REDIS_URL", default="")
+# /healthz calls the queue down when no cluster has reported itself for this long
+# (a running cluster reports every few seconds).
+HEALTHZ_QUEUE_MAX_AGE_SECONDS = env.int("HEALTHZ_QUEUE_MAX_AGE_SECONDS", default=60)
+# /metrics (Prometheus) is off unless set; scrapers send "Authorization: Bearer <it>".
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 if env.str("Q_BROKER", default="orm") == "redis":
     # Faster, but a crash loses queued tasks (no receipts); runs survive in the
     # database and the reaper requeues what was running.
@@ -358,6 +363,8 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 # Off by default: over plain http (development, `docker compose` on localhost)
 # a redirect to https would lock everyone out.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# A container's health probe speaks plain http to the app itself, not to the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 _PROXY_SSL_HEADER = env.str("SECURE_PROXY_SSL_HEADER", default="")
 if _PROXY_SSL_HEADER:
     if not re.fullmatch(r"[A-Za-z0-9-]+", _PROXY_SSL_HEADER):

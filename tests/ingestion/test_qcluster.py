@@ -467,3 +467,12 @@ def test_the_daily_schedule_with_two_clusters_refreshes_each_playlist_once(sandb
     # Fired once: one refresh task, one check of each playlist.
     assert sandbox.state.stats()["playlist"] == 2 * len(tracked)  # the first loads, then one each
     assert Schedule.objects.get(name="daily-refresh").next_run > timezone.now()
+
+
+def test_healthz_is_ok_while_a_cluster_reports_itself(start_cluster, client):
+    assert client.get("/healthz").status_code == 503  # no cluster yet: the queue is down
+    start_cluster(workers=1)
+    response = wait_for(lambda: (r := client.get("/healthz")).status_code == 200 and r, "healthz")
+    queue = response.json()["checks"]["queue"]
+    assert queue["status"] == "ok"
+    assert 0 <= queue["heartbeat_age_seconds"] <= settings.HEALTHZ_QUEUE_MAX_AGE_SECONDS
