@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from ingestion.health import queue_health
 from ingestion.models import IngestRun, RunStatus, Trigger
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ def queue_heartbeat_age(now=None):
 
 
 def check_queue():
+    """Up when a cluster reports itself and the queue is not stalled (runs waiting
+    with no progress for QUEUE_STALL_MINUTES, ingestion.health: one definition)."""
     age = queue_heartbeat_age()
     if age is None:
         raise RuntimeError("no queue cluster is reporting: is `manage.py qcluster` running?")
@@ -66,7 +69,10 @@ def check_queue():
             f"the queue cluster last reported {age:.0f} s ago "
             f"(more than HEALTHZ_QUEUE_MAX_AGE_SECONDS={settings.HEALTHZ_QUEUE_MAX_AGE_SECONDS})"
         )
-    return {"heartbeat_age_seconds": round(age, 1)}
+    progress = queue_health()
+    if progress.stalled:
+        raise RuntimeError(progress.message)
+    return {"heartbeat_age_seconds": round(age, 1), "waiting": progress.waiting}
 
 
 CHECKS = {"database": check_database, "cache": check_cache, "queue": check_queue}

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -476,3 +477,21 @@ def test_healthz_is_ok_while_a_cluster_reports_itself(start_cluster, client):
     queue = response.json()["checks"]["queue"]
     assert queue["status"] == "ok"
     assert 0 <= queue["heartbeat_age_seconds"] <= settings.HEALTHZ_QUEUE_MAX_AGE_SECONDS
+
+
+def test_healthz_calls_the_queue_down_when_a_run_waits_whose_task_was_lost(start_cluster, client):
+    """The cluster reports itself, but a run's task never reached it (Redis lost it):
+    nothing progresses while the run waits, so the queue is stalled, and down."""
+    run, _ = runs.request_ingest(DEMO_PLAYLISTS[1], trigger=Trigger.SHELL, enqueue=False)
+    long_ago = timezone.now() - timedelta(minutes=settings.QUEUE_STALL_MINUTES + 1)
+    IngestRun.objects.filter(pk=run.pk).update(queued_at=long_ago)
+    start_cluster(workers=1)
+
+    def queue_check():
+        queue = client.get("/healthz").json()["checks"]["queue"]
+        return "no queue cluster" not in queue.get("error", "") and queue
+
+    queue = wait_for(queue_check, "the cluster to report itself")
+    assert queue["status"] == "down"
+    assert "The queue has made no progress" in queue["error"]
+    assert client.get("/healthz").status_code == 503
