@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -118,12 +119,16 @@ def queue(request, monkeypatch):
     """Enqueue through a real broker instead of running tasks inline; returns the
     environment that puts a cluster on the same broker."""
     monkeypatch.setattr(Conf, "SYNC", False)
+    # Nothing left from the previous test: a killed cluster's stats outlive it a while.
+    cache.clear()
     if request.param == "orm":
         return {"Q_BROKER": "orm"}
     redis_url = request.getfixturevalue("redis_test_url")
     monkeypatch.setattr(Conf, "ORM", None)
     monkeypatch.setattr(Conf, "REDIS", redis_url)
-    get_broker().delete_queue()  # nothing left from the previous test
+    redis = get_broker().connection
+    for key in redis.scan_iter("django_q:*"):  # the queue and the clusters' stats
+        redis.delete(key)
     return {"Q_BROKER": "redis", "REDIS_URL": redis_url}
 
 
