@@ -2,10 +2,13 @@
 
     .venv/bin/python -m benchmarks.bench_queue [--playlists 50] [--tracks 200]
         [--workers 2] [--database sqlite|postgresql|both]
+        [--brokers orm,redis] [--clusters 1,2] [--redis-host 127.0.0.1:6379]
 
-Per database (a throwaway one): a sandbox with `--playlists` playlists of
-`--tracks` tracks (overlapping artists, as in real libraries) owned by its demo
-user, a real `manage.py qcluster` child with `--workers` workers, then
+Per database (a throwaway one) and per broker and number of clusters: a
+sandbox with `--playlists` fresh playlists of `--tracks` tracks (overlapping
+artists, as in real libraries) owned by its demo user, that many real
+`manage.py qcluster` children (separate processes on one database and one
+broker, as on separate machines) with `--workers` workers each, then
 1. all playlists queued at once: total time (first enqueue → last finish), runs
    per minute, enqueue → start per run (mostly waiting for a free worker), and
    the checks: every run succeeded at its first attempt, each playlist was
@@ -26,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks._common import (
@@ -49,6 +53,9 @@ def main():
     parser.add_argument("--tracks", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--brokers", default="orm,redis", help="comma-separated: orm, redis")
+    parser.add_argument("--clusters", default="1,2", help="comma-separated cluster counts")
+    parser.add_argument("--redis-host", default="127.0.0.1:6379")
     run_parent_or_child(parser, None, parent=parent, child=child)
 
 
@@ -100,7 +107,8 @@ def _run_child(args, database_url, result_path):
     command = [
         sys.executable, "-m", "benchmarks.bench_queue", "--child", "--result", str(result_path),
         "--playlists", str(args.playlists), "--tracks", str(args.tracks),
-        "--workers", str(args.workers),
+        "--workers", str(args.workers), "--brokers", args.brokers,
+        "--clusters", args.clusters, "--redis-host", args.redis_host,
     ]  # fmt: skip
     env = _app_env(database_url, BENCH_SECRET_KEY=BENCH_SECRET_KEY, BENCH_TOKEN_KEY=BENCH_TOKEN_KEY)
     completed = subprocess.run(command, cwd=REPO_ROOT, env=env)
@@ -122,25 +130,61 @@ def child(args):
     call_command("createcachetable", verbosity=0)
     from devtools.sandbox import SandboxServer
 
+    cases = []
     with SandboxServer() as sandbox, tempfile.TemporaryDirectory() as tmp:
-        playlist_ids = _make_playlists(sandbox, args.playlists, args.tracks)
-        cluster_log = Path(tmp) / "qcluster.log"
-        cluster = _start_cluster(sandbox, args.workers, cluster_log)
-        try:
-            _wait_until_ready()
-            burst = _burst(sandbox, playlist_ids)
-            overhead = _sequential_overhead(sandbox, args.tracks)
-        finally:
-            _stop_cluster(cluster)
-        log_text = cluster_log.read_text(errors="replace")
-    burst["database_locked_in_log"] = log_text.count("database is locked")
-    result = {
-        "vendor": connection.vendor,
-        "burst": burst,
-        "overhead": overhead,
-        "machine": machine_info(),
-    }
+        for broker in args.brokers.split(","):
+            with _broker(broker, args.redis_host) as broker_env:
+                for clusters in map(int, args.clusters.split(",")):
+                    log(f"  {broker} broker, {clusters} cluster(s)")
+                    case = _case(sandbox, args, broker_env, clusters, Path(tmp))
+                    cases.append({"broker": broker, "clusters": clusters, **case})
+    result = {"vendor": connection.vendor, "cases": cases, "machine": machine_info()}
     Path(args.result).write_text(json.dumps(result, indent=2))
+
+
+def _case(sandbox, args, broker_env, clusters, tmp):
+    """Fresh playlists through `clusters` clusters: the burst, then the idle overhead."""
+    playlist_ids = _make_playlists(sandbox, args.playlists, args.tracks)
+    logs = [tmp / f"qcluster-{broker_env['Q_BROKER']}-{clusters}-{n}.log" for n in range(clusters)]
+    started = [_start_cluster(sandbox, args.workers, path, broker_env) for path in logs]
+    try:
+        _wait_until_ready(clusters)
+        burst = _burst(sandbox, playlist_ids)
+        overhead = _sequential_overhead(sandbox, args.tracks)
+    finally:
+        for cluster in started:
+            _stop_cluster(cluster)
+    log_text = "".join(path.read_text(errors="replace") for path in logs)
+    burst["database_locked_in_log"] = log_text.count("database is locked")
+    return {"burst": burst, "overhead": overhead}
+
+
+@contextmanager
+def _broker(name, redis_host):
+    """Point this process's django-q at the broker; yields the clusters' environment.
+    Redis: a database of its own (claimed with SET NX, emptied afterwards)."""
+    from django_q.conf import Conf
+
+    if name == "orm":
+        yield {"Q_BROKER": "orm"}
+        return
+    import redis
+
+    for number in range(15, 0, -1):
+        url = f"redis://{redis_host}/{number}"
+        connection = redis.from_url(url)
+        if connection.set("playlist-analytics:bench-queue", os.getpid(), nx=True, ex=3600):
+            break
+        connection.close()
+    else:
+        raise SystemExit(f"every Redis database 1–15 at {redis_host} is in use")
+    orm, Conf.ORM, Conf.REDIS = Conf.ORM, None, url
+    try:
+        yield {"Q_BROKER": "redis", "REDIS_URL": url}
+    finally:
+        Conf.ORM = orm
+        connection.flushdb()
+        connection.close()
 
 
 def _make_playlists(sandbox, count, tracks):
@@ -154,7 +198,7 @@ def _make_playlists(sandbox, count, tracks):
     ]
 
 
-def _start_cluster(sandbox, workers, log_path):
+def _start_cluster(sandbox, workers, log_path, broker_env):
     from django.db import connection
 
     settings = connection.settings_dict
@@ -167,6 +211,7 @@ def _start_cluster(sandbox, workers, log_path):
         SPOTIFY_CLIENT_SECRET="sandbox-client-secret",
         SPOTIFY_REFRESH_TOKEN="sandbox-refresh-sandbox-demo",
         SPOTIFY_MAX_REQUESTS_PER_SECOND="0",
+        **broker_env,
     )
     return subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
@@ -184,12 +229,12 @@ def _url_of(settings):
     return f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
 
 
-def _wait_until_ready():
-    """Until the cluster reports itself (its first stat reaches the shared cache)."""
+def _wait_until_ready(clusters):
+    """Until every cluster reports itself (its first stat reaches the shared cache)."""
     from django_q.status import Stat
 
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not Stat.get_all():
+    while time.monotonic() < deadline and len(Stat.get_all()) < clusters:
         time.sleep(0.2)
     time.sleep(1)
 
@@ -225,6 +270,7 @@ def _burst(sandbox, playlist_ids):
     from django_q.models import Failure
 
     sandbox.state.reset_counters()
+    failures_before = Failure.objects.count()
     run_ids = _request_all(playlist_ids)
     runs = _wait_for_runs(run_ids)
     first_queued = min(run.queued_at for run in runs)
@@ -237,7 +283,7 @@ def _burst(sandbox, playlist_ids):
         "statuses": statuses,
         "attempts_above_one": sum(run.attempt > 1 for run in runs),
         "playlist_fetches": sandbox.state.stats().get("playlist", 0),
-        "django_q_failures": Failure.objects.count(),
+        "django_q_failures": Failure.objects.count() - failures_before,
         "total_seconds": round(total, 2),
         "runs_per_minute": round(len(runs) / total * 60, 1),
         "enqueue_to_start_p50": round(statistics.median(waits), 3),
@@ -268,32 +314,37 @@ def _p95(values):
 def _report(args, results):
     rows = []
     for database, result in results.items():
-        burst, overhead = result["burst"], result["overhead"]
-        rows.append(
-            [
-                database,
-                burst["runs"],
-                ",".join(burst["statuses"]),
-                burst["total_seconds"],
-                burst["runs_per_minute"],
-                f"{burst['enqueue_to_start_p50']} / {burst['enqueue_to_start_p95']}",
-                f"{overhead['p50']} / {overhead['p95']}",
-                burst["playlist_fetches"],
-                burst["attempts_above_one"],
-                burst["database_locked_in_log"],
-                burst["django_q_failures"],
-            ]
-        )
+        for case in result["cases"]:
+            rows.append(_row(database, case))
     headers = [
-        "database", "runs", "statuses", "total s", "runs/min",
+        "database", "broker", "clusters", "runs", "statuses", "total s", "runs/min",
         "burst enqueue→start p50/p95 s", "idle overhead p50/p95 s",
         "playlist fetches", "retried runs", "'database is locked'", "django-q failures",
     ]  # fmt: skip
     machine = next(iter(results.values()))["machine"]
     return (
-        f"{args.playlists} playlists × {args.tracks} tracks, {args.workers} workers; "
+        f"{args.playlists} playlists × {args.tracks} tracks, {args.workers} workers per cluster; "
         f"machine: {json.dumps(machine)}\n" + format_table(headers, rows)
     )
+
+
+def _row(database, case):
+    burst, overhead = case["burst"], case["overhead"]
+    return [
+        database,
+        case["broker"],
+        case["clusters"],
+        burst["runs"],
+        ",".join(burst["statuses"]),
+        burst["total_seconds"],
+        burst["runs_per_minute"],
+        f"{burst['enqueue_to_start_p50']} / {burst['enqueue_to_start_p95']}",
+        f"{overhead['p50']} / {overhead['p95']}",
+        burst["playlist_fetches"],
+        burst["attempts_above_one"],
+        burst["database_locked_in_log"],
+        burst["django_q_failures"],
+    ]
 
 
 if __name__ == "__main__":

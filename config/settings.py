@@ -185,10 +185,26 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
+# text (readable) or json (one object per line, for a log collector); either way
+# the lines a run writes carry its id (config/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"run_id": {"()": "config.logs.RunIdFilter"}},
+    "formatters": {
+        "text": {"()": "config.logs.TextFormatter"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["run_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     # spotipy logs every HTTP error itself; spotify_client reports each one
     # with a message a person can act on, so spotipy's copy is noise.
@@ -327,6 +343,11 @@ Q_CLUSTER = {
     "cache": "default",
 }
 REDIS_URL = env.str("REDIS_URL", default="")
+# /healthz calls the queue down when no cluster has reported itself for this long
+# (a running cluster reports every few seconds).
+HEALTHZ_QUEUE_MAX_AGE_SECONDS = env.int("HEALTHZ_QUEUE_MAX_AGE_SECONDS", default=60)
+# /metrics (Prometheus) is off unless set; scrapers send "Authorization: Bearer <it>".
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 if env.str("Q_BROKER", default="orm") == "redis":
     # Faster, but a crash loses queued tasks (no receipts); runs survive in the
     # database and the reaper requeues what was running.
@@ -358,6 +379,8 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 # Off by default: over plain http (development, `docker compose` on localhost)
 # a redirect to https would lock everyone out.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# A container's health probe speaks plain http to the app itself, not to the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 _PROXY_SSL_HEADER = env.str("SECURE_PROXY_SSL_HEADER", default="")
 if _PROXY_SSL_HEADER:
     if not re.fullmatch(r"[A-Za-z0-9-]+", _PROXY_SSL_HEADER):

@@ -32,6 +32,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
 from accounts import library
+from config.logs import run_context
 from ingestion.enrichment import enrich_playlist
 from ingestion.file_runs import discard_upload, import_file_run
 from ingestion.models import IngestRun, Kind, RunStatus, Step, Trigger
@@ -235,8 +236,14 @@ def execute_run(run, *, client=None, retries=True, progress=None, on_result=None
     `client` reads Spotify (default: the run's reader, see reader_for_run; a
     given client is taken to be the account the run names);
     `on_result` sees each playlist of a file run as it loads. Returns the
-    run's IngestResult, or None if the run was taken away.
+    run's IngestResult, or None if the run was taken away. Every log line
+    written meanwhile, by any module, carries the run's id.
     """
+    with run_context(run.pk):
+        return _execute_run(run, client, retries, progress, on_result)
+
+
+def _execute_run(run, client, retries, progress, on_result):
     heartbeat = Heartbeat(run, also=progress)
     try:
         if run.kind == Kind.FILE:
@@ -462,6 +469,8 @@ def _append_log(run, line):
     run.refresh_from_db(fields=["log"])
     lines = [*run.log.splitlines(), f"{stamp} {line}"][-LOG_LINES_KEPT:]
     IngestRun.objects.filter(pk=run.pk).update(log="\n".join(lines))
+    # The process's log gets the line too (run_id even outside execute_run).
+    logger.info("%s", line, extra={"run_id": run.pk})
 
 
 def cancel_run(run):

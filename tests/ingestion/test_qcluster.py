@@ -2,7 +2,9 @@
 
 The cluster runs as a child process against this test database (a file on
 SQLite, the test database on PostgreSQL) and the sandbox over HTTP. The test
-process enqueues through the real ORM broker (sync mode switched off here).
+process enqueues through a real broker (sync mode switched off here): every
+test runs on the ORM broker and on Redis (a database of its own per test run,
+tests/ingestion/conftest.py), the way the cluster would on either.
 """
 
 import os
@@ -12,11 +14,13 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -61,8 +65,9 @@ def database_url():
 class Cluster:
     """A qcluster child process in its own process group."""
 
-    def __init__(self, sandbox, log_path, workers=2):
+    def __init__(self, sandbox, log_path, workers=2, broker_env=None):
         env = {
+            **(broker_env or {}),
             "PATH": os.environ["PATH"],
             "ENV_FILE": os.devnull,
             "DEBUG": "true",
@@ -109,10 +114,22 @@ class Cluster:
         self.log.close()
 
 
-@pytest.fixture
-def queue(monkeypatch):
-    """Enqueue through the real ORM broker instead of running tasks inline."""
+@pytest.fixture(params=["orm", "redis"])
+def queue(request, monkeypatch):
+    """Enqueue through a real broker instead of running tasks inline; returns the
+    environment that puts a cluster on the same broker."""
     monkeypatch.setattr(Conf, "SYNC", False)
+    # Nothing left from the previous test: a killed cluster's stats outlive it a while.
+    cache.clear()
+    if request.param == "orm":
+        return {"Q_BROKER": "orm"}
+    redis_url = request.getfixturevalue("redis_test_url")
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", redis_url)
+    redis = get_broker().connection
+    for key in redis.scan_iter("django_q:*"):  # the queue and the clusters' stats
+        redis.delete(key)
+    return {"Q_BROKER": "redis", "REDIS_URL": redis_url}
 
 
 @pytest.fixture
@@ -120,7 +137,8 @@ def start_cluster(sandbox, queue, tmp_path):
     clusters = []
 
     def start(workers=2):
-        cluster = Cluster(sandbox, tmp_path / f"qcluster-{len(clusters)}.log", workers)
+        log_path = tmp_path / f"qcluster-{len(clusters)}.log"
+        cluster = Cluster(sandbox, log_path, workers, broker_env=queue)
         clusters.append(cluster)
         return cluster
 
@@ -148,6 +166,14 @@ def fire_due_schedules():
     this process, so no test waits for django-q2's tick."""
     if Schedule.objects.exclude(repeats=0).filter(next_run__lt=timezone.now()).exists():
         scheduler(broker=get_broker())
+
+
+def queue_is_empty():
+    """No task waits or is taken but unacknowledged (the ORM broker keeps those
+    until they are done; Redis forgets a task once it is handed out)."""
+    if Conf.ORM:
+        return not OrmQ.objects.exists()
+    return get_broker().queue_size() == 0
 
 
 def request(playlist_id):
@@ -190,7 +216,7 @@ def test_the_same_playlist_asked_twice_at_once_runs_once(
     async_task(runs.RUN_TASK, first.pk)
     start_cluster(workers=2)
     run = wait_for(lambda: finished(first), "the run to finish")
-    wait_for(lambda: not OrmQ.objects.exists(), "the queue to drain")
+    wait_for(queue_is_empty, "the queue to drain")
     assert (run.status, run.attempt) == (RunStatus.SUCCEEDED, 1)
     assert sandbox.state.stats()["playlist"] == 1
     assert IngestRun.objects.count() == 1
@@ -387,3 +413,90 @@ def test_an_uploaded_export_then_its_enrichment_run_in_the_cluster(
     assert not PlaylistTrack.objects.filter(
         playlist_id=enrichment.playlist_id, track_duration_ms__isnull=True
     ).exists()
+
+
+# Two clusters as separate processes on one database and one broker: two machines.
+
+
+def test_two_clusters_run_every_run_exactly_once(sandbox, every_artist_cached, start_cluster):
+    playlist_ids = [DEMO_PLAYLISTS[n] for n in (0, 1, 50, 51, 237)]
+    requested = [request(playlist_id) for playlist_id in playlist_ids]
+    for run in requested:  # a second delivery of each: the broker may deliver twice
+        async_task(runs.RUN_TASK, run.pk)
+    start_cluster(workers=2)
+    start_cluster(workers=2)
+    for run in requested:
+        wait_for(lambda run=run: finished(run), f"run {run.pk} to finish")
+    wait_for(queue_is_empty, "the queue to drain")
+    ended = IngestRun.objects.filter(pk__in=[run.pk for run in requested])
+    assert set(ended.values_list("status", "attempt")) == {(RunStatus.SUCCEEDED, 1)}
+    # Each playlist was read from Spotify once: no run was executed twice.
+    assert sandbox.state.stats()["playlist"] == len(playlist_ids)
+    assert sorted(Playlist.objects.values_list("pk", flat=True)) == sorted(playlist_ids)
+
+
+def test_a_cluster_killed_mid_load_loses_no_run_the_other_finishes_it(
+    sandbox, every_artist_cached, start_cluster
+):
+    """Redis has no receipts: the task the killed cluster held is gone from the
+    broker. The run is not: the reaper requeues it and the surviving cluster runs it."""
+    playlist_id = DEMO_PLAYLISTS[1000]
+    doomed = start_cluster(workers=1)
+    with the_load_held(doomed, playlist_id, sandbox) as holding:
+        run = request(playlist_id)
+        wait_for(lambda: IngestRun.objects.filter(pk=run.pk, step="load").exists(), "the load")
+        wait_for(holding, "the load to be held inside its transaction")
+        start_cluster(workers=1)  # the other machine, up before the first one dies
+        doomed.kill()
+
+    assert wait_for(runs.reap_stale_runs, "the reaper to take the run for dead") == 1
+    run = wait_for(lambda: finished(run), "the run, retried by the surviving cluster")
+    assert (run.status, run.attempt) == (RunStatus.SUCCEEDED, 2), run.error
+    assert run.tracks_loaded == PlaylistTrack.objects.filter(playlist_id=playlist_id).count()
+    assert IngestRun.objects.count() == 1
+
+
+def test_the_daily_schedule_with_two_clusters_refreshes_each_playlist_once(sandbox, start_cluster):
+    tracked = [DEMO_PLAYLISTS[1], DEMO_PLAYLISTS[50], DEMO_PLAYLISTS[51]]
+    for playlist_id in tracked:
+        assert ingest_playlist(playlist_id).status == "succeeded"
+    call_command("setup_schedules", stdout=StringIO())
+    Schedule.objects.filter(name="daily-refresh").update(next_run=timezone.now())  # due
+    start_cluster(workers=2)
+    start_cluster(workers=2)
+    scheduled = IngestRun.objects.filter(trigger=Trigger.SCHEDULE)
+    wait_for(lambda: scheduled.count() == len(tracked), "the refresh runs")
+    wait_for(lambda: not scheduled.filter(status__in=["queued", "running"]).exists(), "them to end")
+    wait_for(queue_is_empty, "the queue to drain")
+    assert sorted(scheduled.values_list("playlist_id", flat=True)) == sorted(tracked)
+    assert set(scheduled.values_list("status", "attempt")) == {(RunStatus.UNCHANGED, 1)}
+    # Fired once: one refresh task, one check of each playlist.
+    assert sandbox.state.stats()["playlist"] == 2 * len(tracked)  # the first loads, then one each
+    assert Schedule.objects.get(name="daily-refresh").next_run > timezone.now()
+
+
+def test_healthz_is_ok_while_a_cluster_reports_itself(start_cluster, client):
+    assert client.get("/healthz").status_code == 503  # no cluster yet: the queue is down
+    start_cluster(workers=1)
+    response = wait_for(lambda: (r := client.get("/healthz")).status_code == 200 and r, "healthz")
+    queue = response.json()["checks"]["queue"]
+    assert queue["status"] == "ok"
+    assert 0 <= queue["heartbeat_age_seconds"] <= settings.HEALTHZ_QUEUE_MAX_AGE_SECONDS
+
+
+def test_healthz_calls_the_queue_down_when_a_run_waits_whose_task_was_lost(start_cluster, client):
+    """The cluster reports itself, but a run's task never reached it (Redis lost it):
+    nothing progresses while the run waits, so the queue is stalled, and down."""
+    run, _ = runs.request_ingest(DEMO_PLAYLISTS[1], trigger=Trigger.SHELL, enqueue=False)
+    long_ago = timezone.now() - timedelta(minutes=settings.QUEUE_STALL_MINUTES + 1)
+    IngestRun.objects.filter(pk=run.pk).update(queued_at=long_ago)
+    start_cluster(workers=1)
+
+    def queue_check():
+        queue = client.get("/healthz").json()["checks"]["queue"]
+        return "no queue cluster" not in queue.get("error", "") and queue
+
+    queue = wait_for(queue_check, "the cluster to report itself")
+    assert queue["status"] == "down"
+    assert "The queue has made no progress" in queue["error"]
+    assert client.get("/healthz").status_code == 503
