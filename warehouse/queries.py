@@ -40,7 +40,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Lower, TruncMonth
+from django.db.models.functions import Cast, Lower, TruncMonth
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -1484,28 +1484,27 @@ def export_columns(
     order = key.desc(nulls_last=True) if direction == "desc" else key.asc(nulls_last=True)
     name = Playlist.objects.filter(pk=OuterRef("playlist_id")).values("name")[:1]
     rows = (
-        rows.annotate(playlist_name=Subquery(name), position_rank=_position_rank())
+        rows.annotate(playlist_name=Subquery(name))
         .order_by("playlist_id", F("removed_at").asc(nulls_first=True), order, "position")
-        .values(*ROW_COLUMNS, "position_rank")
+        .values(*ROW_COLUMNS)
     )
     return _streamed(rows, rows_per_batch)
 
 
-def _position_rank() -> Coalesce:
-    """A row's 0-based place among its playlist's present rows: `position` is an
-    order key with gaps (see docs/warehouse.md), exports give places."""
-    before = (
-        PlaylistTrack.objects.filter(
-            playlist_id=OuterRef("playlist_id"),
-            removed_at__isnull=True,
-            position__lt=OuterRef("position"),
-        )
-        .order_by()
-        .values("playlist_id")
-        .annotate(rows=Count("*"))
-        .values("rows")
-    )
-    return Coalesce(Subquery(before), Value(0))
+def _places(playlist_ids: list[str], keys: list[Any]) -> list[int]:
+    """Each row's 0-based place among its playlist's present rows, from its order
+    key (`position` has gaps, see docs/warehouse.md): one query for the chunk's
+    playlists, then a binary search per row."""
+    present: dict[str, list[Any]] = {}
+    wanted = sorted(set(playlist_ids))
+    for start in range(0, len(wanted), 500):  # under SQLite's parameter limit
+        rows = _present(wanted[start : start + 500]).order_by("playlist_id", "position")
+        for playlist_id, key in rows.values_list("playlist_id", "position"):
+            present.setdefault(playlist_id, []).append(key)
+    return [
+        bisect.bisect_left(present.get(playlist_id, []), key)
+        for playlist_id, key in zip(playlist_ids, keys, strict=True)
+    ]
 
 
 # Columns the database driver hands over in a raw form on one dialect or the other.
@@ -1530,8 +1529,7 @@ def _streamed(rows: QuerySet[PlaylistTrack, Row], size: int) -> Iterator[dict[st
         names = [column[0] for column in cursor.description or ()]
         while chunk:
             columns = dict(zip(names, map(list, zip(*chunk, strict=True)), strict=True))
-            if "position_rank" in columns:
-                columns["position"] = columns.pop("position_rank")
+            columns["position"] = _places(columns["playlist_id"], columns["position"])
             for column in _JSON_COLUMNS:  # never null: text on both (psycopg2 as Django sets it)
                 columns[column] = list(map(orjson.loads, columns[column]))
             if sqlite:
