@@ -1302,6 +1302,20 @@ def _distinct_durations(ids: Sequence[str]) -> Durations:
 # `occurrences` as they were in that version.
 AS_OF_COLUMNS = COLUMN_NAMES
 _JSON_COLUMNS = frozenset(name for name, pg_type, _ in COLUMNS if pg_type.startswith("jsonb"))
+# Per track of a version as people download or print it (the JSON download,
+# `manage.py history --as-of`): what recreating the playlist needs, and its details.
+VERSION_TRACK_FIELDS = (
+    "position",
+    "track_id",
+    "track_name",
+    "artist_names",
+    "album_name",
+    "release_year",
+    "track_duration_ms",
+    "occurrences",
+    "added_at",
+    "is_local",
+)
 VERSION_FIELDS = (
     "version",
     "snapshot_id",

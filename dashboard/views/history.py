@@ -83,21 +83,6 @@ def _version(value, latest, default):
     return min(max(1, number), latest) if latest else 0
 
 
-# Per track in a downloaded version: what recreating the playlist needs, and its details.
-DOWNLOAD_FIELDS = (
-    "position",
-    "track_id",
-    "track_name",
-    "artist_names",
-    "album_name",
-    "release_year",
-    "track_duration_ms",
-    "occurrences",
-    "added_at",
-    "is_local",
-)
-
-
 @login_required
 def version_json(request, playlist_id, version):
     """One version of the playlist as a JSON download (its tracks in order)."""
@@ -111,7 +96,7 @@ def version_json(request, playlist_id, version):
         {
             "playlist_id": playlist_id,
             **described,
-            "tracks": [{name: row[name] for name in DOWNLOAD_FIELDS} for row in rows],
+            "tracks": [{name: row[name] for name in queries.VERSION_TRACK_FIELDS} for row in rows],
         },
         json_dumps_params={"ensure_ascii": False},
     )

@@ -19,20 +19,6 @@ from ingestion.references import InvalidPlaylistReference, parse_playlist_id
 from warehouse import queries
 from warehouse.models import Playlist
 
-# Per track in the --as-of output: what recreating the playlist needs, and its details.
-AS_OF_FIELDS = (
-    "position",
-    "track_id",
-    "track_name",
-    "artist_names",
-    "album_name",
-    "release_year",
-    "track_duration_ms",
-    "occurrences",
-    "added_at",
-    "is_local",
-)
-
 
 class Command(BaseCommand):
     help = "Print a playlist's versions (what changed when), or its state as of a version or date."
@@ -81,7 +67,7 @@ class Command(BaseCommand):
     def _print_state(self, playlist_id, as_of, *, as_json):
         version = _version_number(playlist_id, as_of)
         rows = queries.playlist_rows_as_of(playlist_id=playlist_id, version=version)
-        tracks = [{name: row[name] for name in AS_OF_FIELDS} for row in rows]
+        tracks = [{name: row[name] for name in queries.VERSION_TRACK_FIELDS} for row in rows]
         if as_json:
             self.stdout.write(
                 _json({"playlist_id": playlist_id, "version": version, "tracks": tracks})
