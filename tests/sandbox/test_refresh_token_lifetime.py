@@ -11,7 +11,6 @@ from io import StringIO
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from django.core.management import call_command
 
 from devtools.sandbox import (
@@ -25,25 +24,6 @@ CREDS = (SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET)
 TIMEOUT = 5
 DAY = 86400
 REDIRECT_URI = "http://127.0.0.1:8000/callback"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with SandboxServer() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _fresh_state(server):
-    server.state.reset()
-    yield
-    server.state.reset()
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        yield session
 
 
 def refresh(http, server, token=DEMO_REFRESH_TOKEN):

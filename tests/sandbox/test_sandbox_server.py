@@ -41,25 +41,6 @@ CREDS = (SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET)
 TIMEOUT = 5
 
 
-@pytest.fixture(scope="module")
-def server():
-    with SandboxServer() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _fresh_state(server):
-    server.state.reset()
-    yield
-    server.state.reset()
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        yield session
-
-
 def _token(http, server, **form) -> str:
     resp = http.post(server.token_url, data=form, auth=CREDS, timeout=TIMEOUT)
     assert resp.status_code == 200, resp.text
