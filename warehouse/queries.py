@@ -607,9 +607,9 @@ def _rank_positions(playlist_id: str, rows: list[Row]) -> None:
     if not rows:
         return
     key = "as_of_key" if _AS_OF.get() is not None else "position"
-    keys = list(_present([playlist_id]).order_by(key).values_list(key, flat=True))
-    for row in rows:
-        row["position"] = bisect.bisect_left(keys, row["position"])
+    places = _places([playlist_id] * len(rows), [row["position"] for row in rows], key=key)
+    for row, place in zip(rows, places, strict=True):
+        row["position"] = place
 
 
 def _matching(tracks: QuerySet[PlaylistTrack], query: str | None) -> QuerySet[PlaylistTrack]:
@@ -1505,16 +1505,16 @@ def export_columns(
     return _streamed(rows, rows_per_batch)
 
 
-def _places(playlist_ids: list[str], keys: list[Any]) -> list[int]:
+def _places(playlist_ids: list[str], keys: list[Any], *, key: str = "position") -> list[int]:
     """Each row's 0-based place among its playlist's present rows, from its order
-    key (`position` has gaps, see docs/warehouse.md): one query for the chunk's
-    playlists, then a binary search per row."""
+    key (`position` has gaps, see docs/warehouse.md; `as_of_key` as of a version):
+    one query for the rows' playlists, then a binary search per row."""
     present: dict[str, list[Any]] = {}
     wanted = sorted(set(playlist_ids))
     for start in range(0, len(wanted), 500):  # under SQLite's parameter limit
-        rows = _present(wanted[start : start + 500]).order_by("playlist_id", "position")
-        for playlist_id, key in rows.values_list("playlist_id", "position"):
-            present.setdefault(playlist_id, []).append(key)
+        rows = _present(wanted[start : start + 500]).order_by("playlist_id", key)
+        for playlist_id, order_key in rows.values_list("playlist_id", key):
+            present.setdefault(playlist_id, []).append(order_key)
     return [
         bisect.bisect_left(present.get(playlist_id, []), key)
         for playlist_id, key in zip(playlist_ids, keys, strict=True)
