@@ -1,6 +1,7 @@
 """Benchmark: exporting the warehouse, on PostgreSQL, against the ceiling and the naive way.
 
     .venv/bin/python -m benchmarks.bench_export [--slices 10] [--runs 10] [--keep-db]
+        [--reuse-db] [--database bench_export]
         [--methods copy_csv,pandas_parquet,ours_parquet,ours_json] [--json FILE]
 
 1. `--slices` synthetic MPD slices of 1,000 playlists (~66 tracks each: 10 slices ≈
@@ -12,7 +13,7 @@
    set-up included): PostgreSQL's own `COPY (SELECT …) TO STDOUT (FORMAT csv)` (the
    ceiling: no Python per row), the naive `pandas.read_sql` + `DataFrame.to_parquet`
    (everything in memory), and ours: `warehouse.exports.write_parquet` over
-   `queries.export_columns` (what `manage.py export --all --format parquet` runs), and the
+   `queries.export_batches` (what `manage.py export --all --format parquet` runs), and the
    JSON export the same way. Ratios come from this one run, on this machine.
 3. A last child downloads the 10,000-track playlist in each format through the real
    view (the Django test client, signed in as a person who loaded it), `--runs` times,
@@ -139,7 +140,7 @@ def _pandas_parquet(out):
 def _ours_parquet(out):
     from warehouse import exports, queries
 
-    batches = queries.export_columns(
+    batches = queries.export_batches(
         None, present_only=False, rows_per_batch=exports.ROWS_PER_BATCH
     )
     return exports.write_parquet(batches, str(out))
@@ -209,16 +210,23 @@ def parent(args):
     from devtools.synthetic.mpd import generate_slices
 
     report = {"machine": _common.machine_info(), "slices": args.slices}
-    url = _common.pg_url(PG_DATABASE)
+    url = _common.pg_url(args.database)
+    saved_import = Path(f"/tmp/{args.database}-import.json")
     with _common.temp_dir("bench-export-") as tmp:
-        with Timer() as generated:
-            generate_slices(tmp / "mpd", slices=args.slices)
-        log(f"generated {args.slices} slices in {generated.seconds:.0f} s")
-        _common.recreate_pg_database(PG_DATABASE)
-        try:
+        if args.reuse_db and saved_import.exists():
+            report["import"] = json.loads(saved_import.read_text())
+            log(f"reusing the warehouse kept in {args.database}")
+        else:
+            with Timer() as generated:
+                generate_slices(tmp / "mpd", slices=args.slices)
+            log(f"generated {args.slices} slices in {generated.seconds:.0f} s")
+            _common.recreate_pg_database(args.database)
             report["import"] = _common.run_child(
                 MODULE, url, ["--part", "import", "--data", str(tmp / "mpd")], tmp / "import.json"
             )
+            if args.keep_db:
+                saved_import.write_text(json.dumps(report["import"]))
+        try:
             report["exports"] = {}
             for method in args.methods.split(","):
                 out = tmp / f"export-{method}"
@@ -233,7 +241,8 @@ def parent(args):
             )  # fmt: skip
         finally:
             if not args.keep_db:
-                _common.drop_pg_database(PG_DATABASE)
+                _common.drop_pg_database(args.database)
+                saved_import.unlink(missing_ok=True)
     print(render(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
@@ -279,7 +288,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slices", type=int, default=10)
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--keep-db", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse-db", action="store_true", help="export the database a --keep-db run left"
+    )
+    parser.add_argument("--database", default=PG_DATABASE, help="the throwaway database's name")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated")
     parser.add_argument("--json", help="also write the report as JSON here")
     parser.add_argument("--part", help=argparse.SUPPRESS)

@@ -22,20 +22,19 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, Protocol
 
 import orjson
 import pyarrow as pa
+import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from warehouse.schema import COLUMN_NAMES
 
 Row = Mapping[str, Any]
-# A batch of rows by column: name → one value per row (what Parquet writes).
-Columns = Mapping[str, Sequence[Any]]
 # Every column of `playlist_tracks`, and the playlist's name.
 ROW_COLUMNS = (*COLUMN_NAMES, "playlist_name")
 PLAYLIST_COLUMNS = (
@@ -250,16 +249,28 @@ PARQUET_SCHEMA = pa.schema(
 )
 
 
-def column_batches(rows: Iterable[Row], size: int = ROWS_PER_BATCH) -> Iterator[Columns]:
-    """Rows (from anywhere: a past version, a test) as column batches of `size` rows."""
+def record_batches(rows: Iterable[Row], size: int = ROWS_PER_BATCH) -> Iterator[pa.RecordBatch]:
+    """Rows (from anywhere: a past version, a test) as record batches of `size` rows."""
     for batch in _batches(rows, size):
-        yield {field.name: [row[field.name] for row in batch] for field in PARQUET_SCHEMA}
+        arrays = [
+            pa.array([row[field.name] for row in batch], type=field.type)
+            for field in PARQUET_SCHEMA
+        ]
+        yield pa.RecordBatch.from_arrays(arrays, schema=PARQUET_SCHEMA)
 
 
-def parquet_batch(columns: Columns) -> pa.RecordBatch:
-    """A column batch as one Arrow record batch of `PARQUET_SCHEMA`."""
-    arrays = [pa.array(columns[field.name], type=field.type) for field in PARQUET_SCHEMA]
-    return pa.RecordBatch.from_arrays(arrays, schema=PARQUET_SCHEMA)
+_JSON_PARSING = pa_json.ParseOptions(
+    explicit_schema=PARQUET_SCHEMA, unexpected_field_behavior="error"
+)
+
+
+def json_lines_batch(lines: bytes) -> pa.RecordBatch:
+    """Rows written as one JSON object a line (keyed by `ROW_COLUMNS`, timestamps in
+    ISO 8601, UTC when they have no offset) as one record batch of `PARQUET_SCHEMA`,
+    typed by Arrow's JSON reader without a Python object per row."""
+    table = pa_json.read_json(pa.py_buffer(lines), parse_options=_JSON_PARSING)
+    (batch,) = table.select(PARQUET_SCHEMA.names).cast(PARQUET_SCHEMA).combine_chunks().to_batches()
+    return batch
 
 
 class BinarySink(Protocol):
@@ -267,21 +278,20 @@ class BinarySink(Protocol):
 
 
 def write_parquet(
-    batches: Iterable[Columns],
+    batches: Iterable[pa.RecordBatch],
     sink: BinarySink | str,
     *,
     on_batch: Callable[[int], object] | None = None,
 ) -> int:
-    """Write column batches as one Parquet file, a row group per batch (see
-    `queries.export_columns`, or `column_batches` for rows).
+    """Write record batches as one Parquet file, a row group per batch (see
+    `queries.export_batches`, or `record_batches` for rows).
 
     Returns the number of rows; `on_batch(count)` is called after each group.
     An export of no rows is still a valid file with the schema.
     """
     total = 0
     with pq.ParquetWriter(sink, PARQUET_SCHEMA, compression=PARQUET_COMPRESSION) as writer:
-        for columns in batches:
-            batch = parquet_batch(columns)
+        for batch in batches:
             writer.write_batch(batch, row_group_size=max(1, batch.num_rows))
             total += batch.num_rows
             if on_batch is not None:
@@ -326,14 +336,13 @@ class _Pipe:
         return data
 
 
-def parquet_chunks(batches: Iterable[Columns]) -> Iterator[bytes]:
-    """A Parquet file of column batches, a row group at a time (for a streamed download)."""
+def parquet_chunks(batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+    """A Parquet file of record batches, a row group at a time (for a streamed download)."""
     pipe = _Pipe()
     with pq.ParquetWriter(
         pa.PythonFile(pipe, mode="w"), PARQUET_SCHEMA, compression=PARQUET_COMPRESSION
     ) as writer:
-        for columns in batches:
-            batch = parquet_batch(columns)
+        for batch in batches:
             writer.write_batch(batch, row_group_size=max(1, batch.num_rows))
             yield pipe.take()
     yield pipe.take()

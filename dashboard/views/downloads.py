@@ -40,7 +40,7 @@ def playlist_download(request, playlist_id, file_format):
     options = {"sort": sort, "direction": direction, "query": params.get("q", "")[:200]}
     if file_format == "parquet":
         chunks = exports.parquet_chunks(
-            queries.export_columns([playlist_id], rows_per_batch=exports.ROWS_PER_BATCH, **options)
+            queries.export_batches([playlist_id], rows_per_batch=exports.ROWS_PER_BATCH, **options)
         )
         return streamed(chunks, exports.safe_file_name(playlist.name, ".parquet"), file_format)
     rows = queries.export_rows([playlist_id], **options)
@@ -67,7 +67,7 @@ def library_download(request, file_format):
         )
     else:
         chunks = exports.parquet_chunks(
-            queries.export_columns(ids, rows_per_batch=exports.ROWS_PER_BATCH)
+            queries.export_batches(ids, rows_per_batch=exports.ROWS_PER_BATCH)
         )
     name = f"playlists-{timezone.localdate():%Y-%m-%d}.{file_format}"
     return streamed(chunks, name, file_format)

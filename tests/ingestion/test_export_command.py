@@ -14,7 +14,7 @@ from accounts import library
 from devtools.synthetic.snapshots import TrackFactory, snapshot_of
 from ingestion.management.commands import export as command
 from ingestion.pipeline import IngestResult, transform_and_load
-from warehouse import exports
+from warehouse import queries
 
 pytestmark = pytest.mark.django_db
 
@@ -116,10 +116,10 @@ def test_removed_rows_are_included_unless_present_only(warehouse, tmp_path):
 
 
 def test_a_failed_export_leaves_nothing_behind(warehouse, tmp_path, monkeypatch):
-    def broken(rows):
+    def broken(lines):
         raise OSError("disk full")
 
-    monkeypatch.setattr(exports, "parquet_batch", broken)
+    monkeypatch.setattr(queries, "json_lines_batch", broken)
     path = tmp_path / "broken.parquet"
 
     with pytest.raises(OSError, match="disk full"):

@@ -23,6 +23,7 @@ from ingestion.snapshot import ArtistRef, ItemKind
 from ingestion.transform import transform_snapshot
 from warehouse import exports, queries
 from warehouse.loader import load_playlist
+from warehouse.models import PlaylistTrack
 
 pytestmark = pytest.mark.django_db
 
@@ -203,7 +204,7 @@ def test_json_library_is_an_array_of_playlists(awkward):
 
 # --- Parquet ----------------------------------------------------------------------------
 def parquet_bytes(rows):
-    return b"".join(exports.parquet_chunks(exports.column_batches(rows)))
+    return b"".join(exports.parquet_chunks(exports.record_batches(rows)))
 
 
 def test_parquet_has_real_types_and_values(awkward):
@@ -230,7 +231,7 @@ def test_parquet_has_real_types_and_values(awkward):
 
 def test_duckdb_reads_the_parquet_without_options(awkward, tmp_path):
     path = tmp_path / "mix.parquet"
-    exports.write_parquet(queries.export_columns(["p1"]), str(path))
+    exports.write_parquet(queries.export_batches(["p1"]), str(path))
     con = duckdb.connect()
 
     types = dict(con.execute(f"DESCRIBE SELECT * FROM '{path}'").fetchall()[i][:2]
@@ -253,7 +254,7 @@ def test_duckdb_reads_the_parquet_without_options(awkward, tmp_path):
 def test_parquet_writes_row_groups_and_an_empty_file_with_the_schema(awkward, tmp_path):
     path = tmp_path / "groups.parquet"
     counted = []
-    batches = queries.export_columns(["p1"], rows_per_batch=3)
+    batches = queries.export_batches(["p1"], rows_per_batch=3)
     total = exports.write_parquet(batches, str(path), on_batch=counted.append)
 
     assert total == 4 and counted == [3, 1]
@@ -290,3 +291,24 @@ def test_export_rows_of_no_playlist_is_empty(awkward):
     assert list(queries.export_rows([])) == []
     assert list(queries.export_playlists([])) == []
     assert len(list(queries.export_rows(None))) == 4  # None: the whole warehouse
+
+
+def test_export_positions_are_places_as_the_track_table_shows_them(awkward):
+    """Order keys have gaps (docs/warehouse.md); exports give the 0-based place, also
+    within a search, and a removed row the place it had among the present ones."""
+    page = queries.playlist_tracks_page(playlist_id="p1", page_size=50)
+    shown = {row["track_id"]: row["position"] for row in page.rows}
+    assert sorted(shown.values()) == [0, 1, 2, 3]
+    assert {row["track_id"]: row["position"] for row in rows_of("p1")} == shown
+    (searched,) = rows_of("p1", query="tyler")
+    assert searched["position"] == shown[searched["track_id"]] == 1
+
+    later = [PlaylistItemFactory(track=TrackFactory(name="New"))]
+    object.__setattr__(later[0], "position", 0)
+    snapshot = PlaylistSnapshotFactory(playlist_id="p1", name="Mix", snapshot_id="snap-2",
+                                       items=later, total_items=1)  # fmt: skip
+    load_playlist(snapshot, transform_snapshot(snapshot).rows)
+    keys = dict(PlaylistTrack.objects.filter(playlist_id="p1").values_list("track_id", "position"))
+    removed = [row for row in rows_of("p1", present_only=False) if row["removed_at"]]
+    expected = queries._places(["p1"] * len(removed), [keys[row["track_id"]] for row in removed])
+    assert [row["position"] for row in removed] == expected

@@ -112,13 +112,13 @@ class Command(BaseCommand):
             yield row
 
     def batches(self, ids, rows_per_group):
-        """Column batches of `rows_per_group` rows (one row group each), with progress."""
-        batches = queries.export_columns(
+        """Record batches of `rows_per_group` rows (one row group each), with progress."""
+        batches = queries.export_batches(
             ids, present_only=self.present_only, rows_per_batch=rows_per_group
         )
-        for columns in batches:
-            self.count(len(columns["playlist_id"]))
-            yield columns
+        for batch in batches:
+            self.count(batch.num_rows)
+            yield batch
 
     def count(self, rows):
         self.rows_done += rows
