@@ -25,10 +25,13 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from itertools import islice
+from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
@@ -297,6 +300,65 @@ def write_parquet(
             if on_batch is not None:
                 on_batch(batch.num_rows)
     return total
+
+
+# `manage.py export --partition`: the name people give, the column it splits by.
+PARTITIONS = {"playlist": "playlist_id", "source": "source"}
+# Files a partitioned export keeps open at once (each holds its writer's buffers); a
+# partition seen again after its file was closed gets one more file (part-1, …).
+PARTITION_OPEN_FILES = 8
+
+
+def write_parquet_partitioned(
+    batches: Iterable[pa.RecordBatch],
+    directory: Path,
+    *,
+    by: str,
+    on_batch: Callable[[int], object] | None = None,
+) -> int:
+    """Write record batches as a Hive-style partitioned folder, `directory/COLUMN=VALUE/
+    part-0.parquet` (VALUE percent-encoded, as Arrow writes and DuckDB and pandas read
+    it back; the column itself lives in the folder name), splitting by the column of
+    `PARTITIONS[by]`. Rows sorted by that column (playlist ids, as exports come) make
+    one file per value; memory holds `PARTITION_OPEN_FILES` writers and one batch.
+
+    Returns the number of rows; `on_batch(count)` is called after each batch.
+    """
+    column = PARTITIONS[by]
+    schema = PARQUET_SCHEMA.remove(PARQUET_SCHEMA.get_field_index(column))
+    writers: dict[str, pq.ParquetWriter] = {}
+    files: dict[str, int] = {}
+    total = 0
+    try:
+        for batch in batches:
+            values = batch.column(column)
+            for value in pc.unique(values).to_pylist():
+                piece = batch.filter(pc.equal(values, value)).drop_columns([column])
+                writer = writers.pop(value, None) or _partition_writer(
+                    directory, column, value, files, schema
+                )
+                writers[value] = writer  # the most recently used last
+                writer.write_batch(piece, row_group_size=max(1, piece.num_rows))
+                while len(writers) > PARTITION_OPEN_FILES:
+                    writers.pop(next(iter(writers))).close()
+            total += batch.num_rows
+            if on_batch is not None:
+                on_batch(batch.num_rows)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return total
+
+
+def _partition_writer(
+    directory: Path, column: str, value: str, files: dict[str, int], schema: pa.Schema
+) -> pq.ParquetWriter:
+    folder = directory / f"{column}={quote(value, safe='')}"
+    folder.mkdir(parents=True, exist_ok=True)
+    number = files[value] = files.get(value, -1) + 1
+    return pq.ParquetWriter(
+        folder / f"part-{number}.parquet", schema, compression=PARQUET_COMPRESSION
+    )
 
 
 class _Pipe:

@@ -5,7 +5,9 @@ import csv
 import io
 import zipfile
 
+import duckdb
 import orjson
+import pyarrow.dataset as pa_dataset
 import pyarrow.parquet as pq
 import pytest
 from django.core.management import CommandError, call_command
@@ -14,7 +16,7 @@ from accounts import library
 from devtools.synthetic.snapshots import TrackFactory, snapshot_of
 from ingestion.management.commands import export as command
 from ingestion.pipeline import IngestResult, transform_and_load
-from warehouse import queries
+from warehouse import exports, queries
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +59,48 @@ def test_all_as_one_parquet_file_in_row_groups_with_progress(warehouse, tmp_path
     assert "… 4 rows" in err and "… 6 rows" in err  # after each row group
     assert out.startswith(f"Exported 6 rows of 3 playlists as parquet to {path} (")
     assert not path.with_name("warehouse.parquet.part").exists()
+
+
+def test_all_as_a_partitioned_folder_read_back_by_pyarrow_and_duckdb(
+    warehouse, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(exports, "PARTITION_OPEN_FILES", 1)  # files close as playlists end
+    single, folder = tmp_path / "one.parquet", tmp_path / "by-playlist"
+    export("--all", "--format", "parquet", "--out", str(single))
+
+    out, _ = export("--all", "--format", "parquet", "--out", str(folder),
+                    "--partition", "playlist", "--rows-per-group", "4")  # fmt: skip
+
+    names = sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*.parquet"))
+    assert names == [  # one file per playlist, ids percent-encoded (":" is no file name)
+        f"playlist_id={SPOTIFY_ID}/part-0.parquet",
+        "playlist_id=bobs/part-0.parquet",
+        "playlist_id=exportify%3Amix/part-0.parquet",
+    ]
+    columns = ", ".join(name for name in exports.PARQUET_SCHEMA.names)
+    query = f"SELECT {columns} FROM read_parquet('{{}}'{{}}) ORDER BY playlist_id, position"
+    expected = duckdb.sql(query.format(single, "")).fetchall()
+    assert (
+        duckdb.sql(query.format(f"{folder}/*/*.parquet", ", hive_partitioning = true")).fetchall()
+        == expected
+    )
+    dataset = pa_dataset.dataset(folder, format="parquet", partitioning="hive").to_table()
+    assert sorted(dataset.column("playlist_id").to_pylist()) == sorted(
+        pq.read_table(single).column("playlist_id").to_pylist()
+    )
+    assert out.startswith(f"Exported 6 rows of 3 playlists as parquet to {folder} (")
+    assert not folder.with_name("by-playlist.part").exists()
+
+
+def test_partition_is_for_parquet_and_a_new_folder(warehouse, tmp_path):
+    with pytest.raises(CommandError, match="give --format parquet"):
+        export("--all", "--format", "csv", "--out", str(tmp_path / "x"), "--partition", "playlist")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "old.txt").write_text("keep me")
+    with pytest.raises(CommandError, match="not an empty folder"):
+        export("--all", "--format", "parquet", "--out", str(tmp_path / "full"),
+               "--partition", "source")  # fmt: skip
+    assert (tmp_path / "full" / "old.txt").read_text() == "keep me"
 
 
 def test_references_by_link_or_warehouse_id(warehouse, tmp_path):

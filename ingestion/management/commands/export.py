@@ -6,7 +6,8 @@ playlists such as `exportify:…`), or with --all every playlist of the warehous
 --user, only what that person may see on the site (their visible playlists, and every
 REF must be one of them); --user alone exports their whole library.
 
-Where: parquet writes one file (a row group per --rows-per-group rows); json one file
+Where: parquet writes one file (a row group per --rows-per-group rows), or with --partition
+playlist|source a Hive-style folder (`playlist_id=…/part-0.parquet`); json one file
 (an object for one playlist, an array for several); csv a folder with one Exportify-style
 CSV per playlist, or one file when --out ends in ".csv" and there is one playlist, or a
 ZIP of them when it ends in ".zip". Removed rows are included (with their removal time)
@@ -51,11 +52,17 @@ class Command(BaseCommand):
                             help="leave out the rows removed from their playlists")  # fmt: skip
         parser.add_argument("--rows-per-group", type=int, default=exports.ROWS_PER_BATCH,
                             help="Parquet row group size (default %(default)s)")  # fmt: skip
+        parser.add_argument("--partition", choices=sorted(exports.PARTITIONS),
+                            help="Parquet only: a folder with one file per playlist (or "
+                                 "source), Hive-style")  # fmt: skip
 
     def handle(self, *args, references, everything, user, file_format, out, **options):
         self.present_only = options["present_only"]
         self.rows_done = 0
         self.next_report = PROGRESS_EVERY_ROWS
+        self.partition = options["partition"]
+        if self.partition and file_format != "parquet":
+            raise CommandError("--partition splits a Parquet export: give --format parquet.")
         ids = self.playlist_ids(references, everything, user)
         count = Playlist.objects.count() if ids is None else len(ids)
         if count == 0:
@@ -127,6 +134,11 @@ class Command(BaseCommand):
             self.stderr.write(f"… {self.rows_done:,} rows")
 
     def write(self, file_format, ids, count, out, rows_per_group):
+        if self.partition:
+            return _atomic_folder(
+                out, lambda part: exports.write_parquet_partitioned(
+                    self.batches(ids, rows_per_group), part, by=self.partition)
+            )  # fmt: skip
         if file_format == "parquet":
             return _atomic_file(
                 out, lambda part: exports.write_parquet(self.batches(ids, rows_per_group),
@@ -161,21 +173,11 @@ class Command(BaseCommand):
             yield name, exports.csv_chunks(self.rows([playlist["playlist_id"]]))
 
     def write_csv_folder(self, ids, out):
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise CommandError(f"{out} exists and is not an empty folder: give a new one.")
-        part = out.with_name(out.name + ".part")
-        shutil.rmtree(part, ignore_errors=True)
-        part.mkdir(parents=True)
-        try:
+        def write(part):
             for name, chunks in self.csv_entries(ids):
                 _write_chunks(part / name, chunks)
-        except BaseException:
-            shutil.rmtree(part, ignore_errors=True)
-            raise
-        if out.exists():
-            out.rmdir()
-        part.rename(out)
-        return out
+
+        return _atomic_folder(out, write)
 
 
 def _named(playlists):
@@ -206,7 +208,25 @@ def _atomic_file(out, write):
     return out
 
 
+def _atomic_folder(out, write):
+    """`write(temporary folder)`, then the folder renamed to `out`; nothing left on failure."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise CommandError(f"{out} exists and is not an empty folder: give a new one.")
+    part = out.with_name(out.name + ".part")
+    shutil.rmtree(part, ignore_errors=True)
+    part.mkdir(parents=True)
+    try:
+        write(part)
+    except BaseException:
+        shutil.rmtree(part, ignore_errors=True)
+        raise
+    if out.exists():
+        out.rmdir()
+    part.rename(out)
+    return out
+
+
 def _size(path):
     if path.is_dir():
-        return sum(file.stat().st_size for file in path.iterdir())
+        return sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
     return path.stat().st_size
