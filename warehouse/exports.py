@@ -331,9 +331,7 @@ def write_parquet_partitioned(
     total = 0
     try:
         for batch in batches:
-            values = batch.column(column)
-            for value in pc.unique(values).to_pylist():
-                piece = batch.filter(pc.equal(values, value)).drop_columns([column])
+            for value, piece in _split(batch, column):
                 writer = writers.pop(value, None) or _partition_writer(
                     directory, column, value, files, schema
                 )
@@ -348,6 +346,23 @@ def write_parquet_partitioned(
         for writer in writers.values():
             writer.close()
     return total
+
+
+def _split(batch: pa.RecordBatch, column: str) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """(value, the batch's rows with that value, without the column) per value of
+    `column`: slices when each value's rows are together (playlist ids, as exports
+    sort them), else a filter per value (a few sources over many playlists)."""
+    values = batch.column(column)
+    runs = pc.run_end_encode(values)
+    distinct = pc.unique(values).to_pylist()
+    if len(runs.values) == len(distinct):
+        start = 0
+        for end, value in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
+            yield value, batch.slice(start, end - start).drop_columns([column])
+            start = end
+        return
+    for value in distinct:
+        yield value, batch.filter(pc.equal(values, value)).drop_columns([column])
 
 
 def _partition_writer(

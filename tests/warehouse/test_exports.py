@@ -312,3 +312,20 @@ def test_export_positions_are_places_as_the_track_table_shows_them(awkward):
     removed = [row for row in rows_of("p1", present_only=False) if row["removed_at"]]
     expected = queries._places(["p1"] * len(removed), [keys[row["track_id"]] for row in removed])
     assert [row["position"] for row in removed] == expected
+
+
+def test_a_partitioned_export_splits_interleaved_values_into_one_file_each(awkward, tmp_path):
+    rows = rows_of("p1")
+    for index, row in enumerate(rows):  # sources alternate: not one run per value
+        row["source"] = ("exportify", "mpd")[index % 2]
+
+    total = exports.write_parquet_partitioned(
+        exports.record_batches(rows, size=3), tmp_path, by="source"
+    )
+
+    assert total == len(rows) == 4
+    files = sorted(path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*.parquet"))
+    assert files == ["source=exportify/part-0.parquet", "source=mpd/part-0.parquet"]
+    back = pq.read_table(tmp_path / "source=mpd" / "part-0.parquet").to_pylist()
+    assert [row["track_id"] for row in back] == [rows[1]["track_id"], rows[3]["track_id"]]
+    assert "source" not in back[0]  # the folder's name holds it
