@@ -24,7 +24,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))
 PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
-PG_DATABASE = "bench_playlist_analytics"
+# BENCH_PG_DATABASE: another name, so that two people benchmarking on one server
+# never drop each other's database.
+PG_DATABASE = os.environ.get("BENCH_PG_DATABASE", "bench_playlist_analytics")
 
 
 # --- throwaway databases -------------------------------------------------------------

@@ -39,7 +39,7 @@ from benchmarks import _common
 from benchmarks._common import Timer, log
 
 MODULE = "benchmarks.bench_mpd"
-PG_DATABASE = "bench_mpd"
+PG_DATABASE = os.environ.get("BENCH_MPD_DATABASE", "bench_mpd")  # see _common.PG_DATABASE
 # Measured: ~17.5 MB of JSON per slice; ~25 MB of PostgreSQL table and indexes per
 # slice (100 slices: 2.5 GB), plus WAL. Refuse to start without twice that free.
 BYTES_PER_SLICE_FILES = 18 * 1024**2

@@ -10,7 +10,9 @@ by bulk imports such as the Million Playlist Dataset), inside one transaction:
    writes nothing;
 3. present rows of these playlists missing from the staging table are marked
    `removed_at`; a track that comes back has it cleared by step 2;
-4. a playlist that changed gets its next version (`warehouse.history`): one
+4. the warehouse-wide counts (`warehouse.summaries`) change by the staged rows
+   minus the rows they replace;
+5. a playlist that changed gets its next version (`warehouse.history`): one
    `playlist_versions` row, and spans closed and opened for the tracks added,
    removed, moved or recounted only.
 Positions are stored as order keys that unmoved tracks keep, so a refresh
@@ -32,6 +34,7 @@ from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
+from warehouse import summaries
 from warehouse.history import OrderPlan, Present, VersionMade, plan_order, record_versions
 from warehouse.models import Playlist
 from warehouse.schema import COLUMN_NAMES, COLUMNS, TABLE
@@ -166,6 +169,7 @@ def load_playlists(
                 # Nothing of these playlists is stored yet: nothing to merge or
                 # mark removed, so the rows go straight into the table.
                 _write(cursor, rows, TABLE, COLUMN_NAMES, seen_at=seen_at, now=now)
+                summaries.record_written(cursor, playlist_ids)
                 written, removed = Counter(rows["playlist_id"]), Counter[str]()
             versions = record_versions(cursor, snapshots, frames, plans, known, now)
     return [
@@ -320,6 +324,8 @@ def _merge(
     cursor.execute(f"CREATE INDEX {STAGING}_key ON {STAGING} (playlist_id, track_id)")
     if connection.vendor == "postgresql":
         cursor.execute(f"ANALYZE {STAGING} (playlist_id, track_id)")
+    # The warehouse-wide counts, from what the merge is about to change.
+    summaries.record_staged(cursor, staging=STAGING, reloaded=reloaded)
     written = _merge_staging(cursor, now)
     removed = _mark_removed(cursor, reloaded, now)
     cursor.execute(f"DROP TABLE {STAGING}")

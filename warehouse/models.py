@@ -220,3 +220,29 @@ class PlaylistTrackSpan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.track_id} in {self.playlist_id} from v{self.valid_from}"
+
+
+class SummaryCount(models.Model):
+    """A warehouse-wide count: how many present rows of `playlist_tracks` credit
+    one artist, genre, track, album or release year (`warehouse.summaries`).
+    Written only by the loader, in its transaction."""
+
+    pk = models.CompositePrimaryKey("kind", "key")
+    kind = models.CharField(max_length=10)  # artist, genre, track, album, year
+    key = models.TextField()  # the id, genre or year ('' for an unknown year)
+    name = models.TextField(null=True)
+    entries = models.BigIntegerField()
+
+    class Meta:
+        db_table = "warehouse_summary"
+        indexes = [
+            # The top N of a kind is one index range read.
+            models.Index(fields=["kind", "-entries", "key"], name="warehouse_summary_top"),
+            # Deleting the keys a load emptied reads only those.
+            models.Index(
+                fields=["kind"], condition=models.Q(entries=0), name="warehouse_summary_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}: {self.entries}"

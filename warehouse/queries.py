@@ -48,7 +48,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower, TruncMonth
 from django.utils import timezone
 
-from warehouse import matching
+from warehouse import matching, summaries
 from warehouse.exports import PLAYLIST_COLUMNS, ROW_COLUMNS, json_lines_batch
 from warehouse.history import longest_increasing
 from warehouse.models import Playlist, PlaylistTrack, PlaylistTrackSpan, PlaylistVersion, Track
@@ -688,54 +688,19 @@ def _playlists_summary(playlist_ids: Sequence[str]) -> list[Row]:
 
 
 # --- across the whole warehouse ------------------------------------------------------
-# Rows crediting the artist `top.artist_id`: on PostgreSQL a containment test that
-# skips other rows before their lists are exploded (the join on the exploded
-# value is what decides, on both databases).
-_HAS_ARTIST = {
-    "postgresql": "t.artist_ids @> jsonb_build_array(top.artist_id)",
-    "sqlite": "1 = 1",
-}
-
-
+# From the counts the loader keeps (warehouse.summaries): milliseconds at any size.
 def warehouse_top_artists(*, limit: int = 20) -> list[Row]:
     """The artists on most playlist entries across every playlist present now:
-    [{artist_id, name, playlist_tracks}], most first.
+    [{artist_id, name, playlist_tracks}], most first (ties by id).
 
     `playlist_tracks` counts rows (a track in 1,000 playlists counts 1,000 times),
-    which is what "most playlisted" means and needs no DISTINCT over millions of
-    rows. Local files (no artist id) are not counted. `name` is the artist's name
-    in one of its rows.
-
-    Rows are first counted per distinct artist list, so only those lists (~0.5%
-    of the rows in MPD data) are exploded into artists, not every row; then the
-    names of the top artists only are looked up. At 6.4 million rows on
-    PostgreSQL: 2.2–2.8 s instead of 4.7–6.5 s for exploding every row (see
-    docs/benchmarks.md, "MPD at scale", also for the index that would halve it).
+    which is what "most playlisted" means. Local files (no artist id) are not
+    counted. The rest of the warehouse-wide figures: `summaries.warehouse_overview`.
     """
-    each = _sql("each", column="lists.artist_ids", alias="a")
-    named = _sql("each", column="t.artist_ids", alias="n")
-    name = _sql("element", array="t.artist_names", alias="n")
-    rows = _fetch(
-        f"""
-        WITH lists AS (
-            SELECT artist_ids, COUNT(*) AS n FROM {TABLE}
-            WHERE removed_at IS NULL GROUP BY artist_ids
-        ), top AS (
-            SELECT a.value AS artist_id, SUM(lists.n) AS playlist_tracks
-            FROM lists, {each}
-            GROUP BY a.value ORDER BY playlist_tracks DESC, artist_id LIMIT %s
-        )
-        SELECT top.artist_id,
-               (SELECT {name} FROM {TABLE} t, {named}
-                WHERE t.removed_at IS NULL AND {_HAS_ARTIST[connection.vendor]}
-                  AND n.value = top.artist_id LIMIT 1) AS name,
-               top.playlist_tracks
-        FROM top ORDER BY top.playlist_tracks DESC, top.artist_id
-        """,
-        [limit],
-    )
-    # SUM is a numeric (Decimal) on PostgreSQL.
-    return [{**row, "playlist_tracks": int(row["playlist_tracks"])} for row in rows]
+    return [
+        {"artist_id": row["key"], "name": row["name"], "playlist_tracks": row["entries"]}
+        for row in summaries.top(kind="artist", limit=limit)
+    ]
 
 
 # --- what an imported playlist lacks ------------------------------------------------------

@@ -1,0 +1,177 @@
+"""The warehouse-wide counts (warehouse.summaries) equal a from-scratch count of
+the present rows after every kind of load (SQLite and PostgreSQL)."""
+
+import datetime as dt
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, connection
+
+from devtools.synthetic.mpd import generate_slices
+from devtools.synthetic.snapshots import LocalTrackFactory, TrackFactory, snapshot_of
+from ingestion.files import ingest_path
+from ingestion.snapshot import ArtistRef
+from ingestion.transform import transform_snapshot, transform_snapshots
+from warehouse import queries, summaries
+from warehouse.loader import load_playlist, load_playlists
+from warehouse.models import PlaylistTrack, PlaylistVersion, SummaryCount
+
+pytestmark = pytest.mark.django_db
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+LEAD = ArtistRef(id="lead", name="Lead")
+GUEST = ArtistRef(id="guest", name="Guest")
+SOLO = ArtistRef(id="solo", name="Solo")
+GENRES = {"lead": ["rock", "indie"], "guest": ["indie"], "solo": []}
+
+
+def load(tracks, day=0, **fields):
+    snapshot = snapshot_of(tracks, genres=GENRES, **fields)
+    load_playlist(snapshot, transform_snapshot(snapshot).rows, now=T0 + dt.timedelta(days=day))
+    return snapshot
+
+
+def counted_in_python():
+    """The counts, from the present rows read through the ORM: independent of
+    the SQL under test."""
+    counts = Counter()
+    for row in PlaylistTrack.objects.filter(removed_at__isnull=True).values():
+        counts["track", row["track_id"]] += 1
+        if row["album_id"] is not None:
+            counts["album", row["album_id"]] += 1
+        year = row["release_year"]
+        counts["year", "" if year is None else str(year)] += 1
+        for artist_id in row["artist_ids"]:
+            counts["artist", artist_id] += 1
+        for genre in row["track_genres"]:
+            counts["genre", genre] += 1
+    return dict(counts)
+
+
+def stored():
+    return {(c.kind, c.key): c.entries for c in SummaryCount.objects.all()}
+
+
+def assert_exact():
+    assert stored() == counted_in_python()
+    assert summaries.differences() == {}
+
+
+def test_counts_follow_first_loads_reloads_removals_and_returns():
+    duet = TrackFactory(artists=(LEAD, GUEST), album_release_date=None)
+    lead_solo = TrackFactory(artists=(LEAD,), album_release_date="1987")
+    solo = TrackFactory(artists=(SOLO,))
+    local = LocalTrackFactory()
+    first = load([duet, lead_solo, solo, local], playlist_id="p1", snapshot_id="a")
+    load([duet, solo, duet], playlist_id="p2")  # a repeat is one row
+    assert_exact()
+    assert stored()[("artist", "lead")] == 3
+    assert stored()[("genre", "indie")] == 3
+    assert stored()[("year", "")] == 3  # duet twice and the local file
+
+    load([duet, lead_solo, solo, local], playlist_id="p1", snapshot_id="a", day=1)  # same again
+    assert_exact()
+    # p1 loses two tracks, reorders, and its duet comes back with other details.
+    renamed = replace(duet, name="Duet (remastered)", album_id="other-album", album_name="Other")
+    load([solo, renamed], playlist_id="p1", snapshot_id="b", day=2)
+    assert_exact()
+    assert ("artist", "lead") in stored()
+    load([], playlist_id="p2", snapshot_id="empty", day=3)  # everything removed
+    assert_exact()
+    load([lead_solo, solo], playlist_id="p2", snapshot_id="back", day=4)  # removed rows return
+    assert_exact()
+    assert PlaylistVersion.objects.filter(playlist_id="p2").count() == 3
+    assert first.playlist_id == "p1"
+
+
+def test_genres_learned_later_change_the_counts():
+    track = TrackFactory(artists=(SOLO,))
+    snapshot = snapshot_of([track], playlist_id="p1")
+    load_playlist(snapshot, transform_snapshot(snapshot).rows, now=T0)
+    assert ("genre", "jazz") not in stored()
+    # An enrichment reloads the same snapshot with genres now known.
+    enriched = replace(snapshot, artist_genres={"solo": ["jazz"]})
+    load_playlist(enriched, transform_snapshot(enriched).rows, now=T0)
+    assert stored()[("genre", "jazz")] == 1
+    assert_exact()
+
+
+def test_keys_that_reach_zero_disappear():
+    gone = TrackFactory(artists=(GUEST,))
+    load([gone], playlist_id="p1", snapshot_id="a")
+    load([], playlist_id="p1", snapshot_id="b", day=1)
+    assert stored() == {}
+    assert queries.warehouse_top_artists() == []
+
+
+def test_a_batch_of_new_and_reloaded_playlists_is_counted_once():
+    shared = TrackFactory(artists=(LEAD,))
+    load([shared, TrackFactory(artists=(SOLO,))], playlist_id="old")
+    snapshots = [
+        snapshot_of([shared], genres=GENRES, playlist_id="old", snapshot_id="next"),
+        snapshot_of([shared, TrackFactory(artists=(GUEST,))], genres=GENRES, playlist_id="new"),
+    ]
+    results = transform_snapshots(snapshots)
+    load_playlists([(s, r.rows) for s, r in zip(snapshots, results, strict=True)], now=T0)
+    assert_exact()
+    assert stored()[("track", shared.id)] == 2
+
+
+def test_a_failed_load_leaves_the_counts_as_they_were():
+    load([TrackFactory(artists=(LEAD,))], playlist_id="p1")
+    before = stored()
+    snapshot = snapshot_of(TrackFactory.create_batch(3), playlist_id="p1", snapshot_id="new")
+    rows = transform_snapshot(snapshot).rows
+    rows.loc[2, "position"] = None  # violates NOT NULL in the merge
+    with pytest.raises(IntegrityError):
+        load_playlist(snapshot, rows, now=T0)
+    assert stored() == before
+
+
+def test_mpd_slices_imported_and_reimported_are_counted_exactly(tmp_path):
+    first = generate_slices(tmp_path / "a", slices=2, playlists_per_slice=30, seed=5)
+    assert all(r.status == "succeeded" for r in ingest_path(tmp_path / "a"))
+    assert_exact()
+    # The same pids from another seed: every playlist reloaded with other tracks.
+    generate_slices(tmp_path / "b", slices=1, playlists_per_slice=30, seed=6)
+    assert all(r.status == "succeeded" for r in ingest_path(tmp_path / "b"))
+    assert_exact()
+    assert ingest_path(first[0])[0].status == "succeeded"
+    assert_exact()
+    assert PlaylistVersion.objects.filter(playlist_id="mpd:0").count() == 3
+
+
+def test_the_overview_reads_the_counts():
+    old = TrackFactory(artists=(LEAD, GUEST), album_release_date="1975-03", album_name="A")
+    new = TrackFactory(artists=(LEAD,), album_release_date="2003")
+    load([old, new, LocalTrackFactory()], playlist_id="p1")
+    load([old], playlist_id="p2")
+    overview = summaries.warehouse_overview(limit=1)
+    assert overview.entries == 4
+    assert overview.artists == [{"key": "lead", "name": "Lead", "entries": 3}]
+    assert overview.genres == [{"key": "indie", "name": None, "entries": 3}]
+    assert overview.tracks == [{"key": old.id, "name": old.name, "entries": 2}]
+    assert overview.albums == [{"key": old.album_id, "name": "A", "entries": 2}]
+    assert overview.distinct == {"artist": 2, "genre": 2, "track": 3, "album": 2}
+    assert overview.decades == [{"decade": 1970, "entries": 2}, {"decade": 2000, "entries": 1}]
+    assert overview.unknown_year == 1
+
+
+def test_rebuild_repairs_counts_and_check_tells_when_they_differ():
+    load([TrackFactory(artists=(LEAD,)), TrackFactory(artists=(GUEST,))], playlist_id="p1")
+    expected = stored()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE warehouse_summary SET entries = entries + 5 WHERE kind = 'artist'")
+    assert summaries.differences() == {"artist": 2}
+    with pytest.raises(SystemExit):
+        call_command("rebuild_summaries", "--check")
+    call_command("rebuild_summaries")
+    assert stored() == expected
+    call_command("rebuild_summaries", "--check")
+
+
+def test_an_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="Unknown summary kind"):
+        summaries.top(kind="label")
