@@ -23,6 +23,7 @@ created at start, dropped at the end unless --keep-db) and a temp SQLite file.
 """
 
 import argparse
+import contextlib
 import cProfile
 import dataclasses
 import hashlib
@@ -39,6 +40,14 @@ from benchmarks import _common
 from benchmarks._common import Timer, log, median
 
 MODULE = "benchmarks.bench_load"
+# Timed with and without the warehouse-wide summaries' upkeep (warehouse.summaries).
+SUMMARY_COST_KEYS = (
+    "loader_first",
+    "loader_noop",
+    "loader_10pct",
+    "loader_newsnap",
+    "loader_batch_first",
+)
 SEED = 20261126
 
 
@@ -91,11 +100,17 @@ class Bench:
     def clear(self):
         from warehouse.schema import TABLE
 
+        # Every table a load writes (history's and the summaries' too, if this
+        # loader has them), so each run starts from an empty warehouse.
+        tables = [TABLE, "playlist_track_spans", "playlist_versions", "warehouse_summary"]
         with self.connection.cursor() as cursor:
+            existing = set(self.connection.introspection.table_names(cursor))
+            tables = [table for table in tables if table in existing]
             if self.vendor == "postgresql":
-                cursor.execute(f"TRUNCATE {TABLE}, warehouse_playlists")
+                cursor.execute(f"TRUNCATE {', '.join(tables)}, warehouse_playlists")
             else:
-                cursor.execute(f"DELETE FROM {TABLE}")
+                for table in tables:
+                    cursor.execute(f"DELETE FROM {table}")
                 cursor.execute("DELETE FROM warehouse_playlists")
 
     def count(self):
@@ -137,21 +152,35 @@ class Bench:
             ("loader_10pct", "loader: 10% rows changed, same snapshot id", "changed", "snap-1"),
             ("loader_newsnap", "loader: new snapshot id (+10% content)", "base", "snap-2"),
         )
-        times = {key: [] for key, *_ in steps}
+        # With the warehouse-wide counts kept (the loader as shipped) and without
+        # (their upkeep switched off), alternating within each run: the cost of
+        # the summaries is the ratio of the two, under the same machine load.
+        variants = ("", "nosummary_") if _has_summaries() else ("",)
+        times = {prefix + key: [] for prefix in variants for key, *_ in steps}
         counts = {}
         for run in range(self.repeat):
-            self.clear()
-            for key, _, which, snapshot_id in steps:
-                with Timer() as timer:
-                    counts[key] = self.load_all(which, snapshot_id)
-                times[key].append(timer.seconds)
-            assert self.count() == self.rows_total
+            for prefix in variants:
+                self.clear()
+                with _summaries_kept(not prefix):
+                    for key, _, which, snapshot_id in steps:
+                        with Timer() as timer:
+                            counts[prefix + key] = self.load_all(which, snapshot_id)
+                        times[prefix + key].append(timer.seconds)
+                assert self.count() == self.rows_total
             summary = ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items())
             log(f"loader run {run + 1}: {summary}")
-        for key, label, *_ in steps:
-            self.record(key, label, self.rows_total, times[key], counts=counts[key])
+        for prefix in variants:
+            for key, label, *_ in steps:
+                if prefix:
+                    label = label.replace("loader:", "loader without summaries:")
+                self.record(
+                    prefix + key,
+                    label,
+                    self.rows_total,
+                    times[prefix + key],
+                    counts=counts[prefix + key],
+                )
 
-    # (a) per-row ORM -----------------------------------------------------------------
     def orm_subset(self):
         """Row dicts (no bookkeeping columns) for the first `orm_rows` rows."""
         out = []
@@ -466,19 +495,23 @@ class Bench:
         if not hasattr(loader, "load_playlists"):
             return
         batch = [(snapshot, rows) for snapshot, rows, _ in self.data]
-        times = []
+        variants = ("", "nosummary_") if _has_summaries() else ("",)
+        times = {prefix: [] for prefix in variants}
         for _run in range(self.repeat):
-            self.clear()
-            with Timer() as timer:
-                loader.load_playlists(batch)
-            times.append(timer.seconds)
-            assert self.count() == self.rows_total
-        self.record(
-            "loader_batch_first",
-            "loader batch load_playlists (1 txn): first load",
-            self.rows_total,
-            times,
-        )
+            for prefix in variants:
+                self.clear()
+                with _summaries_kept(not prefix), Timer() as timer:
+                    loader.load_playlists(batch)
+                times[prefix].append(timer.seconds)
+                assert self.count() == self.rows_total
+        for prefix in variants:
+            self.record(
+                f"{prefix}loader_batch_first",
+                "loader batch load_playlists (1 txn): first load"
+                + (", without summaries" if prefix else ""),
+                self.rows_total,
+                times[prefix],
+            )
 
     def run(self):
         self.bench_loader()
@@ -488,6 +521,30 @@ class Bench:
         self.bench_orm()
         self.profile_loader()
         return self.results
+
+
+def _has_summaries():
+    import importlib.util
+
+    return importlib.util.find_spec("warehouse.summaries") is not None
+
+
+@contextlib.contextmanager
+def _summaries_kept(kept):
+    """The loader as shipped (kept), or with its summary upkeep made a no-op."""
+    if kept:
+        yield
+        return
+    from warehouse import summaries
+
+    originals = {name: getattr(summaries, name) for name in ("record_staged", "record_written")}
+    try:
+        for name in originals:
+            setattr(summaries, name, lambda *args, **kwargs: None)
+        yield
+    finally:
+        for name, function in originals.items():
+            setattr(summaries, name, function)
 
 
 _JSON_COLUMNS = ("track_genres", "artist_ids", "artist_names")
@@ -622,6 +679,7 @@ def render(all_results, machine, args):
         "loader_10pct",
         "loader_newsnap",
         "loader_batch_first",
+        *(f"nosummary_{key}" for key in SUMMARY_COST_KEYS),
         "orm_first",
         "orm_noop",
         "pandas_first",
@@ -679,6 +737,16 @@ def render(all_results, machine, args):
             f"  (target ≤ 4×: {'MET' if loader / ceiling <= 4 else 'MISSED'})"
         )
         out.append(f"loader vs (a) per-row ORM, rows/s: {loader_rate / orm_rate:.1f}× faster")
+        costs = [
+            (key, results[key]["seconds"] / results[f"nosummary_{key}"]["seconds"])
+            for key in SUMMARY_COST_KEYS
+            if key in results and f"nosummary_{key}" in results
+        ]
+        if costs:
+            out.append(
+                "cost of the warehouse-wide summaries (with / without, same run; target ≤ 1.15): "
+                + ", ".join(f"{key} {ratio:.2f}×" for key, ratio in costs)
+            )
         profile = results.get("profile")
         if profile:
             out.append("\nloader phases (one extra, instrumented run; seconds, all playlists):")

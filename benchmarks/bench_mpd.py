@@ -124,6 +124,13 @@ def child_queries(args):
         cursor.execute("VACUUM ANALYZE playlist_tracks")
     log(f"VACUUM ANALYZE in {vacuum.seconds:.1f} s")
     report = {"vacuum_analyze_seconds": vacuum.seconds, "sizes": _sizes()}
+    if _has_summaries():
+        with Timer() as checking:
+            report["summary_differences"] = _summaries_exact()
+        log(
+            f"summaries vs a fresh aggregation: {report['summary_differences'] or 'exact'}"
+            f" (checked in {checking.seconds:.1f} s)"
+        )
     playlists = _chosen_playlists()
     report["playlists"] = playlists
     report["variants"] = {}
@@ -203,9 +210,49 @@ def _time_variant(variant, playlists, runs, candidates):
             lambda: queries.warehouse_top_artists(limit=20), runs
         )
         results["explain warehouse_top_artists"] = _explain_top_artists()
+        if _has_summaries():
+            results.update(_time_warehouse_wide(runs, from_scratch=variant == "without"))
         log(f"{variant} candidate indexes: " + ", ".join(_summary(results)))
         transaction.set_rollback(True)
     return results
+
+
+def _has_summaries():
+    import importlib.util
+
+    return importlib.util.find_spec("warehouse.summaries") is not None
+
+
+# Runs of a from-scratch aggregation (seconds each at 6.3 M rows): the "before".
+FROM_SCRATCH_RUNS = 3
+
+
+def _time_warehouse_wide(runs, *, from_scratch):
+    """The warehouse-wide selectors from the loader's counts, and (the "before")
+    the same top 20s aggregated from playlist_tracks as they would be without."""
+    from warehouse import summaries
+
+    results = {
+        "warehouse_overview (summaries, 5 kinds)": _timed(
+            lambda: summaries.warehouse_overview(limit=20), runs
+        )
+    }
+    for kind in summaries.KINDS:
+        results[f"top 20 {kind}s (summaries)"] = _timed(
+            lambda kind=kind: summaries.top(kind=kind, limit=20), runs
+        )
+        if from_scratch:
+            results[f"top 20 {kind}s (from scratch)"] = _timed(
+                lambda kind=kind: summaries.from_scratch(kind=kind, limit=20), FROM_SCRATCH_RUNS
+            )
+    return results
+
+
+def _summaries_exact():
+    """Kinds whose counts differ from a fresh aggregation ({} when exact)."""
+    from warehouse import summaries
+
+    return summaries.differences()
 
 
 def _user_playlists():
@@ -374,12 +421,19 @@ def render(report):
         "indexes: "
         + ", ".join(f"{name} {size / 1024**2:,.0f} MB" for name, size in sizes["indexes"].items())
     )
+    if "summary_differences" in queries:
+        out.append(
+            "warehouse_summary against a fresh aggregation: "
+            + (str(queries["summary_differences"]) if queries["summary_differences"] else "exact")
+        )
     with_, without = queries["variants"]["with"], queries["variants"]["without"]
     rows = [
         (
             label,
             f"{value['p50_ms']:.1f} / {value['p95_ms']:.1f}",
-            f"{with_[label]['p50_ms']:.1f} / {with_[label]['p95_ms']:.1f}",
+            f"{with_[label]['p50_ms']:.1f} / {with_[label]['p95_ms']:.1f}"
+            if label in with_
+            else "",
         )
         for label, value in without.items()
         if "p50_ms" in value

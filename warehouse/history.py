@@ -211,15 +211,30 @@ def record_versions(
         versions.append(_version_row(snapshot, rows, result, now))
         if not first:
             _close_spans(cursor, snapshot.playlist_id, plan, number)
-        opened.append(_opened_spans(snapshot.playlist_id, rows, plan, number, everything=first))
+            opened.append(_opened_spans(snapshot.playlist_id, rows, plan, number))
+    firsts = [version.playlist_id for version in versions if version.version == 1]
     # A playlist without versions has no spans; left-overs of a deleted playlist would clash.
-    _drop_spans(cursor, [version.playlist_id for version in versions if version.version == 1])
+    _drop_spans(cursor, firsts)
+    _open_first_spans(cursor, firsts)
     PlaylistVersion.objects.bulk_create(versions, batch_size=ID_CHUNK)
     # In chunks: a first import of a large file opens a span per row.
     spans = itertools.chain.from_iterable(opened)
     while chunk := list(itertools.islice(spans, SPAN_CHUNK)):
         _insert_spans(cursor, chunk)
     return made
+
+
+def _open_first_spans(cursor: CursorWrapper, playlist_ids: list[str]) -> None:
+    """Version 1 opens a span per present row, copied from the rows the loader
+    has just written (set-based: a first import of an MPD slice opens 60,000)."""
+    for start in range(0, len(playlist_ids), ID_CHUNK):
+        chunk = playlist_ids[start : start + ID_CHUNK]
+        cursor.execute(
+            f"INSERT INTO {SPANS} ({', '.join(SPAN_COLUMNS)}) "
+            "SELECT playlist_id, track_id, 1, NULL, position, occurrences FROM playlist_tracks "
+            f"WHERE playlist_id IN ({', '.join(['%s'] * len(chunk))}) AND removed_at IS NULL",
+            chunk,
+        )
 
 
 def _drop_spans(cursor: CursorWrapper, playlist_ids: list[str]) -> None:
@@ -293,11 +308,11 @@ def _close_spans(cursor: CursorWrapper, playlist_id: str, plan: OrderPlan, numbe
 
 
 def _opened_spans(
-    playlist_id: str, rows: pd.DataFrame, plan: OrderPlan, number: int, *, everything: bool
+    playlist_id: str, rows: pd.DataFrame, plan: OrderPlan, number: int
 ) -> Iterator[tuple[Any, ...]]:
-    """New spans: every track for a first version or a renumbering, else the
-    tracks added, moved or recounted."""
-    opening = None if everything or plan.renumbered else set(plan.added) | plan.reopened()
+    """New spans of a later version: every track for a renumbering, else the
+    tracks added, moved or recounted (a first version's: `_open_first_spans`)."""
+    opening = None if plan.renumbered else set(plan.added) | plan.reopened()
     return (
         (playlist_id, track_id, number, None, int(key), int(occurrences))
         for track_id, key, occurrences in zip(
