@@ -240,3 +240,48 @@ def _rows_for(playlist_id, track_ids):
     tracks = [TrackFactory(id=track_id) for track_id in track_ids]
     snapshot = snapshot_of(tracks, playlist_id=playlist_id, snapshot_id="snap2", name="Old")
     return snapshot, transform_snapshot(snapshot).rows
+
+
+def test_a_batch_of_new_playlists_opens_one_span_per_row_and_versions_on_from_there():
+    # The bulk path (MPD slices): version 1 of new playlists copies its spans
+    # from the rows just written; the next batch versions only the changes.
+    from ingestion.transform import transform_snapshots
+    from warehouse.loader import load_playlists
+
+    a, b, c = TrackFactory.create_batch(3)
+    first = [
+        snapshot_of([a, b, a], playlist_id="bulk-1", snapshot_id="x", name="Bulk"),
+        snapshot_of([c], playlist_id="bulk-2", snapshot_id="x", name="Bulk"),
+        snapshot_of([], playlist_id="bulk-3", snapshot_id="x", name="Bulk"),
+    ]
+    second = [
+        snapshot_of(
+            [b, a, a, c], playlist_id="bulk-1", snapshot_id="y", name="Bulk"
+        ),  # b moved, c added
+        snapshot_of([c], playlist_id="bulk-2", snapshot_id="x", name="Bulk"),  # unchanged
+        snapshot_of([a], playlist_id="bulk-3", snapshot_id="y", name="Bulk"),
+    ]
+    for n, batch in enumerate((first, second)):
+        rows = transform_snapshots(batch)
+        load_playlists([(s, r.rows) for s, r in zip(batch, rows, strict=True)], now=day(n))
+    spans = PlaylistTrackSpan.objects.filter(playlist_id="bulk-1", valid_from=1)
+    stored = {
+        row.track_id: row.position for row in PlaylistTrack.objects.filter(playlist_id="bulk-1")
+    }
+    assert {(s.track_id, s.occurrences) for s in spans} == {(a.id, 2), (b.id, 1)}
+    assert all(s.sort_key > 0 for s in spans)
+    assert {s.track_id: s.sort_key for s in spans if s.valid_to is None} == {
+        track_id: key for track_id, key in stored.items() if track_id in (a.id,)
+    }
+    assert as_of(1, "bulk-1") == [(a.id, 2), (b.id, 1)]
+    assert as_of(2, "bulk-1") == [(b.id, 1), (a.id, 2), (c.id, 1)]
+    assert as_of(1, "bulk-2") == [(c.id, 1)] and as_of(1, "bulk-3") == []
+    assert as_of(2, "bulk-3") == [(a.id, 1)]
+    versions = PlaylistVersion.objects.order_by("playlist_id", "version")
+    assert [(v.playlist_id, v.version, v.tracks, v.added, v.moved) for v in versions] == [
+        ("bulk-1", 1, 2, 2, 0),
+        ("bulk-1", 2, 3, 1, 1),
+        ("bulk-2", 1, 1, 1, 0),
+        ("bulk-3", 1, 0, 0, 0),
+        ("bulk-3", 2, 1, 1, 0),
+    ]

@@ -85,3 +85,18 @@ def test_tracks_keep_their_pos_and_have_no_dates_or_genres(slices):
     assert snapshot.items[0].added_at is None
     assert snapshot.items[0].track.artists[0].id is not None
     assert snapshot.artist_genres == {}
+
+
+@pytest.mark.parametrize("length", [0, 1, 999, 1000, 1001, 2500])
+def test_the_content_hash_is_that_of_the_whole_list_in_chunks(length):
+    # Snapshot ids stored before the hash went chunk by chunk must not change:
+    # a re-import of the same slice would otherwise make a version of every playlist.
+    import hashlib
+
+    from ingestion.files.identity import content_hash
+
+    tracks = [
+        {"pos": i, "track_name": f"Tränk {i}", "z": [None, {"b": 1, "a": 2}]} for i in range(length)
+    ]
+    whole = json.dumps(tracks, sort_keys=True, ensure_ascii=False, default=str).encode()
+    assert content_hash(tracks) == hashlib.sha256(whole).hexdigest()[:32]

@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check",
             action="store_true",
-            help="compare the counts with a fresh aggregation, change nothing; exit 1 if they differ",
+            help="compare with a fresh aggregation, change nothing; exit 1 if they differ",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
