@@ -2,6 +2,7 @@
 the present rows after every kind of load (SQLite and PostgreSQL)."""
 
 import datetime as dt
+import json
 from collections import Counter
 from dataclasses import replace
 
@@ -175,3 +176,15 @@ def test_rebuild_repairs_counts_and_check_tells_when_they_differ():
 def test_an_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="Unknown summary kind"):
         summaries.top(kind="label")
+
+
+def test_the_shell_prints_the_overview(capsys):
+    load([TrackFactory(artists=(LEAD,), album_release_date="1991")], playlist_id="p1")
+    call_command("warehouse_top", "--limit", "3")
+    out = capsys.readouterr().out
+    assert "1 playlist entries present" in out
+    assert "Lead (lead)" in out and "1990s" in out
+    call_command("warehouse_top", "--json")
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["artists"] == [{"key": "lead", "name": "Lead", "entries": 1}]
+    assert printed["genres"][0]["key"] in ("indie", "rock")

@@ -1,0 +1,41 @@
+"""`manage.py warehouse_top`: the warehouse-wide figures, from warehouse_summary."""
+
+import dataclasses
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from warehouse import summaries
+
+
+class Command(BaseCommand):
+    help = (
+        "Top artists, genres, tracks and albums and the decades across the whole warehouse "
+        "(present rows, counted per playlist entry), read from warehouse_summary."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--limit", type=int, default=10, help="rows per list (default 10)")
+        parser.add_argument("--json", action="store_true", help="print JSON")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        overview = summaries.warehouse_overview(limit=options["limit"])
+        if options["json"]:
+            self.stdout.write(json.dumps(dataclasses.asdict(overview), indent=2))
+            return
+        self.stdout.write(f"{overview.entries:,} playlist entries present")
+        for kind, rows in (
+            ("artist", overview.artists),
+            ("genre", overview.genres),
+            ("track", overview.tracks),
+            ("album", overview.albums),
+        ):
+            self.stdout.write(f"\nTop {kind}s ({overview.distinct[kind]:,} in all):")
+            for row in rows:
+                label = row["key"] if row["name"] is None else f"{row['name']} ({row['key']})"
+                self.stdout.write(f"  {row['entries']:>10,}  {label}")
+        self.stdout.write("\nDecades:")
+        for row in overview.decades:
+            self.stdout.write(f"  {row['entries']:>10,}  {row['decade']}s")
+        self.stdout.write(f"  {overview.unknown_year:>10,}  year unknown")
