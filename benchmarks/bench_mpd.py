@@ -131,6 +131,8 @@ def child_queries(args):
             f"summaries vs a fresh aggregation: {report['summary_differences'] or 'exact'}"
             f" (checked in {checking.seconds:.1f} s)"
         )
+    if _has_summaries() and args.summary_scale > 1:
+        report["scaled_summaries"] = _time_scaled_summaries(args.runs, args.summary_scale)
     playlists = _chosen_playlists()
     report["playlists"] = playlists
     report["variants"] = {}
@@ -248,6 +250,43 @@ def _time_warehouse_wide(runs, *, from_scratch):
     return results
 
 
+def _time_scaled_summaries(runs, scale):
+    """The summary selectors on a summary table `scale` times as large: as many
+    keys per kind as `scale` times this import would give (the generator's
+    catalog grows with the slices), the added ones a long tail of one entry
+    each. Their cost depends on the summary's keys, not on the fact table's
+    rows, so this stands for an import `scale` times as large; rolled back."""
+    from django.db import connection, transaction
+
+    from warehouse import summaries
+
+    results = {}
+    with transaction.atomic():
+        with connection.cursor() as cursor, Timer() as filling:
+            cursor.execute(
+                "SELECT kind, COUNT(*) FROM warehouse_summary WHERE kind <> 'year' GROUP BY kind"
+            )
+            for kind, keys in cursor.fetchall():
+                cursor.execute(
+                    "INSERT INTO warehouse_summary (kind, key, name, entries) "
+                    "SELECT %s, 'tail-' || n, 'Tail ' || n, 1 FROM generate_series(1, %s) n",
+                    [kind, keys * (scale - 1)],
+                )
+            cursor.execute("ANALYZE warehouse_summary")
+            cursor.execute("SELECT kind, COUNT(*) FROM warehouse_summary GROUP BY kind")
+            results["keys"] = dict(cursor.fetchall())
+        log(f"summary scaled ×{scale} in {filling.seconds:.1f} s: {results['keys']}")
+        results["warehouse_overview (summaries, 5 kinds)"] = _timed(
+            lambda: summaries.warehouse_overview(limit=20), runs
+        )
+        for kind in summaries.KINDS:
+            results[f"top 20 {kind}s (summaries)"] = _timed(
+                lambda kind=kind: summaries.top(kind=kind, limit=20), runs
+            )
+        transaction.set_rollback(True)
+    return results
+
+
 def _summaries_exact():
     """Kinds whose counts differ from a fresh aggregation ({} when exact)."""
     from warehouse import summaries
@@ -336,6 +375,8 @@ def parent(args):
                     "queries",
                     "--runs",
                     str(args.runs),
+                    "--summary-scale",
+                    str(args.summary_scale),
                     *(f"--candidate-index={sql}" for sql in args.candidate_index),
                 ],
                 tmp / "queries.json",
@@ -426,6 +467,17 @@ def render(report):
             "warehouse_summary against a fresh aggregation: "
             + (str(queries["summary_differences"]) if queries["summary_differences"] else "exact")
         )
+    scaled = queries.get("scaled_summaries")
+    if scaled:
+        out.append(
+            f"\nsummary selectors with the summary scaled ×{args['summary_scale']} "
+            f"(keys: {scaled['keys']}):"
+        )
+        out.extend(
+            f"  {label}: p50 {value['p50_ms']:.1f} / p95 {value['p95_ms']:.1f} ms"
+            for label, value in scaled.items()
+            if "p50_ms" in value
+        )
     with_, without = queries["variants"]["with"], queries["variants"]["without"]
     rows = [
         (
@@ -473,6 +525,13 @@ def main(argv=None):
         action="append",
         help="CREATE INDEX statement to time the queries with (repeatable; default: a "
         "partial btree on artist_ids); built in a transaction that is rolled back",
+    )
+    parser.add_argument(
+        "--summary-scale",
+        type=int,
+        default=10,
+        help="also time the summary selectors with this many times the summary's keys "
+        "(default 10: 10 slices stand for 100; 1 = off)",
     )
     parser.add_argument("--json", help="also write all results to this JSON file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

@@ -31,7 +31,7 @@ class Command(BaseCommand):
             ("track", overview.tracks),
             ("album", overview.albums),
         ):
-            self.stdout.write(f"\nTop {kind}s ({overview.distinct[kind]:,} in all):")
+            self.stdout.write(f"\nTop {kind}s ({summaries.distinct(kind=kind):,} in all):")
             for row in rows:
                 label = row["key"] if row["name"] is None else f"{row['name']} ({row['key']})"
                 self.stdout.write(f"  {row['entries']:>10,}  {label}")
