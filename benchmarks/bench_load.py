@@ -11,6 +11,10 @@ Rows are generated once (`devtools.synthetic.snapshots.benchmark_snapshots`, the
 * loader   `warehouse.loader.load_playlist`: first load into an empty table, reload
            of the same snapshot (no-op), a reload with 10% of rows changed under the
            same snapshot id, and one under a new snapshot id;
+           With `warehouse.summaries`, each is timed with the warehouse-wide counts'
+           upkeep and without it (a no-op), alternating, and the upkeep's own seconds
+           are measured within each load: its share of the rest of that load is the
+           cost the summaries put on a load, whatever the machine's load;
 * (a) ORM  per-row `filter().first()` then `create()` / `filter().update()` in one
            transaction, on a subset (`--orm-rows`, default one playlist of 10,000);
 * (b)      pandas `DataFrame.to_sql` (SQLAlchemy) into a staging table, then
@@ -18,7 +22,8 @@ Rows are generated once (`devtools.synthetic.snapshots.benchmark_snapshots`, the
 * (c)      the ceiling: the same rows, already serialized, bulk-written into an
            unindexed TEMP table (PostgreSQL COPY / SQLite executemany), no merge.
 
-Uses its own databases only: PostgreSQL `bench_playlist_analytics` (dropped and
+Uses its own databases only: PostgreSQL `bench_playlist_analytics` (or
+`BENCH_PG_DATABASE`; dropped and
 created at start, dropped at the end unless --keep-db) and a temp SQLite file.
 """
 

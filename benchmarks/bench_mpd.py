@@ -1,7 +1,7 @@
 """Benchmark: a synthetic Million Playlist Dataset at scale into PostgreSQL.
 
     .venv/bin/python -m benchmarks.bench_mpd [--slices 100] [--runs 20] [--keep-db]
-        [--queries-only] [--candidate-index SQL] [--json FILE]
+        [--queries-only] [--candidate-index SQL] [--summary-scale 10] [--json FILE]
 
 1. `--slices` slices of 1,000 playlists (~66 tracks each: 100 slices ≈ 100,000
    playlists, ~6.35 million rows) are written by `devtools.synthetic.mpd` into a
@@ -20,6 +20,14 @@
    (`--candidate-index`, default a partial btree on `artist_ids`) inside a
    transaction that is rolled back. EXPLAIN (ANALYZE, BUFFERS) of the
    warehouse-wide query is printed for both.
+
+With `warehouse.summaries`, step 3 first checks `warehouse_summary` against a fresh
+aggregation (`summaries.differences`), then also times the warehouse-wide selectors
+read from it (`warehouse_overview`, `top` per kind) against the same top 20s
+aggregated from scratch (the "before"), and once more on a summary table holding
+`--summary-scale` times its keys (a long tail added in a rolled-back transaction:
+their cost depends on the summary's keys, not on the fact table's rows).
+`BENCH_MPD_DATABASE` names the throwaway database (default `bench_mpd`).
 
 `--keep-db` keeps `bench_mpd` (e.g. for EXPLAIN by hand); `--queries-only` reruns
 step 3 on a kept database. It never touches any other database.
