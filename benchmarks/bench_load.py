@@ -526,9 +526,11 @@ class Bench:
                 times[prefix],
             )
 
-    def run(self):
+    def run(self, *, loader_only=False):
         self.bench_loader()
         self.bench_loader_batch()
+        if loader_only:
+            return self.results
         self.bench_ceiling()
         self.bench_pandas()
         self.bench_orm()
@@ -628,7 +630,7 @@ def child(args):
     log(f"{connection.vendor}: {sum(len(r) for _, r, _ in data)} rows in {len(data)} playlists")
     digest = _loader_digest()
     bench = Bench(data, repeat=args.repeat, orm_rows=args.orm_rows)
-    results = bench.run()
+    results = bench.run(loader_only=args.loader_only)
     results["loader_sha256"] = digest
     if _loader_digest() != digest:
         results["loader_sha256_changed_during_run"] = _loader_digest()
@@ -665,6 +667,7 @@ def parent(args):
             str(args.repeat),
             "--orm-rows",
             str(args.orm_rows),
+            *(["--loader-only"] if args.loader_only else []),
         ]
         for database in databases:
             log(f"--- {database} ---")
@@ -739,29 +742,31 @@ def render(all_results, machine, args):
         out.append(
             _common.format_table(("method", "rows", "median s", "rows/s", "runs s", "notes"), rows)
         )
-        loader = results["loader_first"]["seconds"]
-        pandas = results["pandas_first"]["seconds"]
-        ceiling = results["ceiling"]["seconds"]
-        orm_rate = results["orm_first"]["rows"] / results["orm_first"]["seconds"]
-        loader_rate = results["loader_first"]["rows"] / loader
-        out.append("")
-        out.append(
-            f"loader vs (b) pandas, first load: {pandas / loader:.2f}× faster"
-            + (
-                "  (target ≥ 3×: " + ("MET" if pandas / loader >= 3 else "MISSED") + ")"
-                if database == "postgresql"
-                else "  (no target on SQLite)"
+        if "pandas_first" in results:  # not with --loader-only
+            loader = results["loader_first"]["seconds"]
+            pandas = results["pandas_first"]["seconds"]
+            ceiling = results["ceiling"]["seconds"]
+            orm_rate = results["orm_first"]["rows"] / results["orm_first"]["seconds"]
+            loader_rate = results["loader_first"]["rows"] / loader
+            out.append("")
+            out.append(
+                f"loader vs (b) pandas, first load: {pandas / loader:.2f}× faster"
+                + (
+                    "  (target ≥ 3×: " + ("MET" if pandas / loader >= 3 else "MISSED") + ")"
+                    if database == "postgresql"
+                    else "  (no target on SQLite)"
+                )
             )
-        )
-        out.append(
-            f"loader vs (b) pandas, no-op reload: "
-            f"{results['pandas_noop']['seconds'] / results['loader_noop']['seconds']:.2f}× faster"
-        )
-        out.append(
-            f"loader vs (c) ceiling: loader takes {loader / ceiling:.2f}× the ceiling's time"
-            f"  (target ≤ 4×: {'MET' if loader / ceiling <= 4 else 'MISSED'})"
-        )
-        out.append(f"loader vs (a) per-row ORM, rows/s: {loader_rate / orm_rate:.1f}× faster")
+            out.append(
+                "loader vs (b) pandas, no-op reload: "
+                f"{results['pandas_noop']['seconds'] / results['loader_noop']['seconds']:.2f}"
+                "× faster"
+            )
+            out.append(
+                f"loader vs (c) ceiling: loader takes {loader / ceiling:.2f}× the ceiling's time"
+                f"  (target ≤ 4×: {'MET' if loader / ceiling <= 4 else 'MISSED'})"
+            )
+            out.append(f"loader vs (a) per-row ORM, rows/s: {loader_rate / orm_rate:.1f}× faster")
         costs = [
             (key, results[key]["seconds"] / results[f"nosummary_{key}"]["seconds"])
             for key in SUMMARY_COST_KEYS
@@ -797,6 +802,11 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (default 3)")
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--keep-db", action="store_true", help="keep bench_playlist_analytics")
+    parser.add_argument(
+        "--loader-only",
+        action="store_true",
+        help="time the project's loader only (with and without summaries), not (a)-(c)",
+    )
     parser.add_argument("--json", help="also write all results to this JSON file")
     parser.add_argument("--data", help=argparse.SUPPRESS)
     _common.run_parent_or_child(parser, argv, parent=parent, child=child)
