@@ -189,3 +189,19 @@ def test_the_shell_prints_the_overview(capsys):
     printed = json.loads(capsys.readouterr().out)
     assert printed["artists"] == [{"key": "lead", "name": "Lead", "entries": 1}]
     assert printed["genres"][0]["key"] in ("indie", "rock")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_builds_the_counts_of_an_existing_warehouse():
+    from django.db.migrations.executor import MigrationExecutor
+
+    load([TrackFactory(artists=(LEAD, GUEST)), TrackFactory(artists=(LEAD,))], playlist_id="p1")
+    load([], playlist_id="p2", snapshot_id="a")
+    expected = counted_in_python()
+    executor = MigrationExecutor(connection)
+    executor.migrate([("warehouse", "0005_history_backfill")])  # no warehouse_summary
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert stored() == expected
+    assert stored()[("artist", "lead")] == 2
