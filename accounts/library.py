@@ -7,6 +7,7 @@ It is recorded per (person, playlist) on their list entry (UserPlaylist.access):
 - `add_to_list` puts a playlist on a person's list, *waiting* until they load it;
 - `grant` when their token read the items (or their import loaded it), kept
   while their later reads keep succeeding;
+- `restore_entry` puts back, exactly, an entry its person just removed (Undo);
 - `refuse` when Spotify refuses their token (404 or 403): the data is hidden
   again and the reason kept, until a later read of theirs succeeds.
 
@@ -14,6 +15,8 @@ Being on the list is not enough, and knowing a playlist's id is nothing: every
 page, JSON endpoint, export and comparison asks `visible_playlist_ids` or
 `may_see` (through dashboard.access), never UserPlaylist directly.
 """
+
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -32,6 +35,35 @@ def may_see(user, playlist_id):
 def add_to_list(user, playlist_id):
     """Put the playlist on the user's list (waiting, unless it was there already)."""
     entry, _ = UserPlaylist.objects.get_or_create(user=user, playlist_id=playlist_id)
+    return entry
+
+
+def entry_state(entry):
+    """What restore_entry needs to put a removed entry back exactly as it was."""
+    return {
+        "playlist_id": entry.playlist_id,
+        "access": entry.access,
+        "access_reason": entry.access_reason,
+        "access_changed_at": entry.access_changed_at.isoformat()
+        if entry.access_changed_at
+        else None,
+    }
+
+
+def restore_entry(user, state):
+    """Undo a removal: the entry as entry_state saw it (the caller keeps that state
+    where the user cannot forge it, the server-side session). An entry added again
+    meanwhile stays as it is."""
+    changed = state.get("access_changed_at")
+    entry, _ = UserPlaylist.objects.get_or_create(
+        user=user,
+        playlist_id=state["playlist_id"],
+        defaults={
+            "access": state["access"],
+            "access_reason": state["access_reason"],
+            "access_changed_at": datetime.fromisoformat(changed) if changed else None,
+        },
+    )
     return entry
 
 

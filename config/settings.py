@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # intcomma and friends: numbers as people read them
     "csp",
     "warehouse",
     # Before django_q: its `qcluster` command takes the place of django-q2's.

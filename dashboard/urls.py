@@ -26,6 +26,8 @@ urlpatterns = [
         "download/playlists.<str:file_format>", downloads.library_download, name="library-download"
     ),
     path("playlists/<str:playlist_id>/remove/", playlists.remove, name="remove"),
+    path("playlists/<str:playlist_id>/restore/", playlists.restore, name="restore"),
+    path("playlists/runs.json", playlists.runs_json, name="home-runs"),
     path("playlists/<str:playlist_id>/enrich/", playlists.enrich, name="enrich"),
     path("overview/", analytics.overview, name="overview"),
     path("library/", across.library, name="library"),

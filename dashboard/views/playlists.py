@@ -2,15 +2,18 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, F, Window
+from django.db.models import Count, F, Sum, Window
 from django.db.models.functions import RowNumber
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts import library
 from accounts.connections import connection_for, spotify_reader
+from accounts.demo_login import DEMO_PASSWORD, DEMO_USERNAME, demo_user_exists
 from accounts.models import UserPlaylist
 from dashboard.access import (
     playlist_for,
@@ -21,7 +24,8 @@ from dashboard.access import (
 )
 from dashboard.forms import AddPlaylistForm
 from dashboard.library import user_playlist_add
-from ingestion.models import IngestRun, Kind, Trigger
+from dashboard.views.runs import retry_helps, run_status
+from ingestion.models import FINAL_STATUSES, IngestRun, Kind, RunStatus, Trigger
 from ingestion.references import InvalidPlaylistReference
 from ingestion.runs import request_enrichment
 from warehouse.models import Playlist, PlaylistTrack, Source
@@ -35,6 +39,40 @@ class PlaylistRow:
     playlist: Playlist | None  # None until its first ingest has loaded it
     track_count: int
     latest_run: IngestRun | None
+    duration_ms: int = 0
+
+    @property
+    def needs_attention(self):
+        """Never loaded for this user, and the reason is known: the add failed, or
+        Spotify refused the user's account. Shown in the compact strip, not as a card."""
+        if self.playlist is not None:
+            return False
+        if self.entry.access == "refused":
+            return True
+        run = self.latest_run
+        return run is not None and run.status in (RunStatus.FAILED, RunStatus.CANCELLED)
+
+    @property
+    def attention_reason(self):
+        if self.entry.access == "refused":
+            return self.entry.access_reason or "Spotify does not let your account read it."
+        return (self.latest_run and self.latest_run.error) or "The last attempt failed."
+
+    @property
+    def can_retry(self):
+        return self.latest_run is not None and retry_helps(self.latest_run)
+
+    @property
+    def refreshed_at(self):
+        """When this user's own run last brought the data up to date (None: their
+        data is from someone else's load, or a file; "refreshed 6 minutes ago"
+        would then read as if it were theirs)."""
+        run = self.latest_run
+        if run is None or run.status not in FINAL_STATUSES or run.status == RunStatus.FAILED:
+            return None
+        if run.status == RunStatus.CANCELLED:
+            return None
+        return run.finished_at
 
     @property
     def playlist_id(self):
@@ -58,18 +96,23 @@ def user_playlist_rows(*, user):
         return []
     ids = [entry.playlist_id for entry in entries if entry.is_visible]
     playlists = Playlist.objects.in_bulk(ids)
-    counts = dict(
-        PlaylistTrack.objects.filter(playlist_id__in=ids, removed_at__isnull=True)
+    counts = {
+        row["playlist_id"]: row
+        for row in PlaylistTrack.objects.filter(playlist_id__in=ids, removed_at__isnull=True)
         .values("playlist_id")
-        .annotate(tracks=Count("*"))
-        .values_list("playlist_id", "tracks")
-    )
+        .annotate(tracks=Count("*"), duration_ms=Sum("track_duration_ms"))
+        .order_by()
+    }
     latest_runs = _latest_runs(user, [entry.playlist_id for entry in entries])
+    without_run = {entry.playlist_id for entry in entries} - latest_runs.keys()
+    if without_run:  # playlists from exports: their file import is their run
+        latest_runs.update(_file_runs(user, without_run))
     return [
         PlaylistRow(
             entry=entry,
             playlist=playlists.get(entry.playlist_id),
-            track_count=counts.get(entry.playlist_id, 0),
+            track_count=counts.get(entry.playlist_id, {}).get("tracks", 0),
+            duration_ms=counts.get(entry.playlist_id, {}).get("duration_ms") or 0,
             latest_run=latest_runs.get(entry.playlist_id),
         )
         for entry in entries
@@ -90,15 +133,105 @@ def _latest_runs(user, playlist_ids):
     return {run.playlist_id: run for run in ranked.filter(rank=1)}
 
 
+# The home page's (and the overview's) sorts: key, label, and the rows' sort key.
+LIST_SORTS = {
+    "name": ("Name", lambda row: row.name.casefold()),
+    "tracks": ("Tracks", lambda row: row.track_count),
+    "length": ("Length", lambda row: row.duration_ms),
+    "refreshed": ("Last refreshed", lambda row: _refreshed_key(row)),
+}
+DEFAULT_LIST_SORT = "name"
+
+
+def _refreshed_key(row):
+    loaded = row.refreshed_at or (row.playlist.last_ingested_at if row.playlist else None)
+    return loaded.timestamp() if loaded else 0.0
+
+
+def list_order(params):
+    """(sort, direction, query) from a list page's GET parameters, defaults for junk."""
+    sort = params.get("sort", DEFAULT_LIST_SORT)
+    sort = sort if sort in LIST_SORTS else DEFAULT_LIST_SORT
+    default_dir = "asc" if sort == "name" else "desc"  # biggest and newest first
+    direction = params.get("dir", default_dir)
+    direction = direction if direction in ("asc", "desc") else default_dir
+    return sort, direction, params.get("q", "").strip()[:200]
+
+
+def sorted_rows(rows, *, sort, direction, query, name=lambda row: row.name):
+    """The rows whose name contains `query` (any case), in the order asked; ties by name."""
+    folded = query.casefold()
+    shown = [row for row in rows if folded in name(row).casefold()]
+    shown.sort(key=lambda row: name(row).casefold())
+    shown.sort(key=LIST_SORTS[sort][1], reverse=direction == "desc")
+    return shown
+
+
+def sort_links(sort, direction):
+    """[(key, label, current, next_dir)] for a list page's sort control."""
+    return [
+        {
+            "key": key,
+            "label": label,
+            "current": key == sort,
+            "next_dir": ("desc" if direction == "asc" else "asc")
+            if key == sort
+            else ("asc" if key == "name" else "desc"),
+        }
+        for key, (label, _) in LIST_SORTS.items()
+    ]
+
+
+FILE_RUNS_LOOKED_AT = 100  # a person's latest file imports; older ones show no badge
+
+
+def _file_runs(user, playlist_ids):
+    """playlist id → the user's latest file import that loaded it (one query)."""
+    found = {}
+    runs = user_runs(user).filter(kind=Kind.FILE).order_by("-queued_at", "-pk")
+    for run in runs[:FILE_RUNS_LOOKED_AT]:
+        for imported in run.playlists or ():
+            playlist_id = imported.get("playlist_id")
+            if playlist_id in playlist_ids and playlist_id not in found:
+                found[playlist_id] = run
+    return found
+
+
 def _render_home(request, form):
     rows = user_playlist_rows(user=request.user)
+    attention = [row for row in rows if row.needs_attention]
+    listed = [row for row in rows if not row.needs_attention]
+    sort, direction, query = list_order(request.GET)
     context = {
         "rows": rows,
+        "attention": attention,
+        "shown": sorted_rows(listed, sort=sort, direction=direction, query=query),
+        "listed_count": len(listed),
+        "sort": sort,
+        "direction": direction,
+        "query": query,
+        "sorts": sort_links(sort, direction),
         "has_loaded": any(row.playlist for row in rows),
         "form": form,
         "connection": connection_for(request.user),
+        "undo": _undo_offer(request),
+        "demo_login": _demo_login(rows),
     }
     return render(request, "dashboard/home.html", context)
+
+
+def _demo_login(rows):
+    """The demo's login, for an empty list's "Try the demo" (development only)."""
+    if rows or not settings.DEBUG or not demo_user_exists():
+        return None
+    return {"username": DEMO_USERNAME, "password": DEMO_PASSWORD}
+
+
+def _undo_offer(request):
+    """The entry just removed, once, on the page the removal leads to (its Undo button)."""
+    if not request.session.pop("offer_undo", False):
+        return None
+    return request.session.get("removed_entry")
 
 
 @login_required
@@ -151,7 +284,33 @@ def remove(request, playlist_id):
     entry = user_entry_or_404(request.user, playlist_id)
     playlist = playlist_for(entry)
     # Only the user's entry goes: the warehouse keeps the data (others may list it).
-    entry.delete()
     name = playlist.name if playlist else playlist_id
+    # Kept in the (server-side) session so that Undo puts back exactly this entry,
+    # its access included, and nothing the user never had.
+    request.session["removed_entry"] = {**library.entry_state(entry), "name": name}
+    request.session["offer_undo"] = True
+    entry.delete()
     messages.success(request, f"Removed {name} from your list.")
     return redirect("dashboard:home")
+
+
+@login_required
+@require_POST
+def restore(request, playlist_id):
+    """Undo a removal: the entry the user just removed comes back as it was."""
+    removed = request.session.get("removed_entry")
+    if not removed or removed["playlist_id"] != playlist_id:
+        raise Http404("Nothing to undo.")
+    library.restore_entry(request.user, removed)
+    del request.session["removed_entry"]
+    messages.success(request, f"{removed['name']} is back on your list.")
+    return redirect("dashboard:home")
+
+
+@login_required
+def runs_json(request):
+    """The states of the user's runs whose ids `?run=` lists: what the home page
+    follows live, one request for the whole page (not one per card)."""
+    ids = [int(value) for value in request.GET.getlist("run") if value.isdigit()][:100]
+    runs = user_runs(request.user).filter(pk__in=ids)
+    return JsonResponse({"runs": [run_status(run) for run in runs]})

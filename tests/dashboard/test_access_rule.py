@@ -89,6 +89,9 @@ def assert_sees_nothing_of(client, user, playlist_id, *, secrets, others_run):
         f"/runs/{others_run.pk}/status.json",
     ):
         assert client.get(url).status_code == 404, url
+    # The home page's one polled JSON: someone else's run is not in it.
+    runs = client.get(reverse("dashboard:home-runs"), {"run": others_run.pk}).json()
+    assert runs == {"runs": []}
     for page in (dashboard, overview, home):
         html = page.content.decode()
         for secret in secrets:

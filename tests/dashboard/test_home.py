@@ -113,7 +113,18 @@ def test_it_renders_script_in_names_and_descriptions_inert(client, alice, loaded
 
     assert "<script>alert(" not in page
     assert "&lt;script&gt;alert(&#x27;name&#x27;)&lt;/script&gt;" in page
-    assert "&lt;script&gt;alert(&#x27;description&#x27;)&lt;/script&gt;" in page
+    # Descriptions are shown as text without their tags (issue 16: Spotify sends a few).
+    assert '<p class="description">alert(&#x27;description&#x27;)</p>' in page
+
+
+def test_descriptions_show_their_words_not_their_tags(client, alice, loaded_playlist):
+    loaded_playlist(alice, description="<i>No skips.</i> Rock &amp; roll &lt;3")
+    client.force_login(alice)
+
+    page = client.get(HOME).content.decode()
+
+    assert '<p class="description">No skips. Rock &amp; roll &lt;3</p>' in page
+    assert "<i>" not in page
 
 
 def _home_queries(client, user, django_assert_num_queries, count):
