@@ -43,7 +43,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.expressions import RowRange
+from django.db.models.expressions import RawSQL, RowRange
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower, TruncMonth
 from django.utils import timezone
@@ -526,7 +526,9 @@ DEFAULT_PAGE_SIZE = 50
 TRACK_COLUMNS = (
     "track_id",
     "track_name",
+    "artist_ids",  # the chart filter's artist, and each artist's Spotify link
     "artist_names",
+    "album_id",
     "album_name",
     "release_year",
     "track_duration_ms",
@@ -568,8 +570,12 @@ def playlist_tracks_page(
     page_size: int = DEFAULT_PAGE_SIZE,
     also_in: Sequence[str] = (),
     not_in: Sequence[str] = (),
+    filters: Mapping[str, Any] | None = None,
 ) -> TracksPage:
     """One page of the present tracks, sorted and filtered by the database (2 queries).
+
+    `filters` narrows to a chart's bar (see TRACK_FILTERS): {"artist": id},
+    {"genre": name}, {"decade": 1990}, {"year": 1997}, {"minutes": 3}.
 
     Unknown sorts, directions and page sizes fall back to the defaults; a page
     past the end is the last page. `query` matches track, artist or album names
@@ -587,6 +593,7 @@ def playlist_tracks_page(
     if not_in:
         tracks = tracks.exclude(track_id__in=_present(not_in).values("track_id"))
     tracks = _matching(tracks, query)
+    tracks = _narrowed(tracks, filters or {})
     total = tracks.count()
     pages = max(1, -(-total // page_size))
     page = min(max(1, _int(page, 1)), pages)
@@ -632,6 +639,61 @@ def _search(query: str | None) -> Q:
         | Q(album_name__icontains=query)
         | Q(artists_text__icontains=query)
     )
+
+
+# A chart bar's filter: name → how the value is read from a URL parameter.
+TRACK_FILTERS: dict[str, type] = {
+    "artist": str,
+    "genre": str,
+    "decade": int,
+    "year": int,
+    "minutes": int,
+}
+
+
+def track_filters(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The valid TRACK_FILTERS among `params` (a request's GET), junk dropped."""
+    found: dict[str, Any] = {}
+    for name, kind in TRACK_FILTERS.items():
+        value = str(params.get(name) or "").strip()[:200]
+        if not value:
+            continue
+        if kind is int:
+            if not value.lstrip("-").isdigit():
+                continue
+            found[name] = int(value)
+        else:
+            found[name] = value
+    return found
+
+
+def _contains(column: str, value: str) -> RawSQL:
+    """The rows whose JSON array of strings `column` holds `value`."""
+    each = _sql("each", column=f"{TABLE}.{column}", alias="f")
+    return RawSQL(
+        f"EXISTS (SELECT 1 FROM {each} WHERE f.value = %s)", (value,), output_field=BooleanField()
+    )
+
+
+def _narrowed(
+    tracks: QuerySet[PlaylistTrack], filters: Mapping[str, Any]
+) -> QuerySet[PlaylistTrack]:
+    """The rows a chart's bar counted (see track_filters)."""
+    if "artist" in filters:
+        tracks = tracks.filter(_contains("artist_ids", filters["artist"]))
+    if "genre" in filters:
+        tracks = tracks.filter(_contains("track_genres", filters["genre"]))
+    if "year" in filters:
+        tracks = tracks.filter(release_year=filters["year"])
+    if "decade" in filters:
+        decade = filters["decade"]
+        tracks = tracks.filter(release_year__gte=decade, release_year__lt=decade + 10)
+    if "minutes" in filters:
+        low = filters["minutes"] * DURATION_BUCKET_MS
+        tracks = tracks.filter(track_duration_ms__gte=low)
+        if filters["minutes"] < DURATION_BUCKETS:  # the last bucket is open-ended
+            tracks = tracks.filter(track_duration_ms__lt=low + DURATION_BUCKET_MS)
+    return tracks
 
 
 def _int(value: Any, default: int) -> int:

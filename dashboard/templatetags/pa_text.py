@@ -1,6 +1,7 @@
 """Template filters for text from outside (Spotify, export files)."""
 
 import html
+import re
 
 from django import template
 from django.utils.html import strip_tags
@@ -16,3 +17,23 @@ def as_text(value):
     if not value:
         return ""
     return html.unescape(strip_tags(str(value)))
+
+
+# Spotify's ids are 22 base-62 characters; local files and exports have ids of
+# their own ("local:…", "export:…") that open.spotify.com does not know.
+_SPOTIFY_ID = re.compile(r"[0-9A-Za-z]{22}")
+
+
+@register.filter
+def spotify_url(spotify_id, kind):
+    """`{{ id|spotify_url:"track" }}`: its open.spotify.com page, or "" if the id is
+    not a real Spotify id (a local file, a track only known from an export)."""
+    if not isinstance(spotify_id, str) or not _SPOTIFY_ID.fullmatch(spotify_id):
+        return ""
+    return f"https://open.spotify.com/{kind}/{spotify_id}"
+
+
+@register.filter
+def zip_lists(first, second):
+    """Pairs of two lists (artist ids and names), as far as both go."""
+    return list(zip(first or (), second or (), strict=False))

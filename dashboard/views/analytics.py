@@ -25,7 +25,9 @@ from ingestion.models import IngestRun, Kind, RunStatus
 from warehouse import queries
 from warehouse.models import Source
 
-NO_GENRE_LABEL = "No genre listed"
+# Below this many tracks a playlist shows its figures and table, not charts of
+# single giant bars that say nothing.
+CHARTS_FROM_TRACKS = 5
 TABLE_COLUMNS = (
     ("position", "#"),
     ("track", "Track"),
@@ -62,6 +64,7 @@ def playlist_dashboard(request, playlist_id):
             context["headline"] = data.headline
             if data.headline.tracks:
                 context.update(_dashboard_context(request, playlist_id, data, loaded_run))
+                context["charts_from"] = CHARTS_FROM_TRACKS
     return render(request, "dashboard/playlist_dashboard.html", context)
 
 
@@ -111,13 +114,17 @@ def _skipped(run):
 
 def _dashboard_context(request, playlist_id, data, loaded_run):
     visible = list(visible_playlist_ids(request.user))
-    charts = [
-        _artists_chart(data.top_artists),
-        _genres_chart(data.genres),
-        *_release_charts(data.years),
-        _durations_chart(data.durations),
-        _timeline_chart(data.timeline),
-    ]
+    charts = []
+    if data.headline.tracks >= CHARTS_FROM_TRACKS:
+        charts = [
+            _artists_chart(data.top_artists),
+            _genres_chart(data.genres),
+            *_release_charts(data.years),
+            _durations_chart(data.durations),
+            _timeline_chart(data.timeline),
+        ]
+        for chart in charts:  # a click on a bar filters the table below
+            chart["filterable"] = chart["filter"] is not None
     return {
         "figures": _headline_figures(data.headline, _skipped(loaded_run)),
         "charts": charts,
@@ -147,15 +154,38 @@ def _repeats_note(h):
     return f"plus {repeats:,} repeat{'s' if repeats != 1 else ''}" if repeats else ""
 
 
-def _chart(key, title, labels, values, *, unit="tracks", horizontal=False, note=""):
+def _chart(
+    key,
+    title,
+    labels,
+    values,
+    *,
+    axis,
+    unit="tracks",
+    horizontal=False,
+    note="",
+    filter_name=None,
+    filter_values=None,
+):
+    """One bar chart for the page scripts (charts.js draws any of them the same way).
+
+    `axis`: the category axis's title (with its unit, if any); the value axis is
+    titled from `unit`. `filter_name`/`filter_values`: the track table's filter a
+    click on each bar sets (see warehouse.queries.TRACK_FILTERS), or None.
+    """
     return {
         "id": key,
         "title": title,
         "labels": [str(label) for label in labels],
         "values": list(values),
         "unit": unit,
+        "category_title": axis,
+        "value_title": f"{unit[:1].upper()}{unit[1:]}",
         "horizontal": horizontal,
         "note": note,
+        "filter": filter_name,
+        "filter_values": list(filter_values) if filter_name else [],
+        "filterable": False,
         "rows": list(zip(labels, values, strict=True)),
     }
 
@@ -166,13 +196,18 @@ def _artists_chart(artists):
         "Top artists",
         [artist["name"] or artist["artist_id"] for artist in artists],
         [artist["tracks"] for artist in artists],
+        axis="Artist",
         horizontal=True,
+        filter_name="artist",
+        filter_values=[artist["artist_id"] for artist in artists],
     )
 
 
 def _genres_chart(genres):
-    labels = [genre["genre"] for genre in genres.genres] + [NO_GENRE_LABEL]
-    values = [genre["tracks"] for genre in genres.genres] + [genres.without_genres]
+    """The genres with tracks; the tracks without any are a sentence, not a bar
+    (as a bar it dwarfed every real genre)."""
+    labels = [genre["genre"] for genre in genres.genres]
+    values = [genre["tracks"] for genre in genres.genres]
     note = (
         f"{_percent(genres.without_genres_share)} of tracks have no genre: Spotify lists none "
         "for their artists"
@@ -183,13 +218,23 @@ def _genres_chart(genres):
         )
         + ". A track has the genres of all its artists, so it can count under several."
     )
-    chart = _chart("genres", "Top genres", labels, values, horizontal=True, note=note)
-    chart["highlight"] = NO_GENRE_LABEL
-    return chart
+    if not genres.without_genres:
+        note = "A track has the genres of all its artists, so it can count under several."
+    return _chart(
+        "genres",
+        "Top genres",
+        labels,
+        values,
+        axis="Genre",
+        horizontal=True,
+        note=note,
+        filter_name="genre",
+        filter_values=labels,
+    )
 
 
 def _release_charts(years):
-    unknown = f"{years.unknown:,} tracks have no known release date." if years.unknown else ""
+    unknown = _count_note(years.unknown, "has no known release date", "have no known release date")
     decades = _with_empty_steps({row["decade"]: row["tracks"] for row in years.decades}, step=10)
     by_year = _with_empty_steps({row["year"]: row["tracks"] for row in years.years}, step=1)
     return [
@@ -198,10 +243,29 @@ def _release_charts(years):
             "Release decades",
             [f"{decade}s" for decade in decades],
             list(decades.values()),
+            axis="Release decade",
             note=unknown,
+            filter_name="decade",
+            filter_values=list(decades),
         ),
-        _chart("years", "Release years", list(by_year), list(by_year.values()), note=unknown),
+        _chart(
+            "years",
+            "Release years",
+            list(by_year),
+            list(by_year.values()),
+            axis="Release year",
+            note=unknown,
+            filter_name="year",
+            filter_values=list(by_year),
+        ),
     ]
+
+
+def _count_note(count, one, many):
+    """ "1 track has …" / "1,467 tracks have …" / "" for none."""
+    if not count:
+        return ""
+    return f"{count:,} track {one}." if count == 1 else f"{count:,} tracks {many}."
 
 
 def _with_empty_steps(counts, *, step):
@@ -213,27 +277,30 @@ def _with_empty_steps(counts, *, step):
 
 
 def _durations_chart(durations):
-    note = f"{durations.unknown:,} tracks have no known length." if durations.unknown else ""
     return _chart(
         "durations",
         "Track lengths",
         [bucket["label"] for bucket in durations.buckets],
         [bucket["tracks"] for bucket in durations.buckets],
-        note=note,
+        axis="Length (minutes)",
+        note=_count_note(durations.unknown, "has no known length", "have no known length"),
+        filter_name="minutes",
+        filter_values=[bucket["min_minutes"] for bucket in durations.buckets],
     )
 
 
 def _timeline_chart(timeline):
-    note = (
-        f"{timeline.unknown:,} tracks have no date of addition (Spotify does not say)."
-        if timeline.unknown
-        else ""
+    note = _count_note(
+        timeline.unknown,
+        "has no date of addition (Spotify does not say)",
+        "have no date of addition (Spotify does not say)",
     )
     return _chart(
         "timeline",
         "Tracks added per month",
         [month["month"] for month in timeline.months],
         [month["tracks"] for month in timeline.months],
+        axis="Month added",
         note=note,
     )
 
@@ -257,6 +324,8 @@ def _table_context(
     """The track table of one playlist; `also_in`/`not_in` narrow it to the tracks
     also in those playlists or in none of them (a comparison's lists)."""
     params = request.GET
+    # A chart bar's filter: only a playlist's own table (not a comparison's lists).
+    filters = {} if also_in or not_in else queries.track_filters(params)
     page = queries.playlist_tracks_page(
         playlist_id=playlist_id,
         sort=params.get("sort", queries.DEFAULT_SORT),
@@ -266,6 +335,7 @@ def _table_context(
         page_size=_int(params.get("size"), queries.DEFAULT_PAGE_SIZE),
         also_in=also_in,
         not_in=not_in,
+        filters=filters,
     )
     others = queries.tracks_also_in(
         track_ids=[row["track_id"] for row in page.rows],
@@ -276,19 +346,57 @@ def _table_context(
         row["duration"] = _short_duration(row["track_duration_ms"])
         row["also_in"] = others.get(row["track_id"], [])
     version = params.get("version", "")
-    return table_context(
+    hidden = [("version", version)] if version else []
+    hidden += [(name, str(value)) for name, value in filters.items()]
+    context = table_context(
         page,
         TABLE_COLUMNS,
         page_url=page_url or reverse("dashboard:playlist", args=[playlist_id]),
         tracks_url=tracks_url or reverse("dashboard:tracks", args=[playlist_id]),
-        # The table's search keeps the "as of" version it shows.
-        hidden=[("version", version)] if version else (),
-        # A comparison's lists are not a playlist's file.
-        downloads=() if also_in or not_in else _download_links(playlist_id, page),
+        # The table's search keeps the "as of" version and the chart filter it shows.
+        hidden=hidden,
+        # A comparison's lists are not a playlist's file; a filtered table is not all
+        # of it (the downloads know search and sort, not the charts' filters).
+        downloads=() if also_in or not_in or filters else _download_links(playlist_id, page),
     )
+    context["filters"] = _filter_labels(filters, page)
+    return context
 
 
-def table_context(page, columns, *, page_url, tracks_url, hidden=(), downloads=()):
+FILTER_LABELS = {
+    "artist": "Artist",
+    "genre": "Genre",
+    "decade": "Decade",
+    "year": "Year",
+    "minutes": "Length",
+}
+
+
+def _filter_labels(filters, page):
+    """[(label, value as shown)] of the chart filters the table applies."""
+    shown = []
+    for name, value in filters.items():
+        if name == "artist":  # an id: the name is in the rows shown
+            names = [
+                artist_name
+                for row in page.rows
+                for artist_id, artist_name in zip(
+                    row.get("artist_ids") or (), row["artist_names"] or (), strict=False
+                )
+                if artist_id == value
+            ]
+            value = names[0] if names else value
+        elif name == "decade":
+            value = f"{value}s"
+        elif name == "minutes":
+            value = (
+                f"{value}+ min" if value >= queries.DURATION_BUCKETS else f"{value}–{value + 1} min"
+            )
+        shown.append((FILTER_LABELS[name], value))
+    return shown
+
+
+def table_context(page, columns, *, page_url, tracks_url, hidden=(), downloads=(), filters=()):
     """What _track_table.html needs, for any page of rows (see queries.TracksPage);
     `downloads`: (label, URL) links to files of the rows shown."""
     return {
@@ -299,6 +407,7 @@ def table_context(page, columns, *, page_url, tracks_url, hidden=(), downloads=(
         "page_sizes": queries.PAGE_SIZES,
         "hidden": list(hidden),
         "downloads": list(downloads),
+        "filters": list(filters),
     }
 
 

@@ -42,6 +42,7 @@ def _size_chart(versions):
         "Tracks over time",
         [f"v{v['version']} {v['seen_at']:%Y-%m-%d}" for v in versions],
         [v["tracks"] for v in versions],
+        axis="Version and the date it was seen",
     )
 
 

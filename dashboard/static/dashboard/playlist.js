@@ -1,62 +1,30 @@
-// The playlist dashboard: draws its charts and makes the track table update in place.
-// Charts use the vendored Chart.js 4.6.1 (static/vendor/chartjs/, no CDN, no build step).
+// The playlist dashboard: draws its charts (charts.js), makes the track table update
+// in place, and lets a click on a bar filter the table.
 // Data arrives only through the page's JSON script (#chart-data); nothing is spliced
 // into JavaScript. Without JavaScript the value tables and the plain-link table still work.
 (function () {
   "use strict";
 
-  var ACCENT = "#1a7f4b";
-  var MUTED = "#9aa3b2";
+  // A click on a bar lists its tracks: the table's filter (artist, genre, decade,
+  // year, length) replaces any other chart filter; search and sort stay.
+  var FILTERS = ["artist", "genre", "decade", "year", "minutes"];
 
-  function drawChart(spec) {
-    var canvas = document.getElementById("chart-" + spec.id);
-    if (!canvas || !window.Chart) return;
-    var colors = spec.labels.map(function (label) {
-      return label === spec.highlight ? MUTED : ACCENT;
+  function filterTable(spec, index) {
+    var container = document.getElementById("track-table");
+    if (!container) return;
+    var params = new URLSearchParams(window.location.search);
+    FILTERS.forEach(function (name) {
+      params.delete(name);
     });
-    new window.Chart(canvas, {
-      type: "bar",
-      data: {
-        labels: spec.labels,
-        datasets: [{ label: spec.unit, data: spec.values, backgroundColor: colors }],
-      },
-      options: {
-        indexAxis: spec.horizontal ? "y" : "x",
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
-        plugins: {
-          legend: { display: false },
-          tooltip: {
-            callbacks: {
-              label: function (item) {
-                return item.formattedValue + " " + spec.unit;
-              },
-            },
-          },
-        },
-        scales: {
-          // Counts of tracks are whole numbers: no 0.5 ticks on the value axis.
-          x: {
-            ticks: { autoSkip: !spec.horizontal, maxRotation: 60, precision: 0 },
-            beginAtZero: true,
-          },
-          y: { ticks: { autoSkip: false, precision: 0 }, beginAtZero: true },
-        },
-      },
-    });
-  }
-
-  function drawCharts() {
-    var element = document.getElementById("chart-data");
-    if (!element) return;
-    JSON.parse(element.textContent).charts.forEach(drawChart);
+    params.delete("page");
+    params.set(spec.filter, String(spec.filter_values[index]));
+    loadTable("?" + params.toString(), true, true);
   }
 
   // --- the track table: same URLs as without JavaScript, answered by the fragment view.
   var pending = null;
 
-  function loadTable(search, push) {
+  function loadTable(search, push, scroll) {
     var container = document.getElementById("track-table");
     if (!container) return;
     var pageUrl = container.dataset.pageUrl;
@@ -75,6 +43,7 @@
       .then(function (html) {
         // Server-rendered and autoescaped: the same fragment the page itself includes.
         container.outerHTML = html;
+        if (scroll) document.getElementById("tracks").scrollIntoView({ block: "start" });
         if (push) history.pushState({ table: search }, "", pageUrl + search + "#tracks");
       })
       .catch(function (error) {
@@ -104,7 +73,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    drawCharts();
+    if (window.PlaylistCharts) window.PlaylistCharts.drawAll(filterTable);
     var section = document.getElementById("tracks");
     if (!section) return;
     section.addEventListener("click", onClick);
