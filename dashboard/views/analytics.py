@@ -5,6 +5,9 @@ Thin adapters: the numbers come from `warehouse.queries`, the run states from
 page scripts. Chart data reaches the page through `json_script` only.
 """
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -21,6 +24,7 @@ from dashboard.access import (
     visible_playlist_ids,
     visible_playlist_or_404,
 )
+from dashboard.views.playlists import list_order, sort_links, sorted_rows
 from ingestion.models import IngestRun, Kind, RunStatus
 from warehouse import queries
 from warehouse.models import Source
@@ -480,14 +484,47 @@ def overview(request):
             ("Explicit", _percent(figures.explicit_share), ""),
             ("Genre coverage", _percent(figures.genre_coverage), ""),
         ],
-        "playlists": [
-            {**p, "duration": _long_duration(p["duration_ms"])}
-            for p in sorted(data.playlists, key=lambda p: p["name"].casefold())
-        ],
+        **_overview_table(request, data.playlists),
         "charts": charts,
         "chart_data": _chart_data(charts),
     }
     return render(request, "dashboard/overview.html", context)
+
+
+@dataclass
+class OverviewRow:
+    """A line of the overview's table, with what the list sorts read (see LIST_SORTS)."""
+
+    summary: dict[str, Any]
+    name: str
+    track_count: int
+    duration_ms: int
+    refreshed_at: datetime | None
+    playlist: None = None
+
+
+def _overview_table(request, playlists):
+    """The overview's playlists, searched and sorted as the home page's list is."""
+    sort, direction, query = list_order(request.GET)
+    rows = [
+        OverviewRow(
+            summary={**p, "duration": _long_duration(p["duration_ms"])},
+            name=p["name"],
+            track_count=p["tracks"],
+            duration_ms=p["duration_ms"] or 0,
+            refreshed_at=p["last_ingested_at"],
+        )
+        for p in playlists
+    ]
+    shown = sorted_rows(rows, sort=sort, direction=direction, query=query)
+    return {
+        "playlists": [row.summary for row in shown],
+        "loaded_count": len(rows),
+        "sort": sort,
+        "direction": direction,
+        "query": query,
+        "sorts": {link["key"]: link for link in sort_links(sort, direction)},
+    }
 
 
 # --- formatting --------------------------------------------------------------------------

@@ -131,3 +131,24 @@ def test_it_costs_the_same_queries_for_few_and_many_playlists(
         loaded_playlist(alice, tracks=20)
     with django_assert_num_queries(8):
         client.get(reverse("dashboard:overview"))
+
+
+def test_the_playlists_table_sorts_and_searches(client, alice, loaded_playlist):
+    loaded_playlist(alice, tracks=1, name="Beta")
+    loaded_playlist(alice, tracks=3, name="alpha")
+    loaded_playlist(alice, tracks=2, name="Gamma")
+    client.force_login(alice)
+
+    def names(**params):
+        response = client.get(reverse("dashboard:overview"), params)
+        return [p["name"] for p in response.context["playlists"]]
+
+    assert names() == ["alpha", "Beta", "Gamma"]
+    assert names(sort="tracks", dir="desc") == ["alpha", "Gamma", "Beta"]
+    assert names(sort="length", dir="asc")[0] == "Beta"
+    assert names(q="et") == ["Beta"]
+    html = client.get(reverse("dashboard:overview"), {"sort": "tracks"}).content.decode()
+    assert 'aria-sort="descending" data-sort="tracks"' in html
+    # The figures stay those of every playlist: the search narrows the table only.
+    response = client.get(reverse("dashboard:overview"), {"q": "et"})
+    assert figures(response)["Tracks"] == "6"
