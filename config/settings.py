@@ -217,6 +217,10 @@ LOGGING = {
 # what to set. `make run` points these at the local sandbox instead.
 SPOTIFY_CLIENT_ID = env.str("SPOTIFY_CLIENT_ID", default="")
 SPOTIFY_CLIENT_SECRET = env.str("SPOTIFY_CLIENT_SECRET", default="")
+# Whether the Spotify app is in Development Mode (every app since 2026 unless Spotify
+# granted it Extended Quota): only playlists the person owns or collaborates on are
+# readable, so "make the playlist public" is no advice. Changes messages only.
+SPOTIFY_DEVELOPMENT_MODE = env.bool("SPOTIFY_DEVELOPMENT_MODE", default=True)
 # Optional: a user's refresh token. In Development Mode only a user token can read
 # playlist items (of playlists that user owns or collaborates on).
 SPOTIFY_REFRESH_TOKEN = env.str("SPOTIFY_REFRESH_TOKEN", default="")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 import spotipy
+from django.conf import settings
 
 # Who the token belongs to, for messages that say what to do.
 READER_APP = "app"  # client credentials: no user
@@ -208,6 +209,15 @@ def not_found_message(playlist_id: str) -> str:
             f"Playlist {playlist_id} is a Spotify-owned editorial or algorithmic playlist. "
             "Since November 2024 Spotify does not serve these to new apps: copy its tracks "
             "into a playlist of your own and add that one instead."
+        )
+    if getattr(settings, "SPOTIFY_DEVELOPMENT_MODE", True):
+        # Public or not makes no difference in Development Mode: ownership does.
+        return (
+            f"Spotify answers 404 for playlist {playlist_id}: it does not exist, or this "
+            "app may not read it (in Development Mode Spotify lets an app read only the "
+            "playlists you own or collaborate on). Check the link; for someone else's "
+            "playlist, ask to be made a collaborator, or copy its tracks into a playlist "
+            "of your own."
         )
     return (
         f"Spotify answers 404 for playlist {playlist_id}: it does not exist, is private to "

@@ -100,14 +100,35 @@ def _runs(user, playlist_id):
 def _file_details(user, playlist_id):
     """What a playlist imported from a file lacks, its latest enrichment run, and
     whether the user can start one."""
+    missing = queries.missing_details(playlist_id)
     return {
-        "missing": queries.missing_details(playlist_id),
+        "missing": missing,
+        "missing_sentence": _missing_sentence(missing),
         "run": user_runs(user)
         .filter(playlist_id=playlist_id, kind=Kind.ENRICH)
         .order_by("-queued_at", "-pk")
         .first(),
         "can_enrich": can_look_up_tracks(user),
     }
+
+
+def _missing_sentence(missing):
+    """ "Of its 40 tracks, 3 have no length and 1 no genre": only what is missing."""
+    parts = []
+    for key, what in (
+        ("without_duration", "no length"),
+        ("without_release_date", "no release date"),
+        ("without_genres", "no genre"),
+    ):
+        count = missing.get(key) or 0
+        if count:
+            verb = "" if parts else ("has " if count == 1 else "have ")
+            parts.append(f"{count:,} {verb}{what}")
+    if not parts:
+        return ""
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    rows = missing.get("rows") or 0
+    return f"Of its {rows:,} track{'s' if rows != 1 else ''}, {listed}"
 
 
 def _skipped(run):
@@ -535,9 +556,10 @@ def _percent(share):
 
 
 def _year(year):
+    """A median year as a year: 2013.5 (between two) reads as 2013, not a fraction."""
     if year is None:
         return "–"
-    return f"{year:.0f}" if year == int(year) else f"{year:.1f}"
+    return f"{int(year)}"
 
 
 def _long_duration(ms):

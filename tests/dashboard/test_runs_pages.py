@@ -133,6 +133,7 @@ def test_the_page_passes_data_to_one_script_and_has_no_inline_js(
 
     scripts = re.findall(r"<script([^>]*)>", page)
     assert scripts == [
+        ' src="/static/dashboard/site.js" defer',  # every page: the cover fallback
         ' id="run-status-data" type="application/json"',
         ' src="/static/dashboard/run.js" defer',
     ]
@@ -155,7 +156,8 @@ def test_script_in_a_name_and_description_is_inert(client, alice, loaded_playlis
 
     assert "<script>alert(" not in page
     assert "&lt;script&gt;alert(&#x27;name&#x27;)&lt;/script&gt;" in page
-    assert "&lt;script&gt;alert(&#x27;d&#x27;)&lt;/script&gt;" in page
+    # A description shows as text without its tags (issue 16).
+    assert '<p class="description">alert(&#x27;d&#x27;)</p>' in page
     # json_script escapes the name too.
     assert "\\u003Cscript\\u003Ealert('name')\\u003C/script\\u003E" in page
 

@@ -56,7 +56,8 @@
     ].forEach(function (name) { setField(name, status[name]); });
 
     show("step", Boolean(status.step) && !status.final);
-    show("attempt", status.attempt > 0);
+    // "Attempt 1 of 5" on a run that works the first time is noise: only retries say it.
+    show("attempt", status.attempt > 1);
     show("items", status.items_total > 0);
     show("artists", status.artists_total > 0);
     setProgress("items", status.items_fetched, status.items_total);
