@@ -1,10 +1,13 @@
-"""Template filters for text from outside (Spotify, export files)."""
+"""Template filters for words people read: text from outside (Spotify, export files), times."""
 
 import html
 import re
+from datetime import timedelta
 
 from django import template
+from django.utils import timezone
 from django.utils.html import strip_tags
+from django.utils.timesince import timesince
 
 register = template.Library()
 
@@ -37,3 +40,13 @@ def spotify_url(spotify_id, kind):
 def zip_lists(first, second):
     """Pairs of two lists (artist ids and names), as far as both go."""
     return list(zip(first or (), second or (), strict=False))
+
+
+@register.filter
+def ago(moment):
+    """ "3 days ago", or "just now" for the last minute (not "0 minutes ago")."""
+    if not moment:
+        return ""
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment)} ago"
