@@ -58,11 +58,16 @@ class RunAbandoned(Exception):
     """The run was cancelled or reaped while this worker held it: stop, write nothing."""
 
 
-def request_ingest(reference, *, trigger, user=None, force=False, enqueue=True, spotify_user=None):
+def request_ingest(
+    reference, *, trigger, user=None, force=False, enqueue=True, spotify_user=None, name=""
+):
     """Create a queued run for `reference`, or return the playlist's active run.
 
     `spotify_user`: the user whose connected Spotify account reads the playlist
     (see ingestion.readers.client_for_run for what happens without one).
+    `name`: what the requester's own Spotify listing calls the playlist (Pick
+    from my Spotify), for the run's page when the warehouse cannot say and the
+    run fails before Spotify does.
     Returns (run, created). Raises InvalidPlaylistReference for bad input.
     """
     playlist_id = parse_playlist_id(reference)
@@ -75,6 +80,7 @@ def request_ingest(reference, *, trigger, user=None, force=False, enqueue=True, 
         requested_by=user,
         parameters=_with_reader(parameters, spotify_user),
         enqueue=enqueue,
+        listed_name=name,
     )
 
 
@@ -98,11 +104,11 @@ def _with_reader(parameters, spotify_user):
     return parameters
 
 
-def _request_playlist_run(kind, playlist_id, *, enqueue, **fields):
+def _request_playlist_run(kind, playlist_id, *, enqueue, listed_name="", **fields):
     """Create a run of `playlist_id`, or return the active run of the same requester
     and reader: the partial unique constraint (not a check here) decides, so two
     requests at once make one run."""
-    name = _known_name(playlist_id, fields["requested_by"])
+    name = _known_name(playlist_id, fields["requested_by"]) or listed_name[:500]
     try:
         with transaction.atomic():
             run = IngestRun.objects.create(kind=kind, playlist_id=playlist_id, name=name, **fields)
@@ -116,7 +122,9 @@ def _request_playlist_run(kind, playlist_id, *, enqueue, **fields):
             .first()
         )
         if active is None:  # it finished in between: ask again
-            return _request_playlist_run(kind, playlist_id, enqueue=enqueue, **fields)
+            return _request_playlist_run(
+                kind, playlist_id, enqueue=enqueue, listed_name=listed_name, **fields
+            )
         return active, False
 
 

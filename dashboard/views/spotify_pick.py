@@ -56,8 +56,12 @@ def _add_chosen(request, choices):
     if not chosen:
         messages.error(request, "Choose at least one playlist this app can read.")
         return redirect("spotify-playlists")
+    names = {choice.playlist_id: choice.name for choice in choices}
     with transaction.atomic():
-        added = [user_playlist_add(user=request.user, reference=pid)[0] for pid in chosen]
+        added = [
+            user_playlist_add(user=request.user, reference=pid, name=names.get(pid) or "")[0]
+            for pid in chosen
+        ]
     if len(added) == 1:
         return redirect("dashboard:run", run_id=added[0].pk)
     messages.success(

@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from accounts.models import UserPlaylist
 from devtools.sandbox import (
@@ -71,6 +72,22 @@ def test_add_all_creates_every_readable_entry_and_run_in_one_post(
     assert sorted(UserPlaylist.objects.values_list("playlist_id", flat=True)) == sorted(readable)
     assert sorted(IngestRun.objects.values_list("playlist_id", flat=True)) == sorted(readable)
     assert OTHER_USER_PLAYLIST_ID not in readable
+
+
+def test_a_picked_playlists_run_has_its_name_before_spotify_is_asked(
+    client, alice, connect_spotify, sandbox, django_capture_on_commit_callbacks
+):
+    """If the run fails before Spotify names the playlist, its page (and the
+    "needs attention" strip) still say which one: the listing knew (issue 16)."""
+    connect_spotify(alice, DEMO_USER_ID)
+    client.force_login(alice)
+    listed = choices_of(client.get(PICK))[DEMO_PLAYLISTS[50]].name
+    with django_capture_on_commit_callbacks(execute=False):  # queued, not run
+        client.post(PICK, {"playlist": DEMO_PLAYLISTS[50]})
+    run = IngestRun.objects.get()
+    assert listed and run.name == listed
+    page = client.get(reverse("dashboard:run", args=[run.pk])).content.decode()
+    assert f"<h1>{escape(listed)}</h1>" in page
 
 
 @pytest.mark.parametrize(
