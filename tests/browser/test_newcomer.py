@@ -4,7 +4,8 @@ One journey: the empty home that leads; Pick from my Spotify → Add selected, a
 the home page following both runs live (one polled JSON) until their cards show
 tracks; a failed add in the "needs attention" strip; remove with confirmation and
 Undo; sorting home and the overview; a click on a chart bar filtering the track
-table; and at 390 px no page scrolls sideways. Screenshots of each page at 1366
+table; the upload form refusing a file that is not an export before sending it;
+and at 390 px no page scrolls sideways. Screenshots of each page at 1366
 and 390 px land in test-artifacts/ (git-ignored; CI keeps them).
 
 Skipped without Chromium or playwright unless REQUIRE_BROWSER_TESTS=1, as the
@@ -215,6 +216,22 @@ def test_a_newcomer_adds_follows_fixes_removes_sorts_and_filters(
             filters.get_by_role("link", name="Show all tracks").click()
             expect(page.locator("#track-table p.table-status")).to_contain_text("of 237")
             _shoot(page, "dashboard")
+
+            # --- the upload form says what a peek at the file tells, before queuing
+            page.goto(base + reverse("dashboard:upload"))
+            runs_before = IngestRun.objects.count()
+            page.set_input_files(
+                "#id_file",
+                files=[
+                    {"name": "Playlist1.json", "mimeType": "application/json", "buffer": b"hello"}
+                ],
+            )
+            peek = page.locator("#file-peek")
+            expect(peek).to_contain_text("Playlist1.json is not JSON")
+            page.get_by_role("button", name="Import").click()
+            expect(page).to_have_url(base + reverse("dashboard:upload"))
+            assert IngestRun.objects.count() == runs_before
+            _shoot(page, "upload-peek")
 
             # --- the other pages, at both widths, none scrolling sideways on a phone
             for name, url in (
