@@ -118,7 +118,8 @@ def test_a_queued_upload_shows_its_progress_page(client, alice, django_capture_o
     run = _run_of(response)
     assert run.status == RunStatus.QUEUED
     page = client.get(response["Location"]).content.decode()
-    assert "File import run" in page and "lists the imported playlists" in page
+    # Wording changed (issue 16, docs/wording.md): "Import of a file", not "File import run".
+    assert "Import of a file" in page and "lists the imported playlists" in page
     assert reverse("dashboard:run-status", args=[run.pk]) in page
     assert not Playlist.objects.exists()
 
