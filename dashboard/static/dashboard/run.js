@@ -21,7 +21,9 @@
 
   function setField(name, value) {
     root.querySelectorAll('[data-field="' + name + '"]').forEach(function (node) {
-      node.textContent = value === null || value === undefined ? "" : String(value);
+      // Counts as the server writes them (intcomma): 10,000, not 10000.
+      if (value === null || value === undefined) node.textContent = "";
+      else node.textContent = typeof value === "number" ? value.toLocaleString("en-US") : String(value);
     });
   }
 
