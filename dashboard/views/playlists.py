@@ -56,6 +56,8 @@ class PlaylistRow:
     def attention_reason(self):
         if self.entry.access == "refused":
             return self.entry.access_reason or "Spotify does not let your account read it."
+        if self.latest_run and self.latest_run.status == RunStatus.CANCELLED:
+            return "It was cancelled before it finished."
         return (self.latest_run and self.latest_run.error) or "The last attempt failed."
 
     @property
