@@ -116,3 +116,16 @@ def test_open_in_spotify_links_only_for_real_spotify_ids(client, alice, road_tri
     assert page.count('href="https://open.spotify.com/track/') == 4  # not the local file
     assert "open.spotify.com/track/local" not in page
     assert 'href="https://open.spotify.com/artist/' not in page  # "a1" is no Spotify id
+
+
+def test_a_spotify_playlist_links_to_spotify_and_an_export_does_not(client, alice, loaded_playlist):
+    from warehouse.models import Playlist, Source
+
+    playlist = loaded_playlist(alice, playlist_id="0123456789abcdefghijkl")
+    client.force_login(alice)
+    url = reverse("dashboard:playlist", args=[playlist.pk])
+    link = 'href="https://open.spotify.com/playlist/0123456789abcdefghijkl"'
+
+    assert link in client.get(url).content.decode()
+    Playlist.objects.filter(pk=playlist.pk).update(source=Source.SPOTIFY_EXPORT)
+    assert link not in client.get(url).content.decode()
