@@ -37,6 +37,9 @@ class Track:
     album_release_date: str | None = None
     album_release_date_precision: str | None = None
     artists: tuple[ArtistRef, ...] = ()
+    # Genres the source gives for this track itself (an Exportify row's): they
+    # win over its artists' (None: the source gives none per track).
+    genres: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

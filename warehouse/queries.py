@@ -51,7 +51,15 @@ from django.utils import timezone
 from warehouse import matching, summaries
 from warehouse.exports import PLAYLIST_COLUMNS, ROW_COLUMNS, json_lines_batch
 from warehouse.history import longest_increasing
-from warehouse.models import Playlist, PlaylistTrack, PlaylistTrackSpan, PlaylistVersion, Track
+from warehouse.models import (
+    NAMED_TRACK_PREFIX,
+    Playlist,
+    PlaylistTrack,
+    PlaylistTrackSpan,
+    PlaylistVersion,
+    Track,
+    TrackMatch,
+)
 from warehouse.schema import COLUMN_NAMES, COLUMNS, TABLE
 
 # How each dialect explodes a JSON array of strings into rows `alias.value`,
@@ -721,9 +729,21 @@ def missing_details(playlist_id: str) -> dict[str, int]:
         f"EXISTS (SELECT 1 FROM {Track._meta.db_table} AS cached WHERE cached.track_id = "
         f"{TABLE}.track_id AND NOT cached.found AND cached.fetched_at >= %s)"
     )
+    # Tracks a file names without an id (`named:`, see ingestion.files.identity)
+    # are matched by search, and are enrichable until it has been tried lately.
+    named = f"{TABLE}.track_id LIKE '{NAMED_TRACK_PREFIX}%%'"
+    matches = TrackMatch._meta.db_table
+    matched = (
+        f"EXISTS (SELECT 1 FROM {matches} AS m WHERE m.named_id = {TABLE}.track_id "
+        f"AND m.outcome = '{TrackMatch.Outcome.MATCHED}')"
+    )
+    searched_lately = (
+        f"EXISTS (SELECT 1 FROM {matches} AS m WHERE m.named_id = {TABLE}.track_id "
+        "AND m.searched_at >= %s)"
+    )
     enrichable = (
-        f"NOT is_local AND ({no_duration} OR {no_date} OR {no_artist_ids}) "
-        f"AND NOT {not_found_lately}"
+        f"NOT is_local AND CASE WHEN {named} THEN NOT {searched_lately} "
+        f"ELSE ({no_duration} OR {no_date} OR {no_artist_ids}) AND NOT {not_found_lately} END"
     )
     counted = {
         "without_duration": no_duration,
@@ -731,6 +751,7 @@ def missing_details(playlist_id: str) -> dict[str, int]:
         "without_genres": f"{_sql('length', column='track_genres')} = 0",
         "without_artist_ids": no_artist_ids,
         "enrichable": enrichable,
+        "not_matched": f"{named} AND NOT {matched}",
     }
     sums = ", ".join(
         f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
@@ -739,7 +760,7 @@ def missing_details(playlist_id: str) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT COUNT(*), {sums} FROM {TABLE} WHERE playlist_id = %s AND removed_at IS NULL",
-            [track_fresh_after(), playlist_id],
+            [track_fresh_after(), track_fresh_after(), playlist_id],
         )
         counts = cursor.fetchone()
     return dict(zip(["rows", *counted], map(int, counts), strict=True))

@@ -18,11 +18,12 @@ from django.db import transaction
 
 from ingestion.enrichment import fill_details
 from ingestion.files.errors import InvalidImportFile
-from ingestion.files.exportify import read_exportify
+from ingestion.files.exportify import looks_like_exportify, read_exportify
 from ingestion.files.mpd import SLICE_FILE, read_slice, slice_paths
 from ingestion.files.reading import too_deep
 from ingestion.files.spotify_export import PLAYLIST_FILE, iter_export
 from ingestion.pipeline import IngestResult, Status, record_version, transform_and_load
+from ingestion.snapshot import ItemKind
 from ingestion.sources.spotify_api import noop_progress
 from ingestion.transform import transform_snapshots, without_control_characters
 from warehouse.loader import load_playlists
@@ -61,7 +62,7 @@ def _sniffed_format(path):
         # as an export, whose reader explains if it holds no playlists.
         is_mpd = '"pid"' in text or re.search(r'"slice"\s*:', text)
         return Source.MPD.value if is_mpd else Source.SPOTIFY_EXPORT.value
-    if "Track URI" in text.partition("\n")[0]:
+    if looks_like_exportify(text.partition("\n")[0]):
         return Source.EXPORTIFY.value
     raise InvalidImportFile(
         f"{path.name} is not a file this app imports. It reads the Spotify account data export "
@@ -194,8 +195,23 @@ def _load_one(reference, snapshot, progress, *, done, total):
     # Details an earlier enrichment fetched for these tracks (from the caches,
     # no API call): re-importing an enriched export keeps them.
     transform_and_load(snapshot, result, complete=fill_details)
+    _say_what_was_unreadable(result)
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def _say_what_was_unreadable(result):
+    """A file whose track items all failed to read is not a success with 0
+    tracks: the run says how many items it could not read, and why."""
+    unreadable = result.items_skipped.get(ItemKind.UNAVAILABLE.value, 0)
+    if result.tracks_loaded or not unreadable:
+        return
+    result.status = Status.PARTIAL
+    result.error = (
+        f"{unreadable} of the {result.items_total} items of {result.name!r} could not be read: "
+        "they name no track (no track URI and no track name), so no track was loaded. "
+        "Download the export again; if they stay empty, Spotify removed those tracks."
+    )
 
 
 def _import_mpd(paths, *, owner_key, progress):

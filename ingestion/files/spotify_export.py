@@ -20,6 +20,7 @@ from ingestion.files.errors import InvalidImportFile
 from ingestion.files.identity import (
     content_hash,
     derived_playlist_id,
+    named_track_id,
     normalize_name,
     spotify_id_from_uri,
 )
@@ -183,14 +184,19 @@ def _track_item(track, common):
     if uri.startswith("spotify:episode:"):
         return PlaylistItem(kind=ItemKind.EPISODE, **common)
     track_id = spotify_id_from_uri(uri, "track")
+    name, artist = _text(track.get("trackName")), _text(track.get("artistName"))
+    album = _text(track.get("albumName"))
+    if not track_id and not uri and name:
+        # An older export (before about 2021) names tracks without a URI: kept,
+        # keyed by its names, and matched to Spotify later (see `identity`).
+        track_id = named_track_id(name, artist, album)
     if not track_id:
         return PlaylistItem(kind=ItemKind.UNAVAILABLE, **common)
-    artist = _text(track.get("artistName"))
     parsed = Track(
         id=track_id,
         uri=uri,
-        name=_text(track.get("trackName")) or "",
-        album_name=_text(track.get("albumName")),
+        name=name or "",
+        album_name=album,
         # A name, no id: the transform keeps the name and leaves artist_ids empty.
         artists=(ArtistRef(id=None, name=artist),) if artist else (),
     )
