@@ -69,3 +69,5 @@ class PlaylistSnapshot:
     artist_genres: dict[str, list[str] | None] = field(default_factory=dict)
     # Artists the source names but could not describe (e.g. Spotify answered 404).
     artists_not_found: int = 0
+    # A library's other lists (saved albums, shows, …), kind → count: counted, not rows.
+    library: dict[str, int] = field(default_factory=dict)

@@ -353,3 +353,40 @@ def fork_row(n, *, artists=None, genres="", **features):
 def write_fork_csv(path, rows):
     """exportify.net's CSV: its header and a UTF-8 byte-order mark."""
     return write_csv(path, rows, FORK_HEADER, encoding="utf-8-sig")
+
+
+# --- YourLibrary.json (the account export's saved items) ---------------------------------
+def library_track(n, *, uri=True):
+    """A saved track as YourLibrary.json lists it (older exports: no URI)."""
+    entry = {"artist": f"Artist {n}", "album": "An Album", "track": f"Song {n}"}
+    if uri:
+        entry["uri"] = f"spotify:track:{track_id(n)}"
+    return entry
+
+
+def library_document(tracks, *, albums=0, artists=0, shows=0, episodes=0):
+    """The text of YourLibrary.json: saved tracks and `albums`… other saved items."""
+    return json.dumps(
+        {
+            "tracks": tracks,
+            "albums": [
+                {"artist": f"Artist {n}", "album": f"Album {n}", "uri": f"spotify:album:b{n}"}
+                for n in range(albums)
+            ],
+            "artists": [
+                {"name": f"Artist {n}", "uri": f"spotify:artist:a{n}"} for n in range(artists)
+            ],
+            "shows": [
+                {"name": f"Show {n}", "publisher": "P", "uri": f"spotify:show:s{n}"}
+                for n in range(shows)
+            ],
+            "episodes": [
+                {"name": f"Episode {n}", "show": "Show 0", "uri": f"spotify:episode:e{n}"}
+                for n in range(episodes)
+            ],
+            "bannedTracks": [],
+            "bannedArtists": [],
+            "other": [],
+        },
+        ensure_ascii=False,
+    )

@@ -21,7 +21,7 @@ from ingestion.files.errors import InvalidImportFile
 from ingestion.files.exportify import looks_like_exportify, read_exportify
 from ingestion.files.mpd import SLICE_FILE, read_slice, slice_paths
 from ingestion.files.reading import too_deep
-from ingestion.files.spotify_export import PLAYLIST_FILE, iter_export
+from ingestion.files.spotify_export import LIBRARY_FILE, PLAYLIST_FILE, iter_export
 from ingestion.pipeline import IngestResult, Status, record_version, transform_and_load
 from ingestion.snapshot import ItemKind
 from ingestion.sources.spotify_api import noop_progress
@@ -142,7 +142,7 @@ def _directory_units(path, file_format):
     exports = {}
     units = [(Source.MPD.value, [slice_path]) for slice_path in slice_paths(path)]
     for child in files:
-        if PLAYLIST_FILE.search(child.name):
+        if PLAYLIST_FILE.search(child.name) or LIBRARY_FILE.search(child.name):
             exports.setdefault(child.parent, []).append(child)
         elif child.suffix.lower() == ".zip":
             units.append((Source.SPOTIFY_EXPORT.value, [child]))
@@ -178,7 +178,11 @@ def _import_export(paths, *, owner_key, progress):
                 )
             del playlists
         if not results:
-            raise InvalidImportFile(f"{paths[0].name} holds no playlists.")
+            raise InvalidImportFile(
+                f"{paths[0].name} holds no playlists and no saved tracks (Liked Songs). "
+                "Is it the Spotify account data export? Playlists are in the “Account "
+                "data” part of “Download your data”."
+            )
     progress("playlists", len(results), len(results))
     return results
 
@@ -195,6 +199,7 @@ def _load_one(reference, snapshot, progress, *, done, total):
     # Details an earlier enrichment fetched for these tracks (from the caches,
     # no API call): re-importing an enriched export keeps them.
     transform_and_load(snapshot, result, complete=fill_details)
+    result.library = dict(snapshot.library)
     _say_what_was_unreadable(result)
     result.seconds = round(time.monotonic() - started, 3)
     return result

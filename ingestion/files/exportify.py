@@ -24,7 +24,14 @@ from django.utils.dateparse import parse_datetime
 
 from ingestion.files.errors import InvalidImportFile
 from ingestion.files.exportify_headers import HEADERS, KEYS
-from ingestion.files.identity import content_hash, derived_playlist_id, spotify_id_from_uri
+from ingestion.files.identity import (
+    LIKED_SONGS,
+    content_hash,
+    derived_playlist_id,
+    liked_songs_id,
+    normalize_name,
+    spotify_id_from_uri,
+)
 from ingestion.files.reading import read_playlist_file_bytes, text_stream
 from ingestion.files.spotify_export import local_track
 from ingestion.snapshot import ArtistRef, ItemKind, PlaylistItem, PlaylistSnapshot, Track
@@ -103,9 +110,13 @@ def read_exportify(path: Path, *, owner_key: str = "") -> PlaylistSnapshot:
     except csv.Error as error:
         raise _unreadable_csv(path.name, reader, error) from error
     name = playlist_name(path)
+    playlist_id = derived_playlist_id(ID_PREFIX, name, owner_key=owner_key)
+    if normalize_name(name) == normalize_name(LIKED_SONGS):
+        # Exportify's export of the saved tracks: the owner's one Liked Songs.
+        name, playlist_id = LIKED_SONGS, liked_songs_id(owner_key)
     items = [_item(row, position) for position, row in enumerate(rows)]
     return PlaylistSnapshot(
-        playlist_id=derived_playlist_id(ID_PREFIX, name, owner_key=owner_key),
+        playlist_id=playlist_id,
         name=name,
         source=Source.EXPORTIFY,
         snapshot_id=content_hash([row.raw for row in rows]),
@@ -145,7 +156,7 @@ def _not_exportify(fieldnames, missing, source):
     names = ", ".join(f"“{_header(locale, field)}”" for field in missing)
     return InvalidImportFile(
         f"{source} looks like an Exportify CSV with its header in {locale!r} but has no "
-        f"{names} column ({', '.join(missing)}), which every Exportify CSV has: it was "
+        f"{names} column(s) ({', '.join(missing)}), which every Exportify CSV has: it was "
         f"probably edited. Columns found: {found}. Export the playlist again with Exportify."
     )
 

@@ -47,6 +47,15 @@ def named_track_id(name: str, artist: str | None, album: str | None) -> str:
     return NAMED_TRACK_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
+LIKED_SONGS = "Liked Songs"
+
+
+def liked_songs_id(owner_key: str = "") -> str:
+    """One Liked Songs per owner, whichever file it comes from (the export's
+    YourLibrary.json or Exportify's "Liked Songs" CSV): re-imports update it."""
+    return derived_playlist_id("liked", LIKED_SONGS, owner_key=owner_key)
+
+
 def content_hash(value) -> str:
     """A snapshot id for file content: equal content, equal id (so an unchanged
     file is recognizable), whatever the key order in the file."""

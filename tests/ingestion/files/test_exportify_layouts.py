@@ -107,7 +107,7 @@ def test_a_localized_header_without_its_track_name_column_is_refused_clearly(
     [result] = ingest_path(path)
     assert result.status == Status.FAILED
     assert f"header in {locale!r}" in result.error
-    assert f"no “{column}” column (name)" in result.error
+    assert f"no “{column}” column(s) (name)" in result.error
     assert "Export the playlist again" in result.error
     assert not PlaylistTrack.objects.exists()
 
