@@ -39,7 +39,13 @@ from ingestion.named_tracks import Named, search_query, verdict
 from ingestion.pipeline import IngestResult, Status, record_spotify_error
 from ingestion.snapshot import PlaylistSnapshot
 from ingestion.sources.spotify_api import artist_genres, noop_progress, parse_track
-from ingestion.transform import ROW_COLUMNS, duration_seconds, genre_union, release_years
+from ingestion.transform import (
+    INTEGER_COLUMNS,
+    ROW_COLUMNS,
+    duration_seconds,
+    genre_union,
+    release_years,
+)
 from spotify_client import SpotifyError
 from warehouse.loader import load_playlist
 from warehouse.models import NAMED_TRACK_PREFIX, Artist, Playlist, PlaylistTrack, Track, TrackMatch
@@ -68,13 +74,7 @@ _CACHED_FIELDS = {
 _PRECISION = "album_release_date_precision"
 # What an upsert of a cached track rewrites: all of it.
 _TRACK_FIELDS = [field.name for field in Track._meta.concrete_fields if not field.primary_key]
-_INTEGER_COLUMNS = (
-    "track_duration_ms",
-    "track_popularity",
-    "release_year",
-    "position",
-    "occurrences",
-)
+_INTEGER_COLUMNS = (*INTEGER_COLUMNS, "release_year")
 
 
 # --- filling rows from the caches ----------------------------------------------------------

@@ -40,6 +40,10 @@ class Track:
     # Genres the source gives for this track itself (an Exportify row's): they
     # win over its artists' (None: the source gives none per track).
     genres: tuple[str, ...] | None = None
+    # From Exportify files: the album's record label, and the audio features in
+    # the order of warehouse.schema.AUDIO_FEATURE_NAMES (None: the file has none).
+    label: str | None = None
+    audio: tuple[float | int | None, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ import orjson
 import pandas as pd
 
 from ingestion.snapshot import ItemKind, PlaylistSnapshot
+from warehouse.schema import AUDIO_FEATURE_NAMES
 
 ROW_KINDS = (ItemKind.TRACK, ItemKind.LOCAL)
 
@@ -46,7 +47,20 @@ ROW_COLUMNS = (
     "added_by",
     "is_local",
     "source",
+    "album_label",
+    *AUDIO_FEATURE_NAMES,
 )
+# Whole-number columns, kept integers (not floats) when values are missing.
+INTEGER_COLUMNS = (
+    "track_duration_ms",
+    "track_popularity",
+    "position",
+    "occurrences",
+    "audio_key",
+    "audio_mode",
+    "audio_time_signature",
+)
+_NO_AUDIO = (None,) * len(AUDIO_FEATURE_NAMES)
 
 
 @dataclass
@@ -198,7 +212,7 @@ def _one_row_per_track_of_each(items):
     occurrences = items.groupby(key, sort=False)["position"].transform("size")
     firsts = ~items.duplicated(key, keep="first")
     rows = items[firsts].assign(occurrences=occurrences[firsts]).reset_index(drop=True)
-    for column in ("track_duration_ms", "track_popularity", "position", "occurrences"):
+    for column in INTEGER_COLUMNS:
         rows[column] = rows[column].astype("Int64")
     rows["track_explicit"] = rows["track_explicit"].astype("boolean")
     return rows
@@ -222,6 +236,8 @@ _ITEM_RECORD_COLUMNS = (
     "added_by",
     "is_local",
     "_own_genres",
+    "album_label",
+    *AUDIO_FEATURE_NAMES,
 )
 # The track's own genres (Track.genres), until they become `track_genres`.
 _OWN_GENRES = "_own_genres"
@@ -247,6 +263,8 @@ def _item_record(item):
         item.added_by,
         item.kind is ItemKind.LOCAL,
         track.genres,
+        track.label,
+        *(track.audio or _NO_AUDIO),
     )
 
 
@@ -257,7 +275,7 @@ def _one_row_per_track(items):
     firsts = items.drop_duplicates("track_id", keep="first").set_index("track_id")
     rows = firsts.join(occurrences).reset_index()
     # Nullable integer columns stay integers (not floats) when values are missing.
-    for column in ("track_duration_ms", "track_popularity", "position", "occurrences"):
+    for column in INTEGER_COLUMNS:
         rows[column] = rows[column].astype("Int64")
     rows["track_explicit"] = rows["track_explicit"].astype("boolean")
     return rows

@@ -127,6 +127,20 @@ class PlaylistTrack(models.Model):
     removed_at = models.DateTimeField(null=True)
     source = models.TextField(choices=Source, default=Source.SPOTIFY_API)
     loaded_at = models.DateTimeField()
+    # From Exportify files only (Spotify no longer gives them): warehouse.schema.
+    album_label = models.TextField(null=True)
+    audio_danceability = models.FloatField(null=True)
+    audio_energy = models.FloatField(null=True)
+    audio_key = models.SmallIntegerField(null=True)
+    audio_loudness = models.FloatField(null=True)
+    audio_mode = models.SmallIntegerField(null=True)
+    audio_speechiness = models.FloatField(null=True)
+    audio_acousticness = models.FloatField(null=True)
+    audio_instrumentalness = models.FloatField(null=True)
+    audio_liveness = models.FloatField(null=True)
+    audio_valence = models.FloatField(null=True)
+    audio_tempo = models.FloatField(null=True)
+    audio_time_signature = models.SmallIntegerField(null=True)
 
     class Meta:
         managed = False

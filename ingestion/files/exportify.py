@@ -23,7 +23,7 @@ from pathlib import Path
 from django.utils.dateparse import parse_datetime
 
 from ingestion.files.errors import InvalidImportFile
-from ingestion.files.exportify_headers import HEADERS, KEYS
+from ingestion.files.exportify_headers import AUDIO_KEYS, HEADERS, KEYS
 from ingestion.files.identity import (
     LIKED_SONGS,
     content_hash,
@@ -56,6 +56,7 @@ FIELD_KEYS = {
     "added_at": "added_at",
     "genres": "artist_genres",
     "label": "label",
+    **{f"audio_{key}": key for key in AUDIO_KEYS},
 }
 # Headers no translation file has: older versions' and the exportify.net fork's.
 OTHER_HEADERS = {
@@ -66,6 +67,25 @@ OTHER_HEADERS = {
     "label": ("Record Label",),
 }
 FIELDS = tuple(FIELD_KEYS)
+# Audio features: field → (lowest, highest) accepted value; whole numbers for
+# key, mode and time signature. Spotify writes tempo 0 and key -1 for "not
+# detected", and a time signature of 0 for none: kept as missing, not as values.
+AUDIO_RANGES = {
+    "audio_danceability": (0.0, 1.0),
+    "audio_energy": (0.0, 1.0),
+    "audio_key": (-1, 11),
+    "audio_loudness": (-100.0, 10.0),
+    "audio_mode": (0, 1),
+    "audio_speechiness": (0.0, 1.0),
+    "audio_acousticness": (0.0, 1.0),
+    "audio_instrumentalness": (0.0, 1.0),
+    "audio_liveness": (0.0, 1.0),
+    "audio_valence": (0.0, 1.0),
+    "audio_tempo": (0.0, 400.0),
+    "audio_time_signature": (0, 12),
+}
+NOT_DETECTED = {"audio_tempo": 0, "audio_key": -1, "audio_time_signature": 0}
+AUDIO_FIELDS = tuple(AUDIO_RANGES)
 PRECISION_BY_LENGTH = {4: "year", 7: "month", 10: "day"}
 # Exportify escapes commas inside an artist's name as "\," before joining names
 # with ", " (older versions joined with ","), so split only on unescaped commas.
@@ -272,6 +292,8 @@ def _track(row, track_id):
         album_release_date_precision=PRECISION_BY_LENGTH.get(len(release_date or "")),
         artists=_artists(row),
         genres=None if row.genres is None else tuple(row.genres),
+        label=row["label"] or None,
+        audio=tuple(_audio_feature(row, field) for field in AUDIO_FIELDS),
     )
 
 
@@ -322,6 +344,33 @@ def _integer(row, field):
     except ValueError:
         column = _header("en", field)
         raise InvalidImportFile(f"{row.where}: {column} {value!r} is not a number.") from None
+
+
+def _audio_feature(row, field):
+    """An audio feature's value, checked against its range; None when blank or
+    Spotify's "not detected" (see NOT_DETECTED)."""
+    value = row[field]
+    if not value:
+        return None
+    low, high = AUDIO_RANGES[field]
+    whole = isinstance(low, int)
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is None or number != number or (whole and not number.is_integer()):
+        kind = "a whole number" if whole else "a number"
+        raise InvalidImportFile(
+            f"{row.where}: {_header('en', field)} {value!r} is not {kind}. "
+            "Export the playlist again with Exportify."
+        ) from None
+    if not low <= number <= high:
+        raise InvalidImportFile(
+            f"{row.where}: {_header('en', field)} {value!r} is outside {low}…{high}, the range "
+            "Spotify gives it: the file was probably edited. Export the playlist again."
+        )
+    number = int(number) if whole else number
+    return None if NOT_DETECTED.get(field) == number else number
 
 
 def _boolean(value):

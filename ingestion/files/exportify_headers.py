@@ -39,6 +39,8 @@ KEYS = (
     "time_signature",
 )
 
+AUDIO_KEYS = KEYS[KEYS.index("danceability") :]
+
 # locale → its header for each of KEYS, in that order.
 HEADERS: dict[str, tuple[str, ...]] = {
     "en": (

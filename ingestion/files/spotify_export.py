@@ -59,7 +59,7 @@ def iter_export(paths: list[Path], *, owner_key: str = "") -> Iterator[list]:
     # A library file imported on its own must hold saved tracks; in an export it may not.
     alone = len(paths) == 1 and paths[0].suffix.lower() != ".zip"
     for reference, document in _documents(paths):
-        if LIBRARY_FILE.search(reference):
+        if LIBRARY_FILE.search(reference) or _is_library(document):
             playlists = _liked_songs(reference, document, owner_key, alone=alone)
         else:
             playlists = _playlists(reference, document, occurrences, owner_key)
@@ -93,6 +93,15 @@ def _documents(paths):
         else:
             text = decode_text(read_playlist_file_bytes(path), source=path.name)
             yield path.name, parse_json(text, source=path.name)
+
+
+def _is_library(document):
+    """YourLibrary.json by its content (an upload is stored under another name)."""
+    return (
+        isinstance(document, dict)
+        and "playlists" not in document
+        and isinstance(document.get("tracks"), list)
+    )
 
 
 def _liked_songs(reference, document, owner_key, *, alone):

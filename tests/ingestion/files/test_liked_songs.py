@@ -100,3 +100,10 @@ def test_the_command_prints_the_library_counts(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "SUCCEEDED: 'Liked Songs' (liked:" in out
     assert "library (counted, not imported): 2 albums, 1 shows" in out
+
+
+def test_a_library_file_under_another_name_is_still_the_library(tmp_path):
+    path = tmp_path / "upload-3f2a.json"  # how an upload is stored
+    path.write_text(library_document([library_track(1)], shows=2), encoding="utf-8")
+    [result] = ingest_path(path, owner_key="7")
+    assert (result.name, result.tracks_loaded, result.library) == ("Liked Songs", 1, {"shows": 2})
