@@ -19,6 +19,10 @@ endpoints are gone), so the design is about not asking twice:
   playlist's own snapshot: the loader writes only rows whose content changed and
   its bookkeeping (first/last seen, removals) is untouched. A second run makes
   no call and writes no row.
+- Tracks a file names without an id (`named:` rows of older exports) are
+  matched first, one search each (`ingestion.named_tracks`); a match is kept in
+  `warehouse.TrackMatch` with the track it found in the track cache, and the
+  row, keyed as before, is filled from that track like any other.
 - A 429 is never waited on: it ends the run as a retryable result with the rows
   unchanged; what was fetched before it is cached, so the retry resumes there.
 """
@@ -31,13 +35,20 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
+from ingestion.named_tracks import Named, search_query, verdict
 from ingestion.pipeline import IngestResult, Status, record_spotify_error
 from ingestion.snapshot import PlaylistSnapshot
 from ingestion.sources.spotify_api import artist_genres, noop_progress, parse_track
-from ingestion.transform import ROW_COLUMNS, duration_seconds, genre_union, release_years
+from ingestion.transform import (
+    INTEGER_COLUMNS,
+    ROW_COLUMNS,
+    duration_seconds,
+    genre_union,
+    release_years,
+)
 from spotify_client import SpotifyError
 from warehouse.loader import load_playlist
-from warehouse.models import Artist, Playlist, PlaylistTrack, Track
+from warehouse.models import NAMED_TRACK_PREFIX, Artist, Playlist, PlaylistTrack, Track, TrackMatch
 from warehouse.queries import track_fresh_after
 
 # Keeps `… IN (…)` under SQLite's bound-parameter limit.
@@ -63,13 +74,7 @@ _CACHED_FIELDS = {
 _PRECISION = "album_release_date_precision"
 # What an upsert of a cached track rewrites: all of it.
 _TRACK_FIELDS = [field.name for field in Track._meta.concrete_fields if not field.primary_key]
-_INTEGER_COLUMNS = (
-    "track_duration_ms",
-    "track_popularity",
-    "release_year",
-    "position",
-    "occurrences",
-)
+_INTEGER_COLUMNS = (*INTEGER_COLUMNS, "release_year")
 
 
 # --- filling rows from the caches ----------------------------------------------------------
@@ -88,11 +93,12 @@ def _fill_from_tracks(rows, spotify):
     """Fill the gaps of Spotify tracks' rows from the track cache, then derive
     what follows from the filled values."""
     with_gaps = spotify & _has_gaps(rows)
-    details = _cached_details(rows["track_id"][with_gaps].unique().tolist())
+    lookup = _lookup_ids(rows)
+    details = _cached_details(list(dict.fromkeys(lookup[with_gaps & ~pd.isna(lookup)])))
     if details.empty:
         return
     # One cached row per frame row (NaN where the track is not cached).
-    known = details.reindex(rows["track_id"].to_numpy())
+    known = details.reindex(lookup)
     _fill_precisions(rows, known, with_gaps)
     for column in _CACHED_FIELDS:
         rows[column] = _filled(rows[column], known[column].to_numpy(), with_gaps)
@@ -137,6 +143,33 @@ def _fill_genres(rows, spotify):
     ]
 
 
+def _named(rows):
+    """Rows of tracks a file names without an id (`named:` keys)."""
+    return rows["track_id"].str.startswith(NAMED_TRACK_PREFIX).to_numpy(dtype=bool)
+
+
+def _lookup_ids(rows):
+    """The track cache key of each row: its own id, or for a `named:` row the
+    Spotify track search matched it to (None while unmatched)."""
+    lookup = rows["track_id"].to_numpy(dtype=object, copy=True)
+    named = _named(rows)
+    if named.any():
+        matches = _matched_ids(lookup[named].tolist())
+        lookup[named] = [matches.get(named_id) for named_id in lookup[named]]
+    return lookup
+
+
+def _matched_ids(named_ids):
+    matched = {}
+    for chunk in _chunks(named_ids):
+        matched.update(
+            TrackMatch.objects.filter(
+                named_id__in=chunk, outcome=TrackMatch.Outcome.MATCHED
+            ).values_list("named_id", "spotify_track_id")
+        )
+    return matched
+
+
 def _has_gaps(rows):
     """Rows missing anything the track cache can give."""
     gaps = _empty_lists(rows["artist_ids"]) | _missing(rows[_PRECISION])
@@ -149,10 +182,14 @@ def _lacks_details(rows):
     """Rows a Spotify lookup could complete: a Spotify track (not a local file)
     without a duration, a release date or artist ids (`missing_details` counts
     them in SQL as `enrichable`)."""
-    return ~rows["is_local"].to_numpy(dtype=bool) & (
-        _missing(rows["track_duration_ms"])
-        | _missing(rows["album_release_date"])
-        | _empty_lists(rows["artist_ids"])
+    return (
+        ~rows["is_local"].to_numpy(dtype=bool)
+        & ~_named(rows)
+        & (
+            _missing(rows["track_duration_ms"])
+            | _missing(rows["album_release_date"])
+            | _empty_lists(rows["artist_ids"])
+        )
     )
 
 
@@ -245,6 +282,7 @@ def _enrich(result, client, progress):
         return
     result.name = playlist.name
     rows = _present_rows(result.playlist_id)
+    _match_named(client, _named_to_search(rows), progress)
     _fetch_tracks(client, _tracks_to_fetch(rows), progress)
     result.artists_not_found = _fetch_genres(client, rows, progress)
     _fill_and_load(result, progress)
@@ -281,11 +319,21 @@ def _fill_and_load(result, progress):
     result.tracks_loaded = loaded.rows_loaded
     result.rows_updated = loaded.rows_updated
     result.rows_unchanged = loaded.rows_unchanged
+    result.named_tracks = _named_outcomes(filled)
     _set_status(result, tracks_not_found=_not_found(filled))
 
 
 def _set_status(result, *, tracks_not_found):
     problems = []
+    named = result.named_tracks
+    if named.get("ambiguous") or named.get("not_found"):
+        problems.append(
+            f"Spotify's search matched {named.get('matched', 0)} of the "
+            f"{sum(named.values())} tracks the file names without an id; "
+            f"{named.get('ambiguous', 0)} were ambiguous (several tracks as likely) and "
+            f"{named.get('not_found', 0)} had no confident match: they stay unmatched, "
+            "with the names the file gives"
+        )
     if tracks_not_found:
         problems.append(
             f"Spotify could not find {tracks_not_found} of the playlist's tracks; "
@@ -371,6 +419,86 @@ def _fetch_tracks(client, track_ids, progress):
         # Answers received before a failure (a 429…); the requests not yet
         # sent were cancelled.
         _cache_tracks(batch)
+
+
+def _named_to_search(rows):
+    """The playlist's `named:` tracks not searched for lately, as search asks."""
+    named = rows[_named(rows)]
+    searched = set()
+    fresh_after = track_fresh_after()
+    ids = named["track_id"].unique().tolist()
+    for chunk in _chunks(ids):
+        searched.update(
+            TrackMatch.objects.filter(named_id__in=chunk, searched_at__gte=fresh_after).values_list(
+                "named_id", flat=True
+            )
+        )
+    return [
+        Named(
+            named_id=row.track_id,
+            title=row.track_name or "",
+            artist=(row.artist_names or [""])[0],
+            album=row.album_name or "",
+        )
+        for row in named.drop_duplicates("track_id").itertuples()
+        if row.track_id not in searched
+    ]
+
+
+def _match_named(client, named, progress):
+    """One search per named track (in parallel up to the client's concurrency);
+    each verdict kept, with the matched track in the track cache, batch by batch."""
+    total = len(named)
+    progress("items", 0, total)
+    batch = []
+    try:
+        searches = client.in_parallel(lambda one: client.search_tracks(search_query(one)), named)
+        for done, (one, candidates) in enumerate(zip(named, searches, strict=True), 1):
+            batch.append((one, verdict(one, candidates)))
+            if len(batch) == _CACHE_BATCH or done == total:
+                _keep_matches(batch)
+                batch = []
+                progress("items", done, total)
+    finally:
+        _keep_matches(batch)
+
+
+def _keep_matches(batch):
+    now = timezone.now()
+    matched = {v.track["id"]: v.track for _, v in batch if v.track and v.track.get("id")}
+    _cache_tracks(matched)
+    TrackMatch.objects.bulk_create(
+        [
+            TrackMatch(
+                named_id=one.named_id,
+                spotify_track_id=v.track["id"] if v.track else None,
+                outcome=v.outcome,
+                score=v.score,
+                searched_at=now,
+            )
+            for one, v in batch
+        ],
+        update_conflicts=True,
+        unique_fields=["named_id"],
+        update_fields=["spotify_track_id", "outcome", "score", "searched_at"],
+        batch_size=_QUERY_CHUNK,
+    )
+
+
+def _named_outcomes(rows):
+    """Outcome → count over the playlist's `named:` tracks ("unsearched" for those
+    never looked up)."""
+    ids = rows["track_id"][_named(rows)].unique().tolist()
+    outcomes = {}
+    for chunk in _chunks(ids):
+        outcomes.update(
+            TrackMatch.objects.filter(named_id__in=chunk).values_list("named_id", "outcome")
+        )
+    counts = {}
+    for named_id in ids:
+        outcome = outcomes.get(named_id, "unsearched")
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
 
 
 def _cache_tracks(fetched):

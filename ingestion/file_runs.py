@@ -69,6 +69,9 @@ class FileRunSummary:
     refusals: list[str] = field(default_factory=list)  # the first REFUSALS_NAMED
     listed: list[dict] = field(default_factory=list)
     versions_made: int = 0  # playlists that got a new version
+    # What loaded playlists could not read (their partial results' errors), the first few.
+    notes: list[str] = field(default_factory=list)
+    partial: int = 0
     total: IngestResult = field(init=False)
 
     def __post_init__(self):
@@ -81,7 +84,13 @@ class FileRunSummary:
                 self.refusals.append(result.error or f"{result.reference} was refused.")
             return
         self.loaded += 1
+        if result.status == Status.PARTIAL:
+            self.partial += 1
+            if len(self.notes) < REFUSALS_NAMED and result.error:
+                self.notes.append(result.error)
         total = self.total
+        for kind, count in result.library.items():
+            total.library[kind] = total.library.get(kind, 0) + count
         total.tracks_loaded += result.tracks_loaded
         total.items_total += result.items_total
         total.rows_inserted += result.rows_inserted
@@ -115,9 +124,10 @@ class FileRunSummary:
         if not self.loaded:
             total.status = Status.FAILED
             total.error = self._refusal_text() or f"{Path(self.reference).name} holds no playlists."
-        elif self.refused:
+        elif self.refused or self.partial:
+            # A playlist that loaded without what it could not read is no success.
             total.status = Status.PARTIAL
-            total.error = self._refusal_text()
+            total.error = " ".join(filter(None, [self._refusal_text(), *self.notes]))
         elif total.rows_inserted or total.rows_updated or total.rows_removed or self.versions_made:
             total.status = Status.SUCCEEDED
         else:

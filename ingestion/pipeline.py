@@ -44,6 +44,12 @@ class IngestResult:
     tracks_removed: int = 0
     tracks_moved: int = 0
     artists_not_found: int = 0
+    # Enrichment: outcome ("matched", "ambiguous", "not_found") → count of the
+    # tracks a file names without an id (ingestion.named_tracks).
+    named_tracks: dict[str, int] = field(default_factory=dict)
+    # A Spotify export's library (YourLibrary.json) beyond its saved tracks:
+    # kind ("albums", "artists", "shows", "episodes") → count, counted, not imported.
+    library: dict[str, int] = field(default_factory=dict)
     api_calls: int = 0
     seconds: float = 0.0
     error: str | None = None

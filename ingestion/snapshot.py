@@ -37,6 +37,13 @@ class Track:
     album_release_date: str | None = None
     album_release_date_precision: str | None = None
     artists: tuple[ArtistRef, ...] = ()
+    # Genres the source gives for this track itself (an Exportify row's): they
+    # win over its artists' (None: the source gives none per track).
+    genres: tuple[str, ...] | None = None
+    # From Exportify files: the album's record label, and the audio features in
+    # the order of warehouse.schema.AUDIO_FEATURE_NAMES (None: the file has none).
+    label: str | None = None
+    audio: tuple[float | int | None, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +73,5 @@ class PlaylistSnapshot:
     artist_genres: dict[str, list[str] | None] = field(default_factory=dict)
     # Artists the source names but could not describe (e.g. Spotify answered 404).
     artists_not_found: int = 0
+    # A library's other lists (saved albums, shows, …), kind → count: counted, not rows.
+    library: dict[str, int] = field(default_factory=dict)

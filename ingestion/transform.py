@@ -18,6 +18,7 @@ import orjson
 import pandas as pd
 
 from ingestion.snapshot import ItemKind, PlaylistSnapshot
+from warehouse.schema import AUDIO_FEATURE_NAMES
 
 ROW_KINDS = (ItemKind.TRACK, ItemKind.LOCAL)
 
@@ -46,7 +47,20 @@ ROW_COLUMNS = (
     "added_by",
     "is_local",
     "source",
+    "album_label",
+    *AUDIO_FEATURE_NAMES,
 )
+# Whole-number columns, kept integers (not floats) when values are missing.
+INTEGER_COLUMNS = (
+    "track_duration_ms",
+    "track_popularity",
+    "position",
+    "occurrences",
+    "audio_key",
+    "audio_mode",
+    "audio_time_signature",
+)
+_NO_AUDIO = (None,) * len(AUDIO_FEATURE_NAMES)
 
 
 @dataclass
@@ -110,7 +124,8 @@ def transform_snapshot(snapshot: PlaylistSnapshot) -> TransformResult:
     rows["release_year"] = release_years(rows["album_release_date"])
     rows["track_duration_sec"] = duration_seconds(rows["track_duration_ms"])
     rows["track_genres"] = [
-        genre_union(artist_ids, snapshot.artist_genres) for artist_ids in rows["artist_ids"]
+        track_genres(own, artist_ids, snapshot.artist_genres)
+        for own, artist_ids in zip(rows[_OWN_GENRES], rows["artist_ids"], strict=True)
     ]
     rows = rows.sort_values("position", kind="stable").reset_index(drop=True)
     return TransformResult(
@@ -150,8 +165,10 @@ def transform_snapshots(snapshots: list[PlaylistSnapshot]) -> list[TransformResu
     rows["track_duration_sec"] = duration_seconds(rows["track_duration_ms"])
     genres = [snapshot.artist_genres for snapshot in snapshots]
     rows["track_genres"] = [
-        genre_union(artist_ids, genres[group]) if genres[group] else []
-        for group, artist_ids in zip(group_list, rows["artist_ids"], strict=True)
+        track_genres(own, artist_ids, genres[group])
+        for group, own, artist_ids in zip(
+            group_list, rows[_OWN_GENRES], rows["artist_ids"], strict=True
+        )
     ]
     without = np.array([not genres for genres in rows["track_genres"]], dtype=bool)
     rows_without_genres = np.bincount(groups[without], minlength=len(snapshots))
@@ -195,7 +212,7 @@ def _one_row_per_track_of_each(items):
     occurrences = items.groupby(key, sort=False)["position"].transform("size")
     firsts = ~items.duplicated(key, keep="first")
     rows = items[firsts].assign(occurrences=occurrences[firsts]).reset_index(drop=True)
-    for column in ("track_duration_ms", "track_popularity", "position", "occurrences"):
+    for column in INTEGER_COLUMNS:
         rows[column] = rows[column].astype("Int64")
     rows["track_explicit"] = rows["track_explicit"].astype("boolean")
     return rows
@@ -218,7 +235,12 @@ _ITEM_RECORD_COLUMNS = (
     "added_at",
     "added_by",
     "is_local",
+    "_own_genres",
+    "album_label",
+    *AUDIO_FEATURE_NAMES,
 )
+# The track's own genres (Track.genres), until they become `track_genres`.
+_OWN_GENRES = "_own_genres"
 
 
 def _item_record(item):
@@ -240,6 +262,9 @@ def _item_record(item):
         item.added_at,
         item.added_by,
         item.kind is ItemKind.LOCAL,
+        track.genres,
+        track.label,
+        *(track.audio or _NO_AUDIO),
     )
 
 
@@ -250,7 +275,7 @@ def _one_row_per_track(items):
     firsts = items.drop_duplicates("track_id", keep="first").set_index("track_id")
     rows = firsts.join(occurrences).reset_index()
     # Nullable integer columns stay integers (not floats) when values are missing.
-    for column in ("track_duration_ms", "track_popularity", "position", "occurrences"):
+    for column in INTEGER_COLUMNS:
         rows[column] = rows[column].astype("Int64")
     rows["track_explicit"] = rows["track_explicit"].astype("boolean")
     return rows
@@ -266,6 +291,14 @@ def release_years(release_dates: pd.Series) -> pd.Series:
 def duration_seconds(durations_ms: pd.Series) -> pd.Series:
     """Durations in milliseconds as seconds, to the millisecond."""
     return (durations_ms / 1000).round(3)
+
+
+def track_genres(own, artist_ids, artist_genres):
+    """A track's genres: its own when the source gives them (a file's row says
+    what its track's genres are), else the union of its artists'."""
+    if own is not None and not (isinstance(own, float) and np.isnan(own)):
+        return list(dict.fromkeys(own))
+    return genre_union(artist_ids, artist_genres) if artist_genres else []
 
 
 def genre_union(artist_ids, artist_genres):

@@ -38,6 +38,9 @@ ITEMS_PAGE_LIMIT = 50
 ARTISTS_BATCH_LIMIT = 50
 # Reference: https://developer.spotify.com/documentation/web-api/reference/get-a-list-of-current-users-playlists
 MY_PLAYLISTS_PAGE_LIMIT = 50
+# Reference: https://developer.spotify.com/documentation/web-api/reference/search
+# (Development Mode: at most 10 results a request.)
+SEARCH_LIMIT = 10
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -198,6 +201,16 @@ class SpotifyClient:
         except PlaylistNotFound:
             return None
         return track
+
+    def search_tracks(self, query: str, *, limit: int = SEARCH_LIMIT) -> list[JsonObject]:
+        """The first `limit` (≤ 10) track objects Spotify's search finds for `query`
+        (field filters such as `track:` and `artist:` allowed): one request."""
+        # Reference: https://developer.spotify.com/documentation/web-api/reference/search
+        payload: JsonObject = self._call(
+            lambda: self._sp.search(query, limit=min(limit, SEARCH_LIMIT), type="track")
+        )
+        tracks = payload.get("tracks") or {}
+        return [track for track in tracks.get("items") or [] if track]
 
     def artists(
         self, artist_ids: Iterable[str], *, on_progress: ArtistProgress | None = None

@@ -127,6 +127,20 @@ class PlaylistTrack(models.Model):
     removed_at = models.DateTimeField(null=True)
     source = models.TextField(choices=Source, default=Source.SPOTIFY_API)
     loaded_at = models.DateTimeField()
+    # From Exportify files only (Spotify no longer gives them): warehouse.schema.
+    album_label = models.TextField(null=True)
+    audio_danceability = models.FloatField(null=True)
+    audio_energy = models.FloatField(null=True)
+    audio_key = models.SmallIntegerField(null=True)
+    audio_loudness = models.FloatField(null=True)
+    audio_mode = models.SmallIntegerField(null=True)
+    audio_speechiness = models.FloatField(null=True)
+    audio_acousticness = models.FloatField(null=True)
+    audio_instrumentalness = models.FloatField(null=True)
+    audio_liveness = models.FloatField(null=True)
+    audio_valence = models.FloatField(null=True)
+    audio_tempo = models.FloatField(null=True)
+    audio_time_signature = models.SmallIntegerField(null=True)
 
     class Meta:
         managed = False
@@ -246,3 +260,33 @@ class SummaryCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}: {self.entries}"
+
+
+# The key prefix of tracks a file names without an id (made by
+# ingestion.files.identity.named_track_id); such rows are matched by TrackMatch.
+NAMED_TRACK_PREFIX = "named:"
+
+
+class TrackMatch(models.Model):
+    """What Spotify's search said about a track a file names without an id
+    (`named:` rows, see ingestion.files.identity): the Spotify track it is, or
+    why none was taken. The row keeps its `named:` key; enrichment fills its
+    details from the matched track (`ingestion.enrichment`)."""
+
+    class Outcome(models.TextChoices):
+        MATCHED = "matched", "matched"
+        AMBIGUOUS = "ambiguous", "ambiguous (several candidates as good)"
+        NOT_FOUND = "not_found", "no confident match"
+
+    named_id = models.CharField(primary_key=True, max_length=100)
+    spotify_track_id = models.CharField(max_length=100, null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome)
+    # The confidence (0–100) of the best candidate, None when search found none.
+    score = models.FloatField(null=True, blank=True)
+    searched_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "warehouse_track_matches"
+
+    def __str__(self) -> str:
+        return f"{self.named_id} → {self.spotify_track_id or self.outcome}"

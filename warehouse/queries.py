@@ -51,7 +51,15 @@ from django.utils import timezone
 from warehouse import matching, summaries
 from warehouse.exports import PLAYLIST_COLUMNS, ROW_COLUMNS, json_lines_batch
 from warehouse.history import longest_increasing
-from warehouse.models import Playlist, PlaylistTrack, PlaylistTrackSpan, PlaylistVersion, Track
+from warehouse.models import (
+    NAMED_TRACK_PREFIX,
+    Playlist,
+    PlaylistTrack,
+    PlaylistTrackSpan,
+    PlaylistVersion,
+    Track,
+    TrackMatch,
+)
 from warehouse.schema import COLUMN_NAMES, COLUMNS, TABLE
 
 # How each dialect explodes a JSON array of strings into rows `alias.value`,
@@ -519,6 +527,12 @@ SORTS: dict[str, F | Func] = {
     "year": F("release_year"),
     "duration": F("track_duration_ms"),
     "added": F("added_at"),
+    # Audio features (Exportify files only; missing sorts last either way).
+    "tempo": F("audio_tempo"),
+    "energy": F("audio_energy"),
+    "valence": F("audio_valence"),
+    "danceability": F("audio_danceability"),
+    "key": F("audio_key"),
 }
 DEFAULT_SORT = "position"
 PAGE_SIZES = (25, 50, 100, 200)
@@ -537,6 +551,12 @@ TRACK_COLUMNS = (
     "added_at",
     "position",
     "occurrences",
+    "audio_tempo",
+    "audio_energy",
+    "audio_valence",
+    "audio_danceability",
+    "audio_key",
+    "audio_mode",
 )
 
 
@@ -765,6 +785,86 @@ def warehouse_top_artists(*, limit: int = 20) -> list[Row]:
     ]
 
 
+# --- audio features (from Exportify files) -----------------------------------------------
+KEY_NAMES = ("C", "C♯/D♭", "D", "D♯/E♭", "E", "F", "F♯/G♭", "G", "G♯/A♭", "A", "A♯/B♭", "B")
+MOODS = ("Energetic and positive", "Energetic and tense", "Calm and positive", "Calm and sad")
+TEMPO_STEP = 20  # BPM per tempo bucket, from 60 (slower ones in the first, faster in the last)
+TEMPO_BUCKETS = tuple(range(60, 200, TEMPO_STEP))
+
+
+@dataclass
+class AudioFeatures:
+    """What a playlist's present rows say of their audio features (Exportify files
+    carry them; Spotify no longer gives them to new apps)."""
+
+    tracks: int  # present rows
+    with_features: int  # rows with any of tempo, energy, valence, danceability, key
+    tempo: list[tuple[str, int]]  # (bucket label, tracks)
+    danceability: list[tuple[str, int]]  # tenths
+    keys: list[tuple[str, int]]  # (key name, tracks), major and minor together
+    moods: list[tuple[str, int]]  # energy × valence quadrants
+    minor: int  # tracks in a minor key
+
+    @property
+    def coverage(self) -> float:
+        return self.with_features / self.tracks if self.tracks else 0.0
+
+
+_AUDIO_CHARTED = ("audio_tempo", "audio_energy", "audio_valence", "audio_danceability", "audio_key")
+
+
+def has_audio_features(playlist_id: str) -> bool:
+    any_feature = Q()
+    for column in _AUDIO_CHARTED:
+        any_feature |= Q(**{f"{column}__isnull": False})
+    return _present([playlist_id]).filter(any_feature).exists()
+
+
+def playlist_audio_features(playlist_id: str) -> AudioFeatures:
+    """Histograms of the present rows' audio features (as of `as_of`'s version);
+    one query: five small numbers a row, counted here."""
+    rows = list(_present([playlist_id]).values_list(*_AUDIO_CHARTED, "audio_mode"))
+    with_features = [row for row in rows if any(value is not None for value in row[:5])]
+    tempo: dict[str, int] = dict.fromkeys(_tempo_labels(), 0)
+    dance: dict[str, int] = {f"{tenth / 10:.1f}–{(tenth + 1) / 10:.1f}": 0 for tenth in range(10)}
+    keys = dict.fromkeys(KEY_NAMES, 0)
+    moods = dict.fromkeys(MOODS, 0)
+    minor = 0
+    for bpm, energy, valence, danceability, key, mode in with_features:
+        if bpm is not None:
+            tempo[_tempo_label(bpm)] += 1
+        if danceability is not None:
+            dance[list(dance)[min(int(danceability * 10), 9)]] += 1
+        if key is not None and 0 <= key < len(KEY_NAMES):
+            keys[KEY_NAMES[key]] += 1
+            minor += mode == 0
+        if energy is not None and valence is not None:
+            moods[MOODS[(0 if energy >= 0.5 else 2) + (0 if valence >= 0.5 else 1)]] += 1
+    return AudioFeatures(
+        tracks=len(rows),
+        with_features=len(with_features),
+        tempo=list(tempo.items()),
+        danceability=list(dance.items()),
+        keys=list(keys.items()),
+        moods=list(moods.items()),
+        minor=minor,
+    )
+
+
+def _tempo_labels() -> list[str]:
+    first, last = TEMPO_BUCKETS[0], TEMPO_BUCKETS[-1] + TEMPO_STEP
+    middle = [f"{low}–{low + TEMPO_STEP - 1}" for low in TEMPO_BUCKETS]
+    return [f"under {first}", *middle, f"{last} and over"]
+
+
+def _tempo_label(bpm: float) -> str:
+    labels = _tempo_labels()
+    if bpm < TEMPO_BUCKETS[0]:
+        return labels[0]
+    index = int((bpm - TEMPO_BUCKETS[0]) // TEMPO_STEP) + 1
+    return labels[min(index, len(labels) - 1)]
+
+
 # --- what an imported playlist lacks ------------------------------------------------------
 def track_fresh_after() -> datetime:
     """Cached track lookups (warehouse.Track) older than this are looked up again."""
@@ -783,9 +883,21 @@ def missing_details(playlist_id: str) -> dict[str, int]:
         f"EXISTS (SELECT 1 FROM {Track._meta.db_table} AS cached WHERE cached.track_id = "
         f"{TABLE}.track_id AND NOT cached.found AND cached.fetched_at >= %s)"
     )
+    # Tracks a file names without an id (`named:`, see ingestion.files.identity)
+    # are matched by search, and are enrichable until it has been tried lately.
+    named = f"{TABLE}.track_id LIKE '{NAMED_TRACK_PREFIX}%%'"
+    matches = TrackMatch._meta.db_table
+    matched = (
+        f"EXISTS (SELECT 1 FROM {matches} AS m WHERE m.named_id = {TABLE}.track_id "
+        f"AND m.outcome = '{TrackMatch.Outcome.MATCHED}')"
+    )
+    searched_lately = (
+        f"EXISTS (SELECT 1 FROM {matches} AS m WHERE m.named_id = {TABLE}.track_id "
+        "AND m.searched_at >= %s)"
+    )
     enrichable = (
-        f"NOT is_local AND ({no_duration} OR {no_date} OR {no_artist_ids}) "
-        f"AND NOT {not_found_lately}"
+        f"NOT is_local AND CASE WHEN {named} THEN NOT {searched_lately} "
+        f"ELSE ({no_duration} OR {no_date} OR {no_artist_ids}) AND NOT {not_found_lately} END"
     )
     counted = {
         "without_duration": no_duration,
@@ -793,6 +905,7 @@ def missing_details(playlist_id: str) -> dict[str, int]:
         "without_genres": f"{_sql('length', column='track_genres')} = 0",
         "without_artist_ids": no_artist_ids,
         "enrichable": enrichable,
+        "not_matched": f"{named} AND NOT {matched}",
     }
     sums = ", ".join(
         f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
@@ -801,7 +914,7 @@ def missing_details(playlist_id: str) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT COUNT(*), {sums} FROM {TABLE} WHERE playlist_id = %s AND removed_at IS NULL",
-            [track_fresh_after(), playlist_id],
+            [track_fresh_after(), track_fresh_after(), playlist_id],
         )
         counts = cursor.fetchone()
     return dict(zip(["rows", *counted], map(int, counts), strict=True))

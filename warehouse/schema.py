@@ -4,7 +4,9 @@ The column list here is the single source of truth for the loader's SQL.
 """
 
 # (column, PostgreSQL type, SQLite type). Order matters: it is the COPY order.
-COLUMNS = (
+# The table as migration 0001 created it; later columns are added by their own
+# migrations (ADD COLUMN), so a fresh database and a migrated one end up alike.
+INITIAL_COLUMNS = (
     ("playlist_id", "text NOT NULL", "TEXT NOT NULL"),
     ("track_id", "text NOT NULL", "TEXT NOT NULL"),
     ("track_name", "text", "TEXT"),
@@ -32,15 +34,38 @@ COLUMNS = (
     ("source", "text NOT NULL DEFAULT 'spotify_api'", "TEXT NOT NULL DEFAULT 'spotify_api'"),
     ("loaded_at", "timestamptz NOT NULL", "DATETIME NOT NULL"),
 )
+# Added by migration 0008: what Exportify files say of a track that Spotify no
+# longer tells new apps (its record label and audio features). Nullable columns
+# on the fact table rather than a side table: they travel with the row through
+# the loader's staging and merge, the readers need no join, and rows of other
+# sources pay only a null bit each. Missing means the file did not say (or said
+# 0 for tempo, -1 for key: Spotify's "not detected").
+AUDIO_FEATURES = (
+    ("audio_danceability", "real", "REAL"),
+    ("audio_energy", "real", "REAL"),
+    ("audio_key", "smallint", "INTEGER"),
+    ("audio_loudness", "real", "REAL"),
+    ("audio_mode", "smallint", "INTEGER"),
+    ("audio_speechiness", "real", "REAL"),
+    ("audio_acousticness", "real", "REAL"),
+    ("audio_instrumentalness", "real", "REAL"),
+    ("audio_liveness", "real", "REAL"),
+    ("audio_valence", "real", "REAL"),
+    ("audio_tempo", "real", "REAL"),
+    ("audio_time_signature", "smallint", "INTEGER"),
+)
+FILE_DETAIL_COLUMNS = (("album_label", "text", "TEXT"), *AUDIO_FEATURES)
+COLUMNS: tuple[tuple[str, str, str], ...] = (*INITIAL_COLUMNS, *FILE_DETAIL_COLUMNS)
+AUDIO_FEATURE_NAMES = tuple(name for name, _, _ in AUDIO_FEATURES)
 
 COLUMN_NAMES = tuple(name for name, _, _ in COLUMNS)
 TABLE = "playlist_tracks"
 
 
 def create_table_sql(vendor: str) -> list[str]:
-    """CREATE TABLE for `vendor` ("postgresql" or "sqlite")."""
+    """CREATE TABLE for `vendor` ("postgresql" or "sqlite"), as migration 0001 made it."""
     type_index = 1 if vendor == "postgresql" else 2
-    columns = ",\n    ".join(f"{col[0]} {col[type_index]}" for col in COLUMNS)
+    columns = ",\n    ".join(f"{col[0]} {col[type_index]}" for col in INITIAL_COLUMNS)
     return [
         f"CREATE TABLE {TABLE} (\n    {columns},\n    PRIMARY KEY (playlist_id, track_id)\n)",
         # The primary key already serves lookups by playlist; this one serves
@@ -48,6 +73,19 @@ def create_table_sql(vendor: str) -> list[str]:
         f"CREATE INDEX {TABLE}_present_idx ON {TABLE} (playlist_id, position) "
         "WHERE removed_at IS NULL",
     ]
+
+
+def add_file_detail_columns_sql(vendor: str) -> list[str]:
+    """Migration 0008's ALTER TABLEs (one column each: SQLite adds one at a time)."""
+    type_index = 1 if vendor == "postgresql" else 2
+    return [
+        f"ALTER TABLE {TABLE} ADD COLUMN {column[0]} {column[type_index]}"
+        for column in FILE_DETAIL_COLUMNS
+    ]
+
+
+def drop_file_detail_columns_sql() -> list[str]:
+    return [f"ALTER TABLE {TABLE} DROP COLUMN {column[0]}" for column in FILE_DETAIL_COLUMNS]
 
 
 def drop_table_sql() -> list[str]:

@@ -41,6 +41,17 @@ TABLE_COLUMNS = (
     ("duration", "Length"),
     ("added", "Added"),
 )
+# Shown when the playlist has audio features (from an Exportify file).
+AUDIO_TABLE_COLUMNS = (
+    ("tempo", "Tempo"),
+    ("energy", "Energy"),
+    ("valence", "Valence"),
+    ("danceability", "Dance"),
+    ("key", "Key"),
+)
+
+
+AUDIO_SORTS = frozenset(key for key, _ in AUDIO_TABLE_COLUMNS)
 
 
 # --- the playlist dashboard ------------------------------------------------------------
@@ -150,11 +161,16 @@ def _dashboard_context(request, playlist_id, data, loaded_run):
         ]
         for chart in charts:  # a click on a bar filters the table below
             chart["filterable"] = chart["filter"] is not None
+    # The table sorts by audio features at any size; their charts follow the others.
+    audio = _audio_context(playlist_id)
+    audio_charts = audio["charts"] if audio and charts else []
     return {
         "figures": _headline_figures(data.headline, _skipped(loaded_run)),
         "charts": charts,
-        "chart_data": _chart_data(charts),
-        "table": _table_context(request, playlist_id, visible=visible),
+        "audio": audio if audio_charts else None,
+        # The page script draws every chart of the page, the audio ones too.
+        "chart_data": _chart_data(charts + audio_charts),
+        "table": _table_context(request, playlist_id, visible=visible, audio=audio is not None),
         "also_in": queries.also_in(playlist_id=playlist_id, playlist_ids=visible),
     }
 
@@ -330,6 +346,46 @@ def _timeline_chart(timeline):
     )
 
 
+def _audio_context(playlist_id):
+    """The audio-feature charts and their note, or None when no row has any."""
+    features = queries.playlist_audio_features(playlist_id)
+    if not features.with_features:
+        return None
+    charts = [
+        _chart("tempo", "Tempo (BPM)", *_split_rows(features.tempo), axis="Tempo (BPM)"),
+        _chart(
+            "moods",
+            "Energy and valence",
+            *_split_rows(features.moods),
+            axis="Mood (energy × valence, each 0–1)",
+            horizontal=True,
+        ),
+        _chart(
+            "danceability",
+            "Danceability",
+            *_split_rows(features.danceability),
+            axis="Danceability (0–1)",
+        ),
+        _chart(
+            "keys",
+            "Keys",
+            *_split_rows(features.keys),
+            axis="Key",
+            note=f"{features.minor:,} of them in a minor key." if features.minor else "",
+        ),
+    ]
+    note = (
+        f"From the Exportify file: Spotify no longer gives audio features to new apps. "
+        f"{features.with_features:,} of the {features.tracks:,} tracks "
+        f"({_percent(features.coverage)}) have them; the charts count those only."
+    )
+    return {"charts": charts, "note": note}
+
+
+def _split_rows(rows):
+    return [label for label, _ in rows], [count for _, count in rows]
+
+
 # --- the track table -------------------------------------------------------------------
 @login_required
 def track_table(request, playlist_id):
@@ -337,14 +393,23 @@ def track_table(request, playlist_id):
     visible_playlist_or_404(request.user, playlist_id)
     version, _ = _as_of(request, playlist_id)
     with queries.as_of(version):
-        table = _table_context(request, playlist_id)
+        audio = queries.has_audio_features(playlist_id)
+        table = _table_context(request, playlist_id, audio=audio)
     if request.GET.get("format") == "json":
         return json_table(table["page"])
     return render(request, "dashboard/_track_table.html", {"table": table})
 
 
 def _table_context(
-    request, playlist_id, *, also_in=(), not_in=(), page_url=None, tracks_url=None, visible=None
+    request,
+    playlist_id,
+    *,
+    also_in=(),
+    not_in=(),
+    page_url=None,
+    tracks_url=None,
+    visible=None,
+    audio=False,
 ):
     """The track table of one playlist; `also_in`/`not_in` narrow it to the tracks
     also in those playlists or in none of them (a comparison's lists)."""
@@ -370,12 +435,13 @@ def _table_context(
     for row in page.rows:
         row["duration"] = _short_duration(row["track_duration_ms"])
         row["also_in"] = others.get(row["track_id"], [])
+        row["key_name"] = _key_name(row["audio_key"], row["audio_mode"])
     version = params.get("version", "")
     hidden = [("version", version)] if version else []
     hidden += [(name, str(value)) for name, value in filters.items()]
     context = table_context(
         page,
-        TABLE_COLUMNS,
+        TABLE_COLUMNS + (AUDIO_TABLE_COLUMNS if audio else ()),
         page_url=page_url or reverse("dashboard:playlist", args=[playlist_id]),
         tracks_url=tracks_url or reverse("dashboard:tracks", args=[playlist_id]),
         # The table's search keeps the "as of" version and the chart filter it shows.
@@ -453,6 +519,7 @@ def _column(key, label, page):
     return {
         "key": key,
         "label": label,
+        "audio": key in AUDIO_SORTS,
         "current": current,
         "aria_sort": ("ascending" if page.direction == "asc" else "descending") if current else "",
         "next_dir": "desc" if current and page.direction == "asc" else "asc",
@@ -573,6 +640,12 @@ def _short_duration(ms):
         return ""
     seconds = round(ms / 1000)
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _key_name(key, mode):
+    if key is None or not 0 <= key < len(queries.KEY_NAMES):
+        return ""
+    return queries.KEY_NAMES[key] + {0: " minor", 1: " major"}.get(mode, "")
 
 
 def _int(value, default):

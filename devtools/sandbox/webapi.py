@@ -1,10 +1,11 @@
 """The Web API under ``/v1/``: the current user, playlists and their items (paged, with
-``fields=``), artists, albums and tracks (single and batch), and the endpoints Spotify
-removed for new apps or for Development Mode (403)."""
+``fields=``), artists, albums and tracks (single and batch), track search, and the
+endpoints Spotify removed for new apps or for Development Mode (403)."""
 
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote, urlencode
 
 from .access import check_app_walls, in_my_playlists, is_visible, items_refusal
@@ -47,6 +48,8 @@ def handle(req: Request, state: SandboxState, r: Renderer) -> Response:
         answer = _route_playlists(call, parts)
     elif head in _CATALOG_HEADS:
         answer = _route_catalog(call, parts)
+    elif parts == ["search"]:
+        answer = _search(call)
     else:
         answer = None
     if answer is not None:
@@ -272,6 +275,62 @@ def _playlist_ref_json(r: Renderer, pl: PlaylistState) -> str:
             "total": len(pl.items),
         }
     return dumps(obj)
+
+
+# --- search -------------------------------------------------------------------------------
+# Development Mode caps `limit` at 10 (Extended Quota Mode: 50), default 5 there, 20 here.
+_SEARCH_LIMIT = {DEVELOPMENT: (5, 10), EXTENDED: (20, 50)}
+_SEARCH_FILTER = re.compile(r"\b(track|artist|album):")
+
+
+def _search(call: ApiCall) -> Response:
+    """``/search?q=…&type=track``: catalog tracks whose names contain every word of
+    the query, filter by filter (``track:``, ``artist:``, ``album:``; free words match
+    any of them), in catalog order. Only ``type=track`` is served."""
+    query = (call.req.q("q") or "").strip()
+    if not query:
+        raise ApiError(400, "No search query")
+    kinds = [kind.strip() for kind in (call.req.q("type") or "").split(",") if kind.strip()]
+    if not kinds:
+        raise ApiError(400, "Missing parameter type")
+    if kinds != ["track"]:
+        raise ApiError(400, "Bad search type field")
+    default, maximum = _SEARCH_LIMIT[call.mode]
+    limit, offset = _limit_offset(call.req, default=default, maximum=maximum)
+    wanted = _search_filters(query)
+    cat = call.state.catalog
+    found = [t for t in cat.track_ids if _search_matches(cat, cat.tracks[t], wanted)]
+    items = [call.r.track_json(t, call.mode) for t in found[offset : offset + limit]]
+    extra = "&" + urlencode({"query": query, "type": "track"})
+    page = paging_json(f"{call.r.api}search", extra, items, limit, offset, len(found))
+    return 200, '{"tracks":' + page + "}", {}
+
+
+def _search_filters(query: str) -> dict[str, list[str]]:
+    """Field ("track", "artist", "album", or "" for free words) → its lowercased words."""
+    pieces = _SEARCH_FILTER.split(query)
+    filters: dict[str, list[str]] = {"": _words(pieces[0])}
+    for field, value in zip(pieces[1::2], pieces[2::2], strict=True):
+        filters.setdefault(field, []).extend(_words(value))
+    return filters
+
+
+def _words(text: str) -> list[str]:
+    return [word for word in re.split(r"[\s\"']+", text.casefold()) if word]
+
+
+def _search_matches(cat, track, wanted: dict[str, list[str]]) -> bool:
+    texts = {
+        "track": track.name.casefold(),
+        "artist": " ".join(cat.artists[a].name for a in track.artist_ids).casefold(),
+        "album": cat.albums[track.album_id].name.casefold(),
+    }
+    everything = " ".join(texts.values())
+    return all(
+        word in (texts[field] if field else everything)
+        for field, words in wanted.items()
+        for word in words
+    )
 
 
 # --- artists, albums, tracks -------------------------------------------------------------

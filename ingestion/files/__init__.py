@@ -18,11 +18,12 @@ from django.db import transaction
 
 from ingestion.enrichment import fill_details
 from ingestion.files.errors import InvalidImportFile
-from ingestion.files.exportify import read_exportify
+from ingestion.files.exportify import looks_like_exportify, read_exportify
 from ingestion.files.mpd import SLICE_FILE, read_slice, slice_paths
 from ingestion.files.reading import too_deep
-from ingestion.files.spotify_export import PLAYLIST_FILE, iter_export
+from ingestion.files.spotify_export import LIBRARY_FILE, PLAYLIST_FILE, iter_export
 from ingestion.pipeline import IngestResult, Status, record_version, transform_and_load
+from ingestion.snapshot import ItemKind
 from ingestion.sources.spotify_api import noop_progress
 from ingestion.transform import transform_snapshots, without_control_characters
 from warehouse.loader import load_playlists
@@ -61,7 +62,7 @@ def _sniffed_format(path):
         # as an export, whose reader explains if it holds no playlists.
         is_mpd = '"pid"' in text or re.search(r'"slice"\s*:', text)
         return Source.MPD.value if is_mpd else Source.SPOTIFY_EXPORT.value
-    if "Track URI" in text.partition("\n")[0]:
+    if looks_like_exportify(text.partition("\n")[0]):
         return Source.EXPORTIFY.value
     raise InvalidImportFile(
         f"{path.name} is not a file this app imports. It reads the Spotify account data export "
@@ -141,7 +142,7 @@ def _directory_units(path, file_format):
     exports = {}
     units = [(Source.MPD.value, [slice_path]) for slice_path in slice_paths(path)]
     for child in files:
-        if PLAYLIST_FILE.search(child.name):
+        if PLAYLIST_FILE.search(child.name) or LIBRARY_FILE.search(child.name):
             exports.setdefault(child.parent, []).append(child)
         elif child.suffix.lower() == ".zip":
             units.append((Source.SPOTIFY_EXPORT.value, [child]))
@@ -177,7 +178,11 @@ def _import_export(paths, *, owner_key, progress):
                 )
             del playlists
         if not results:
-            raise InvalidImportFile(f"{paths[0].name} holds no playlists.")
+            raise InvalidImportFile(
+                f"{paths[0].name} holds no playlists and no saved tracks (Liked Songs). "
+                "Is it the Spotify account data export? Playlists are in the “Account "
+                "data” part of “Download your data”."
+            )
     progress("playlists", len(results), len(results))
     return results
 
@@ -194,8 +199,24 @@ def _load_one(reference, snapshot, progress, *, done, total):
     # Details an earlier enrichment fetched for these tracks (from the caches,
     # no API call): re-importing an enriched export keeps them.
     transform_and_load(snapshot, result, complete=fill_details)
+    result.library = dict(snapshot.library)
+    _say_what_was_unreadable(result)
     result.seconds = round(time.monotonic() - started, 3)
     return result
+
+
+def _say_what_was_unreadable(result):
+    """A file whose track items all failed to read is not a success with 0
+    tracks: the run says how many items it could not read, and why."""
+    unreadable = result.items_skipped.get(ItemKind.UNAVAILABLE.value, 0)
+    if result.tracks_loaded or not unreadable:
+        return
+    result.status = Status.PARTIAL
+    result.error = (
+        f"{unreadable} of the {result.items_total} items of {result.name!r} could not be read: "
+        "they name no track (no track URI and no track name), so no track was loaded. "
+        "Download the export again; if they stay empty, Spotify removed those tracks."
+    )
 
 
 def _import_mpd(paths, *, owner_key, progress):

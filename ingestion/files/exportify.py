@@ -1,54 +1,125 @@
 """Exportify CSV (one file per playlist) → a playlist snapshot.
 
-Columns are read by name, so both the classic layout and newer ones (extra
-columns such as Genres, Record Label, audio features; some renamed) work. The
-playlist name is the file name: Exportify turns characters such as spaces and
-punctuation into "_" (and newer versions lowercase it), so "_" reads as a space.
+Columns are read by name, in any of the languages exportify.app writes its
+header in (its own translation strings: `exportify_headers`), and the layout is
+told by its columns: the classic one and newer ones (extra columns such as
+Genres, Label, audio features), and the exportify.net fork's (pavelkomarov/
+exportify: `Genres`, `Record Label`, several artists joined with ";" and no
+artist ids). The playlist name is the file name: Exportify turns characters
+such as spaces and punctuation into "_" (and newer versions lowercase it), so
+"_" reads as a space.
 
-Genres: Exportify writes, per row, the genres of all the row's artists joined
-together, while the transform unions genres per artist id. Each artist gets the
-genres common to every row it appears on (the intersection): if a row's genres
-are the union of its artists' genres, that reconstructs each row exactly, and a
-collaboration never lends its guest's genres to the artist's solo tracks.
+Genres: a row's own genres are its track's genres (Exportify writes, per row,
+the genres of the row's artists). They win over anything known per artist, and
+need no artist id.
 """
 
 import csv
 import re
+import unicodedata
 from datetime import UTC
 from pathlib import Path
 
 from django.utils.dateparse import parse_datetime
 
 from ingestion.files.errors import InvalidImportFile
-from ingestion.files.identity import content_hash, derived_playlist_id, spotify_id_from_uri
+from ingestion.files.exportify_headers import AUDIO_KEYS, HEADERS, KEYS
+from ingestion.files.identity import (
+    LIKED_SONGS,
+    content_hash,
+    derived_playlist_id,
+    liked_songs_id,
+    normalize_name,
+    spotify_id_from_uri,
+)
 from ingestion.files.reading import read_playlist_file_bytes, text_stream
 from ingestion.files.spotify_export import local_track
 from ingestion.snapshot import ArtistRef, ItemKind, PlaylistItem, PlaylistSnapshot, Track
 from warehouse.models import Source
 
 ID_PREFIX = "exportify"
-REQUIRED = ("Track URI", "Track Name")
-# Field → accepted header names, the classic one first.
-COLUMNS = {
-    "uri": ("Track URI",),
-    "name": ("Track Name",),
-    "artist_uris": ("Artist URI(s)",),
-    "artist_names": ("Artist Name(s)",),
-    "album_uri": ("Album URI",),
-    "album_name": ("Album Name",),
-    "release_date": ("Album Release Date", "Release Date"),
-    "duration_ms": ("Track Duration (ms)", "Duration (ms)"),
-    "explicit": ("Explicit", "Explicit?"),
-    "popularity": ("Popularity",),
-    "isrc": ("ISRC",),
-    "added_by": ("Added By",),
-    "added_at": ("Added At",),
-    "genres": ("Genres", "Artist Genres"),
+REQUIRED = ("uri", "name")
+# Field → Exportify's translation key for its column (see exportify_headers).
+FIELD_KEYS = {
+    "uri": "track_uri",
+    "name": "track_name",
+    "artist_uris": "artist_uris",
+    "artist_names": "artist_names",
+    "album_uri": "album_uri",
+    "album_name": "album_name",
+    "release_date": "album_release_date",
+    "duration_ms": "track_duration",
+    "explicit": "explicit",
+    "popularity": "popularity",
+    "isrc": "isrc",
+    "added_by": "added_by",
+    "added_at": "added_at",
+    "genres": "artist_genres",
+    "label": "label",
+    **{f"audio_{key}": key for key in AUDIO_KEYS},
 }
+# Headers no translation file has: older versions' and the exportify.net fork's.
+OTHER_HEADERS = {
+    "release_date": ("Release Date",),
+    "duration_ms": ("Duration (ms)",),
+    "explicit": ("Explicit?",),
+    "genres": ("Genres",),
+    "label": ("Record Label",),
+}
+FIELDS = tuple(FIELD_KEYS)
+# Audio features: field → (lowest, highest) accepted value; whole numbers for
+# key, mode and time signature. Spotify writes tempo 0 and key -1 for "not
+# detected", and a time signature of 0 for none: kept as missing, not as values.
+AUDIO_RANGES = {
+    "audio_danceability": (0.0, 1.0),
+    "audio_energy": (0.0, 1.0),
+    "audio_key": (-1, 11),
+    "audio_loudness": (-100.0, 10.0),
+    "audio_mode": (0, 1),
+    "audio_speechiness": (0.0, 1.0),
+    "audio_acousticness": (0.0, 1.0),
+    "audio_instrumentalness": (0.0, 1.0),
+    "audio_liveness": (0.0, 1.0),
+    "audio_valence": (0.0, 1.0),
+    "audio_tempo": (0.0, 400.0),
+    "audio_time_signature": (0, 12),
+}
+NOT_DETECTED = {"audio_tempo": 0, "audio_key": -1, "audio_time_signature": 0}
+AUDIO_FIELDS = tuple(AUDIO_RANGES)
 PRECISION_BY_LENGTH = {4: "year", 7: "month", 10: "day"}
 # Exportify escapes commas inside an artist's name as "\," before joining names
 # with ", " (older versions joined with ","), so split only on unescaped commas.
 _NAME_SEPARATOR = re.compile(r"(?<!\\),\s*")
+# The exportify.net fork joins artists with ";" (and writes no artist ids).
+_FORK_SEPARATOR = ";"
+
+
+def _normalized(header: str) -> str:
+    """Headers compare without case, Unicode form, spacing or a byte-order mark."""
+    text = unicodedata.normalize("NFKC", header.lstrip("\ufeff"))
+    return " ".join(text.casefold().split())
+
+
+def _header_fields():
+    """normalized header → field, over every locale; and locale → its headers."""
+    by_header = {}
+    for headers in HEADERS.values():
+        named = dict(zip(KEYS, headers, strict=True))
+        for field, key in FIELD_KEYS.items():
+            by_header.setdefault(_normalized(named[key]), field)
+    for field, headers in OTHER_HEADERS.items():
+        for header in headers:
+            by_header.setdefault(_normalized(header), field)
+    return by_header
+
+
+HEADER_FIELDS = _header_fields()
+
+
+def looks_like_exportify(first_line: str) -> bool:
+    """Whether a CSV's first line names a track URI column in any language."""
+    cells = {_normalized(cell.strip().strip('"')) for cell in first_line.split(",")}
+    return any(HEADER_FIELDS.get(cell) == "uri" for cell in cells)
 
 
 def read_exportify(path: Path, *, owner_key: str = "") -> PlaylistSnapshot:
@@ -59,15 +130,18 @@ def read_exportify(path: Path, *, owner_key: str = "") -> PlaylistSnapshot:
     except csv.Error as error:
         raise _unreadable_csv(path.name, reader, error) from error
     name = playlist_name(path)
+    playlist_id = derived_playlist_id(ID_PREFIX, name, owner_key=owner_key)
+    if normalize_name(name) == normalize_name(LIKED_SONGS):
+        # Exportify's export of the saved tracks: the owner's one Liked Songs.
+        name, playlist_id = LIKED_SONGS, liked_songs_id(owner_key)
     items = [_item(row, position) for position, row in enumerate(rows)]
     return PlaylistSnapshot(
-        playlist_id=derived_playlist_id(ID_PREFIX, name, owner_key=owner_key),
+        playlist_id=playlist_id,
         name=name,
         source=Source.EXPORTIFY,
         snapshot_id=content_hash([row.raw for row in rows]),
         total_items=len(items),
         items=items,
-        artist_genres=_artist_genres(rows),
     )
 
 
@@ -76,33 +150,65 @@ def playlist_name(path: Path) -> str:
 
 
 def _column_map(fieldnames, source):
-    """Field → the header this file uses for it; refuses files without the required ones."""
-    headers = {header.strip().lstrip("\ufeff"): header for header in fieldnames if header}
-    missing = [column for column in REQUIRED if column not in headers]
+    """Field → the header this file uses for it (None when absent); refuses a file
+    without the required columns, naming them in the file's own language."""
+    columns = dict.fromkeys(FIELDS)
+    for header in fieldnames:
+        field = HEADER_FIELDS.get(_normalized(header or ""))
+        if field and columns[field] is None:
+            columns[field] = header
+    missing = [field for field in REQUIRED if columns[field] is None]
     if missing:
-        found = ", ".join(headers) or "none (the file is empty)"
-        raise InvalidImportFile(
-            f"{source} is missing the column(s) {', '.join(missing)}, so it is not an "
-            f"Exportify CSV. Columns found: {found}. Export the playlist again with Exportify."
+        raise _not_exportify(fieldnames, missing, source)
+    return columns
+
+
+def _not_exportify(fieldnames, missing, source):
+    found = ", ".join(header.lstrip("\ufeff") for header in fieldnames if header)
+    locale = _likely_locale(fieldnames)
+    if locale is None:
+        names = ", ".join(HEADERS["en"][KEYS.index(FIELD_KEYS[field])] for field in missing)
+        return InvalidImportFile(
+            f"{source} is missing the column(s) {names}, so it is not an Exportify CSV. "
+            f"Columns found: {found or 'none (the file is empty)'}. "
+            "Export the playlist again with Exportify."
         )
-    return {
-        field: next((headers[name] for name in names if name in headers), None)
-        for field, names in COLUMNS.items()
+    names = ", ".join(f"“{_header(locale, field)}”" for field in missing)
+    return InvalidImportFile(
+        f"{source} looks like an Exportify CSV with its header in {locale!r} but has no "
+        f"{names} column(s) ({', '.join(missing)}), which every Exportify CSV has: it was "
+        f"probably edited. Columns found: {found}. Export the playlist again with Exportify."
+    )
+
+
+def _likely_locale(fieldnames):
+    """The locale whose headers the file shares most (None: none at all)."""
+    present = {_normalized(header or "") for header in fieldnames}
+    shared = {
+        locale: sum(_normalized(header) in present for header in headers)
+        for locale, headers in HEADERS.items()
     }
+    locale = max(shared, key=shared.get)
+    return locale if shared[locale] else None
+
+
+def _header(locale, field):
+    return HEADERS[locale][KEYS.index(FIELD_KEYS[field])]
 
 
 class _Row:
     """One CSV line's values by field, parsed and checked; `raw` feeds the snapshot id."""
 
-    __slots__ = ("raw", "line", "source", "artist_ids", "genres")
+    __slots__ = ("raw", "line", "source", "artist_ids", "genres", "joined_with_semicolons")
 
-    def __init__(self, values, line, source):
+    def __init__(self, values, line, source, *, joined_with_semicolons=False):
         self.raw = values
         self.line, self.source = line, source
         self.artist_ids = [
             spotify_id_from_uri(uri, "artist") for uri in _split(values["artist_uris"])
         ]
         self.genres = _genres(values["genres"])
+        self.joined_with_semicolons = joined_with_semicolons
 
     @property
     def where(self):
@@ -132,9 +238,13 @@ def _rows(reader, columns, source):
                 f"{source}, line {line} has more fields than the header. A field with a comma "
                 "is probably missing its quotes: export the playlist again."
             )
-        values = {field: (record.get(header) or "").strip() for field, header in columns.items()}
+        values = {
+            field: (record.get(header) or "").strip() if header else ""
+            for field, header in columns.items()
+        }
         values["genres"] = None if columns["genres"] is None else values["genres"]
-        yield _Row(values, line, source)
+        # No artist-id column: the exportify.net fork, which joins artists with ";".
+        yield _Row(values, line, source, joined_with_semicolons=columns["artist_uris"] is None)
 
 
 def _split(field):
@@ -181,11 +291,20 @@ def _track(row, track_id):
         album_release_date=release_date,
         album_release_date_precision=PRECISION_BY_LENGTH.get(len(release_date or "")),
         artists=_artists(row),
+        genres=None if row.genres is None else tuple(row.genres),
+        label=row["label"] or None,
+        audio=tuple(_audio_feature(row, field) for field in AUDIO_FIELDS),
     )
 
 
+def _artist_names(row):
+    if row.joined_with_semicolons:
+        return [name.strip() for name in row["artist_names"].split(_FORK_SEPARATOR)]
+    return [name.replace("\\,", ",") for name in _NAME_SEPARATOR.split(row["artist_names"])]
+
+
 def _artists(row):
-    names = [name.replace("\\,", ",") for name in _NAME_SEPARATOR.split(row["artist_names"])]
+    names = _artist_names(row)
     names = [name for name in names if name]
     ids = row.artist_ids
     if len(ids) != len(names) and len(ids) == 1:
@@ -203,7 +322,8 @@ def _artists(row):
 
 def _with_row_names(track, row):
     """A local file: Exportify's columns name it better than its URI does."""
-    artists = tuple(ArtistRef(id=None, name=name) for name in _split(row["artist_names"]))
+    names = _artist_names(row) if row.joined_with_semicolons else _split(row["artist_names"])
+    artists = tuple(ArtistRef(id=None, name=name) for name in names if name)
     return Track(
         id=None,
         uri=track.uri,
@@ -222,8 +342,35 @@ def _integer(row, field):
     try:
         return int(float(value)) if "." in value else int(value)
     except ValueError:
-        column = COLUMNS[field][0]
+        column = _header("en", field)
         raise InvalidImportFile(f"{row.where}: {column} {value!r} is not a number.") from None
+
+
+def _audio_feature(row, field):
+    """An audio feature's value, checked against its range; None when blank or
+    Spotify's "not detected" (see NOT_DETECTED)."""
+    value = row[field]
+    if not value:
+        return None
+    low, high = AUDIO_RANGES[field]
+    whole = isinstance(low, int)
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is None or number != number or (whole and not number.is_integer()):
+        kind = "a whole number" if whole else "a number"
+        raise InvalidImportFile(
+            f"{row.where}: {_header('en', field)} {value!r} is not {kind}. "
+            "Export the playlist again with Exportify."
+        ) from None
+    if not low <= number <= high:
+        raise InvalidImportFile(
+            f"{row.where}: {_header('en', field)} {value!r} is outside {low}…{high}, the range "
+            "Spotify gives it: the file was probably edited. Export the playlist again."
+        )
+    number = int(number) if whole else number
+    return None if NOT_DETECTED.get(field) == number else number
 
 
 def _boolean(value):
@@ -246,17 +393,3 @@ def _added_at(row):
     if moment is None:
         raise InvalidImportFile(f"{row.where}: Added At {value!r} is not a date and time.")
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _artist_genres(rows):
-    """artist id → genres common to every row the artist appears on (see the module doc)."""
-    genres = {}
-    for row in rows:
-        if row.genres is None:
-            continue
-        for artist_id in filter(None, row.artist_ids):
-            known = genres.get(artist_id)
-            genres[artist_id] = (
-                list(row.genres) if known is None else [g for g in known if g in row.genres]
-            )
-    return genres

@@ -14,6 +14,8 @@ import json
 import re
 import unicodedata
 
+from warehouse.models import NAMED_TRACK_PREFIX
+
 _SPACES = re.compile(r"\s+")
 
 
@@ -31,6 +33,27 @@ def derived_playlist_id(prefix: str, name: str, *, owner_key: str = "", occurren
 # Elements hashed per json.dumps call: one call per element was a tenth of an
 # MPD slice's import; one for a whole list would hold a long playlist's JSON at once.
 HASH_CHUNK = 1000
+
+
+# Tracks an older export names without a URI ("trackName", "artistName",
+# "albumName" only) are keyed `named:` + a hash of those names: stable across
+# re-imports, equal for the same names in any playlist, never a Spotify id. They
+# are not matched to Spotify until enrichment finds them through search
+# (`warehouse.TrackMatch`), and keep this key when it does.
+
+
+def named_track_id(name: str, artist: str | None, album: str | None) -> str:
+    key = "\x1f".join(normalize_name(part or "") for part in (name, artist, album))
+    return NAMED_TRACK_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+LIKED_SONGS = "Liked Songs"
+
+
+def liked_songs_id(owner_key: str = "") -> str:
+    """One Liked Songs per owner, whichever file it comes from (the export's
+    YourLibrary.json or Exportify's "Liked Songs" CSV): re-imports update it."""
+    return derived_playlist_id("liked", LIKED_SONGS, owner_key=owner_key)
 
 
 def content_hash(value) -> str:

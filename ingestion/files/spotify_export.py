@@ -1,7 +1,9 @@
 """Spotify account data export ("Download your data") → playlist snapshots.
 
 Reads `Playlist1.json`, `Playlist2.json`, … (older exports: `Playlist.json`),
-alone or inside the export ZIP (under `Spotify Account Data/` or any folder).
+alone or inside the export ZIP (under `Spotify Account Data/` or any folder),
+and `YourLibrary.json`, whose saved tracks become the owner's "Liked Songs"
+playlist (its saved albums, artists, shows and episodes are counted, not rows).
 The export has no playlist ids (see `identity` for the derived ones), one artist
 *name* per track and no artist ids, genres, durations or release dates: those
 stay missing rather than invented. Dates are date-only: midnight UTC.
@@ -18,8 +20,11 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from ingestion.files.errors import InvalidImportFile
 from ingestion.files.identity import (
+    LIKED_SONGS,
     content_hash,
     derived_playlist_id,
+    liked_songs_id,
+    named_track_id,
     normalize_name,
     spotify_id_from_uri,
 )
@@ -34,6 +39,9 @@ from warehouse.models import Source
 
 ID_PREFIX = "export"
 PLAYLIST_FILE = re.compile(r"(?:^|/)Playlist(\d*)\.json$", re.IGNORECASE)
+LIBRARY_FILE = re.compile(r"(?:^|/)YourLibrary\.json$", re.IGNORECASE)
+# YourLibrary.json's lists other than the saved tracks, counted in the summary.
+LIBRARY_COUNTED = ("albums", "artists", "shows", "episodes")
 
 
 def read_export(paths: list[Path], *, owner_key: str = "") -> list[tuple[str, PlaylistSnapshot]]:
@@ -48,8 +56,13 @@ def iter_export(paths: list[Path], *, owner_key: str = "") -> Iterator[list]:
     Raises InvalidImportFile for the first bad one; callers load inside one
     transaction, so a bad file anywhere loads nothing."""
     occurrences = {}
+    # A library file imported on its own must hold saved tracks; in an export it may not.
+    alone = len(paths) == 1 and paths[0].suffix.lower() != ".zip"
     for reference, document in _documents(paths):
-        playlists = _playlists(reference, document, occurrences, owner_key)
+        if LIBRARY_FILE.search(reference) or _is_library(document):
+            playlists = _liked_songs(reference, document, owner_key, alone=alone)
+        else:
+            playlists = _playlists(reference, document, occurrences, owner_key)
         # Neither is held while the next file is inflated and parsed.
         del document
         yield playlists
@@ -82,9 +95,64 @@ def _documents(paths):
             yield path.name, parse_json(text, source=path.name)
 
 
+def _is_library(document):
+    """YourLibrary.json by its content (an upload is stored under another name)."""
+    return (
+        isinstance(document, dict)
+        and "playlists" not in document
+        and isinstance(document.get("tracks"), list)
+    )
+
+
+def _liked_songs(reference, document, owner_key, *, alone):
+    """YourLibrary.json → [(reference, the Liked Songs snapshot)]; none for an
+    export ZIP whose library has no saved track, a refusal for such a file alone."""
+    tracks = document.get("tracks") if isinstance(document, dict) else None
+    if tracks is None and isinstance(document, dict) and "playlists" in document:
+        return _playlists(reference, document, {}, owner_key)  # a playlist file so named
+    if not isinstance(tracks, list) or (alone and not tracks):
+        raise InvalidImportFile(
+            f"{reference} holds no saved tracks (its “tracks” list is "
+            f"{'empty' if isinstance(tracks, list) else 'missing'}), so there are no Liked "
+            "Songs to import. Import the whole export ZIP, or its Playlist1.json files."
+        )
+    if not tracks:
+        return []
+    where = f"{reference}, Liked Songs"
+    items = [_library_item(entry, position, where) for position, entry in enumerate(tracks)]
+    counted = {kind: _count(document.get(kind)) for kind in LIBRARY_COUNTED}
+    snapshot = PlaylistSnapshot(
+        playlist_id=liked_songs_id(owner_key),
+        name=LIKED_SONGS,
+        source=Source.SPOTIFY_EXPORT,
+        snapshot_id=content_hash(tracks),
+        total_items=len(items),
+        items=items,
+        library={kind: count for kind, count in counted.items() if count},
+    )
+    return [(reference, snapshot)]
+
+
+def _count(value):
+    return len(value) if isinstance(value, list) else 0
+
+
+def _library_item(entry, position, where):
+    """A saved track, {"artist", "album", "track", "uri"}, as an export track item."""
+    if not isinstance(entry, dict):
+        raise InvalidImportFile(f"{where}, track {position + 1} is not an object.")
+    track = {
+        "trackName": entry.get("track"),
+        "artistName": entry.get("artist"),
+        "albumName": entry.get("album"),
+        "trackUri": entry.get("uri"),
+    }
+    return _track_item(track, {"position": position, "added_at": None})
+
+
 def _zip_documents(path):
     members = iter_zip_members(
-        path, lambda info: _is_playlist_member(info.filename), order=_playlist_file_number
+        path, lambda info: _is_export_member(info.filename), order=_playlist_file_number
     )
     found = False
     for name, data in members:
@@ -95,20 +163,26 @@ def _zip_documents(path):
         del document
     if not found:
         raise InvalidImportFile(
-            f"{path.name} holds no playlist files (Playlist1.json, Playlist.json, …). "
+            f"{path.name} holds no playlist files (Playlist1.json, Playlist.json, …) "
+            "and no YourLibrary.json. "
             "Is it the Spotify account data export? Playlists are in the “Account data” "
             "part of “Download your data”."
         )
 
 
-def _is_playlist_member(name):
+def _is_export_member(name):
     # macOS archivers add resource forks (__MACOSX/…/._Playlist1.json) that are not JSON.
-    return not name.startswith("__MACOSX/") and PLAYLIST_FILE.search(name) is not None
+    if name.startswith("__MACOSX/"):
+        return False
+    return PLAYLIST_FILE.search(name) is not None or LIBRARY_FILE.search(name) is not None
 
 
 def _playlist_file_number(name):
-    """Playlist2.json sorts before Playlist10.json."""
-    digits = PLAYLIST_FILE.search(name).group(1)
+    """Playlist2.json sorts before Playlist10.json; the library comes last."""
+    found = PLAYLIST_FILE.search(name)
+    if found is None:
+        return (float("inf"), name)
+    digits = found.group(1)
     return (int(digits) if digits else 0, name)
 
 
@@ -183,14 +257,19 @@ def _track_item(track, common):
     if uri.startswith("spotify:episode:"):
         return PlaylistItem(kind=ItemKind.EPISODE, **common)
     track_id = spotify_id_from_uri(uri, "track")
+    name, artist = _text(track.get("trackName")), _text(track.get("artistName"))
+    album = _text(track.get("albumName"))
+    if not track_id and not uri and name:
+        # An older export (before about 2021) names tracks without a URI: kept,
+        # keyed by its names, and matched to Spotify later (see `identity`).
+        track_id = named_track_id(name, artist, album)
     if not track_id:
         return PlaylistItem(kind=ItemKind.UNAVAILABLE, **common)
-    artist = _text(track.get("artistName"))
     parsed = Track(
         id=track_id,
         uri=uri,
-        name=_text(track.get("trackName")) or "",
-        album_name=_text(track.get("albumName")),
+        name=name or "",
+        album_name=album,
         # A name, no id: the transform keeps the name and leaves artist_ids empty.
         artists=(ArtistRef(id=None, name=artist),) if artist else (),
     )

@@ -72,7 +72,8 @@ def prepare(database, count):
             "source": "spotify_api",
             "loaded_at": now,
         }
-        return [values[column] for column in COLUMN_NAMES]
+        # Columns only Exportify files fill (label, audio features) stay empty.
+        return [values.get(column) for column in COLUMN_NAMES]
 
     marks = ", ".join(["%s"] * len(COLUMN_NAMES))
     with connection.cursor() as cursor:

@@ -28,8 +28,8 @@ def ingest_run(ingest_run, alice):
 # Session, user, access check (entry + playlist), latest and latest loading run,
 # headline, artists, genres, years, durations, timeline, versions (the "as of" switch),
 # the track table (count, page, ranks), the visible playlists, the page's tracks also in
-# them, the playlists sharing tracks.
-DASHBOARD_QUERIES = 19
+# them, the playlists sharing tracks, the audio features (Exportify files' charts).
+DASHBOARD_QUERIES = 20
 
 
 def dashboard_url(playlist_id, **params):
@@ -344,10 +344,10 @@ def test_it_costs_the_table_fragment_a_fixed_number_of_queries(client, alice, si
     with CaptureQueriesContext(connection) as queries:
         client.get(tracks_url(sixty.pk, page=2))
 
-    # session, user, access (entry + playlist), versions, count, page, ranks (order keys),
-    # visible playlists (alice has no other playlist, so no "also in" query:
-    # test_across_pages pins that one)
-    assert len(queries) == 9
+    # session, user, access (entry + playlist), versions, whether it has audio features
+    # (their columns), count, page, ranks (order keys), visible playlists (alice has no
+    # other playlist, so no "also in" query: test_across_pages pins that one)
+    assert len(queries) == 10
 
 
 def test_release_histograms_keep_their_empty_years_and_decades():

@@ -148,6 +148,7 @@ def test_it_says_what_is_missing_before_and_after(client, imported):
         "without_genres": 5,
         "without_artist_ids": 5,
         "enrichable": 4,
+        "not_matched": 0,
     }
     enrich_playlist(imported.playlist_id, client=client)
     assert missing_details(imported.playlist_id) == {
@@ -157,6 +158,7 @@ def test_it_says_what_is_missing_before_and_after(client, imported):
         "without_genres": 2,
         "without_artist_ids": 2,
         "enrichable": 0,  # not the track Spotify said it does not know (until its TTL)
+        "not_matched": 0,
     }
 
 

@@ -267,6 +267,9 @@ def summarize(result: IngestResult, run_id=None):
             f"{result.rows_unchanged} unchanged, {result.rows_removed} removed)"
         )
         lines.append(f"  skipped: {skipped or 'none'}")
+        if result.library:
+            counted = ", ".join(f"{count} {kind}" for kind, count in result.library.items())
+            lines.append(f"  library (counted, not imported): {counted}")
         lines.append(f"  history: {version_line(result)}")
     elif result.status == Status.UNCHANGED:
         lines.append("  snapshot unchanged since the last load (use --force to reload)")

@@ -49,7 +49,7 @@ def test_malformed_json_gives_line_and_column(tmp_path):
 
 def test_a_zip_without_playlists(tmp_path):
     path = write_export_zip(tmp_path / "data.zip", {"YourLibrary.json": b'{"tracks": []}'})
-    assert "holds no playlist files" in refused(path)
+    assert "holds no playlists and no saved tracks" in refused(path)
 
 
 def test_a_non_zip_named_zip(tmp_path):
@@ -116,7 +116,8 @@ def test_a_csv_missing_required_columns_names_them(tmp_path):
     header = [column for column in CLASSIC_HEADER if column not in ("Track URI", "Track Name")]
     path = write_csv(tmp_path / "odd.csv", [classic_row(1)], header)
     error = refused(path)
-    assert "missing the column(s) Track URI, Track Name" in error
+    # The other columns are Exportify's English ones: the refusal says so.
+    assert "header in 'en' but has no “Track URI”, “Track Name” column(s)" in error
     assert "Columns found: Artist URI(s), Artist Name(s)" in error
 
 
@@ -136,7 +137,7 @@ def test_one_bad_playlist_refuses_the_whole_export(tmp_path):
 def test_an_export_json_without_playlists(tmp_path):
     path = tmp_path / "YourLibrary.json"
     path.write_text('{"tracks": [], "albums": []}')
-    assert "YourLibrary.json holds saved tracks" in refused(path)
+    assert "YourLibrary.json holds no saved tracks" in refused(path)
 
 
 @pytest.mark.parametrize(
