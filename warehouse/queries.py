@@ -43,7 +43,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.expressions import RawSQL, RowRange
+from django.db.models.expressions import OrderBy, RawSQL, RowRange
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower, TruncMonth
 from django.utils import timezone
@@ -604,22 +604,29 @@ def playlist_tracks_page(
         tracks = tracks.exclude(track_id__in=_present(not_in).values("track_id"))
     tracks = _matching(tracks, query)
     tracks = _narrowed(tracks, filters or {})
-    total = tracks.count()
+    whole = not (query or also_in or not_in or filters)
+    version = _AS_OF.get()
+    # A whole version's size and order are its spans': no join with the rows.
+    spans = _version_spans(playlist_id, version) if version is not None and whole else None
+    total = spans.count() if spans is not None else tracks.count()
     pages = max(1, -(-total // page_size))
     page = min(max(1, _int(page, 1)), pages)
-    as_of_version = _AS_OF.get() is not None
+    as_of_version = version is not None
     # As of a version, order and counts are that version's (its spans').
     position = F("as_of_key") if as_of_version else F("position")
     key = position if sort == "position" else SORTS[sort]
     order = key.desc(nulls_last=True) if direction == "desc" else key.asc(nulls_last=True)
     start = (page - 1) * page_size
     columns = list(TRACK_COLUMNS) + (["as_of_key", "as_of_occurrences"] if as_of_version else [])
-    rows = list(tracks.order_by(order, position).values(*columns)[start : start + page_size])
+    if spans is not None and sort == "position":
+        rows = _in_span_order(tracks, spans, order, start, page_size, columns)
+    else:
+        rows = list(tracks.order_by(order, position).values(*columns)[start : start + page_size])
     if as_of_version:
         for row in rows:
             row["position"] = row.pop("as_of_key")
             row["occurrences"] = row.pop("as_of_occurrences")
-    if sort == "position" and not (query or also_in or not_in):
+    if sort == "position" and whole:
         # The whole playlist in its order: a row's place is its index.
         _number_in_order(rows, start, total, descending=direction == "desc")
     else:
@@ -648,10 +655,30 @@ def _rank_positions(playlist_id: str, rows: list[Row]) -> None:
         row["position"] = place
 
 
+def _version_spans(playlist_id: str, version: int) -> QuerySet[PlaylistTrackSpan]:
+    return PlaylistTrackSpan.objects.filter(_covering(version), playlist_id=playlist_id)
+
+
 def _version_keys(playlist_id: str, version: int) -> list[int]:
     """The order keys of a version's tracks, ascending, read from the spans alone."""
-    spans = PlaylistTrackSpan.objects.filter(_covering(version), playlist_id=playlist_id)
+    spans = _version_spans(playlist_id, version)
     return list(spans.order_by("sort_key").values_list("sort_key", flat=True))
+
+
+def _in_span_order(
+    tracks: QuerySet[PlaylistTrack],
+    spans: QuerySet[PlaylistTrackSpan],
+    order: OrderBy,
+    start: int,
+    size: int,
+    columns: list[str],
+) -> list[Row]:
+    """A page of a whole version in its order: the page's spans first (the spans
+    alone), then their rows (2 queries; joining every row to sort them cost more)."""
+    key = F("sort_key").desc() if order.descending else F("sort_key").asc()
+    ids = list(spans.order_by(key).values_list("track_id", flat=True)[start : start + size])
+    rows = {row["track_id"]: row for row in tracks.filter(track_id__in=ids).values(*columns)}
+    return [rows[track_id] for track_id in ids if track_id in rows]
 
 
 def _matching(tracks: QuerySet[PlaylistTrack], query: str | None) -> QuerySet[PlaylistTrack]:

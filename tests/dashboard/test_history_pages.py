@@ -62,16 +62,51 @@ def test_the_diff_shows_added_removed_and_moved(client, alice, changing_playlist
     playlist, tracks, newcomer = changing_playlist
     client.force_login(alice)
     url = reverse("dashboard:diff", args=[playlist.pk])
-    sections = {s["key"]: s for s in client.get(url, {"from": 1, "to": 3}).context["sections"]}
-    assert [row["track_id"] for row in sections["added"]["rows"]] == [newcomer.id]
-    assert [row["track_id"] for row in sections["removed"]["rows"]] == [tracks[1].id]
-    assert sections["moved"]["count"] == 0
+
+    def listed(kind):
+        response = client.get(url, {"from": 1, "to": 3, "kind": kind})
+        return [row["track_id"] for row in response.context["table"]["page"].rows]
+
+    assert listed("added") == [newcomer.id]
+    assert listed("removed") == [tracks[1].id]
+    assert listed("moved") == []
+    kinds = client.get(url, {"from": 1, "to": 3}).context["kinds"]
+    assert [(k["key"], k["count"]) for k in kinds] == [("added", 1), ("removed", 1), ("moved", 0)]
     # No parameters: the latest version against the one before; out-of-range numbers are clamped.
     default = client.get(url).context["diff"]
     assert (default.from_version, default.to_version) == (2, 3)
     clamped = client.get(url, {"from": "-4", "to": "99"}).context["diff"]
     assert (clamped.from_version, clamped.to_version) == (1, 3)
-    assert "Newcomer" in client.get(url, {"from": 1, "to": 2}).content.decode()
+    html = client.get(url, {"from": 1, "to": 2}).content.decode()
+    assert "Newcomer" in html and "Added: 1" in html
+
+
+def test_the_diff_table_sorts_searches_and_pages_on_the_server(client, alice, loaded_playlist):
+    """Like the track table: sort links, a search form and pages that keep the
+    two versions and the kind; and the same page as JSON."""
+    base = TrackFactory.create_batch(2)
+    playlist = loaded_playlist(alice, track_list=base, name="Grows", snapshot_id="s1")
+    added = [TrackFactory(name=f"Song {n:02d}") for n in range(30)]
+    snapshot = snapshot_of([*base, *added], playlist_id=playlist.pk, name="Grows", snapshot_id="s2")
+    load_playlist(snapshot, transform_snapshot(snapshot).rows, now=T0 + dt.timedelta(days=1))
+    client.force_login(alice)
+    url = reverse("dashboard:diff", args=[playlist.pk])
+    first = client.get(url, {"from": 1, "to": 2, "size": 25})
+    page = first.context["table"]["page"]
+    assert (page.total, page.pages, len(page.rows)) == (30, 2, 25)
+    assert [row["position"] for row in page.rows] == list(range(2, 27))
+    html = first.content.decode()
+    assert "sort=track" in html and "kind=added" in html  # links keep the diff
+    assert '<input type="hidden" name="from" value="1">' in html
+    by_name = client.get(
+        url, {"from": 1, "to": 2, "sort": "track", "dir": "desc", "page": 2, "size": 25}
+    ).context["table"]["page"]
+    assert [row["track_name"] for row in by_name.rows] == [
+        f"Song {n:02d}" for n in range(4, -1, -1)
+    ]
+    data = client.get(url, {"from": 1, "to": 2, "q": "song 1", "format": "json"}).json()
+    assert (data["total"], data["counts"]) == (10, {"added": 30, "removed": 0, "moved": 0})
+    assert [row["track_name"] for row in data["rows"]] == [f"Song {n}" for n in range(10, 20)]
 
 
 def test_another_person_gets_404_on_every_history_page(client, bob, changing_playlist):
@@ -81,6 +116,7 @@ def test_another_person_gets_404_on_every_history_page(client, bob, changing_pla
         (reverse("dashboard:history", args=[playlist.pk]), {}),
         (reverse("dashboard:history", args=[playlist.pk]), {"format": "json"}),
         (reverse("dashboard:diff", args=[playlist.pk]), {"from": 1, "to": 3}),
+        (reverse("dashboard:diff", args=[playlist.pk]), {"kind": "moved", "format": "json"}),
         (reverse("dashboard:version-json", args=[playlist.pk, 1]), {}),
     ):
         assert client.get(url, params).status_code == 404, url
