@@ -146,6 +146,37 @@ def test_the_dashboard_as_of_a_version_shows_that_state(client, alice, changing_
     assert client.get(url, {"version": 42}).context["headline"].tracks == 3
 
 
+def test_the_dashboard_as_of_a_date_shows_the_version_current_then(
+    client, alice, changing_playlist
+):
+    playlist, tracks, newcomer = changing_playlist
+    client.force_login(alice)
+    url = reverse("dashboard:playlist", args=[playlist.pk])
+    # Version 2 was seen on 2026-01-02, version 3 (now) on 2026-01-03.
+    for date in ("2026-01-02", "2026-01-02T23:00", "2026-01-03T05:00:00+08:00"):
+        then = client.get(url, {"date": date})
+        assert then.context["as_of"]["version"] == 2, date
+        assert then.context["headline"].tracks == 4
+        assert "You are looking at version 2" in then.content.decode()
+    # Its table (and the fragment) follow the date, and the search form keeps it.
+    table = client.get(
+        reverse("dashboard:tracks", args=[playlist.pk]), {"date": "2026-01-02", "format": "json"}
+    ).json()
+    assert [row["track_id"] for row in table["rows"]] == [t.id for t in [newcomer, *tracks]]
+    html = client.get(url, {"date": "2026-01-02"}).content.decode()
+    assert '<input type="hidden" name="date" value="2026-01-02">' in html
+    # A date of the latest version is now; a bad date or one before any version says so.
+    assert client.get(url, {"date": "2026-01-03"}).context["as_of"]["version"] is None
+    for date, problem in (
+        ("yesterday", "is not an ISO date (2026-01-31) or an ISO date and time"),
+        ("2025-06-01", "was first seen after 2025-06-01"),
+    ):
+        response = client.get(url, {"date": date})
+        assert response.context["as_of"]["version"] is None
+        assert response.context["headline"].tracks == 3
+        assert problem in response.content.decode(), date
+
+
 def test_a_version_downloads_as_json_to_recreate_it(client, alice, changing_playlist):
     playlist, tracks, newcomer = changing_playlist
     client.force_login(alice)
