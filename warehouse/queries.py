@@ -1628,9 +1628,17 @@ def _rows_of(playlist_id: str, track_ids: Sequence[str]) -> dict[str, Row]:
 
 
 def _decode_json(row: Row) -> None:
+    """A raw row's values as the ORM would give them, on both databases: JSON
+    decoded, and on SQLite booleans (0/1) and moments (text) converted."""
     for column in _JSON_COLUMNS:
         if isinstance(row[column], str):
             row[column] = orjson.loads(row[column])
+    if connection.vendor == "sqlite":
+        for column in _BOOLEAN_COLUMNS:
+            if row[column] is not None:
+                row[column] = bool(row[column])
+        for column in _MOMENT_COLUMNS:
+            row[column] = _moment(row[column])
 
 
 DIFF_KINDS = ("added", "removed", "moved")

@@ -21,7 +21,8 @@ from dashboard.views.analytics import (
     _long_duration,
     table_context,
 )
-from warehouse import queries
+from dashboard.views.downloads import content_disposition, streamed
+from warehouse import exports, queries
 
 
 @login_required
@@ -146,20 +147,38 @@ def _version(value, latest, default):
 @login_required
 def version_json(request, playlist_id, version):
     """One version of the playlist as a JSON download (its tracks in order)."""
-    visible_playlist_or_404(request.user, playlist_id)
-    versions = {v["version"]: v for v in queries.playlist_versions(playlist_id=playlist_id)}
-    if version not in versions:
-        raise Http404("No such version.")
-    rows = queries.playlist_rows_as_of(playlist_id=playlist_id, version=version)
-    described = {k: v for k, v in versions[version].items() if k != "tracks"}  # the count
+    described, rows = _version_or_404(request, playlist_id, version)
     response = JsonResponse(
         {
             "playlist_id": playlist_id,
-            **described,
+            **{k: v for k, v in described.items() if k != "tracks"},  # the count
             "tracks": [{name: row[name] for name in queries.VERSION_TRACK_FIELDS} for row in rows],
         },
         json_dumps_params={"ensure_ascii": False},
     )
-    filename = f"{playlist_id.replace(':', '-')}-v{version}.json"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition(
+        _version_file(playlist_id, version, "json")
+    )
     return response
+
+
+@login_required
+def version_csv(request, playlist_id, version):
+    """One version of the playlist as a CSV download, in the playlist download's
+    layout (Exportify's columns and ours, `warehouse.exports`), in its order."""
+    _, rows = _version_or_404(request, playlist_id, version)
+    file_name = _version_file(playlist_id, version, "csv")
+    return streamed(exports.csv_chunks(rows), file_name, "csv")
+
+
+def _version_or_404(request, playlist_id, version):
+    """The version's description and rows, if the person may see the playlist."""
+    visible_playlist_or_404(request.user, playlist_id)
+    versions = {v["version"]: v for v in queries.playlist_versions(playlist_id=playlist_id)}
+    if version not in versions:
+        raise Http404("No such version.")
+    return versions[version], queries.playlist_rows_as_of(playlist_id=playlist_id, version=version)
+
+
+def _version_file(playlist_id, version, suffix):
+    return f"{playlist_id.replace(':', '-')}-v{version}.{suffix}"

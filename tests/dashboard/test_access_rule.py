@@ -74,7 +74,8 @@ def assert_sees_nothing_of(client, user, playlist_id, *, secrets, others_run):
     for kind in ("added", "removed", "moved"):
         params = {"from": 1, "to": 1, "kind": kind, "sort": "track", "q": "a", "format": "json"}
         assert client.get(diff, params).status_code == 404, kind
-    assert client.get(reverse("dashboard:version-json", args=[playlist_id, 1])).status_code == 404
+    for version_file in ("dashboard:version-json", "dashboard:version-csv"):
+        assert client.get(reverse(version_file, args=[playlist_id, 1])).status_code == 404
     overview = client.get(reverse("dashboard:overview"))
     assert overview.context["overview"].figures.tracks == 0
     home = client.get(reverse("dashboard:home"))

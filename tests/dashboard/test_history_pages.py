@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from devtools.synthetic.snapshots import TrackFactory, snapshot_of
 from ingestion.transform import transform_snapshot
+from warehouse.exports import CSV_HEADER
 from warehouse.loader import load_playlist
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +119,7 @@ def test_another_person_gets_404_on_every_history_page(client, bob, changing_pla
         (reverse("dashboard:diff", args=[playlist.pk]), {"from": 1, "to": 3}),
         (reverse("dashboard:diff", args=[playlist.pk]), {"kind": "moved", "format": "json"}),
         (reverse("dashboard:version-json", args=[playlist.pk, 1]), {}),
+        (reverse("dashboard:version-csv", args=[playlist.pk, 1]), {}),
     ):
         assert client.get(url, params).status_code == 404, url
 
@@ -187,3 +189,24 @@ def test_a_version_downloads_as_json_to_recreate_it(client, alice, changing_play
     assert (data["version"], data["name"], data["tracks"][0]["track_id"]) == (2, "Mix", newcomer.id)
     assert [t["track_id"] for t in data["tracks"]] == [t.id for t in [newcomer, *tracks]]
     assert client.get(reverse("dashboard:version-json", args=[playlist.pk, 9])).status_code == 404
+
+
+def test_a_version_downloads_as_csv_in_the_playlist_downloads_layout(
+    client, alice, changing_playlist
+):
+    playlist, tracks, newcomer = changing_playlist
+    client.force_login(alice)
+    # The latest version's CSV is the playlist's own CSV download, byte for byte.
+    latest = client.get(reverse("dashboard:version-csv", args=[playlist.pk, 3]))
+    now = client.get(reverse("dashboard:download", args=[playlist.pk, "csv"]))
+    assert latest.status_code == 200 and latest["Content-Type"].startswith("text/csv")
+    assert "attachment" in latest["Content-Disposition"]
+    assert b"".join(latest.streaming_content) == b"".join(now.streaming_content)
+    older = b"".join(
+        client.get(reverse("dashboard:version-csv", args=[playlist.pk, 2])).streaming_content
+    )
+    lines = older.decode().splitlines()
+    assert lines[0] == ",".join(CSV_HEADER)
+    uris = [line.split(",")[0] for line in lines[1:]]
+    assert uris == [f"spotify:track:{t.id}" for t in [newcomer, *tracks]]
+    assert client.get(reverse("dashboard:version-csv", args=[playlist.pk, 9])).status_code == 404
