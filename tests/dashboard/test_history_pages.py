@@ -210,3 +210,36 @@ def test_a_version_downloads_as_csv_in_the_playlist_downloads_layout(
     uris = [line.split(",")[0] for line in lines[1:]]
     assert uris == [f"spotify:track:{t.id}" for t in [newcomer, *tracks]]
     assert client.get(reverse("dashboard:version-csv", args=[playlist.pk, 9])).status_code == 404
+
+
+def test_the_diff_and_a_past_version_cost_the_same_queries_for_3_and_600_tracks(
+    client, alice, loaded_playlist, django_assert_num_queries
+):
+    client.force_login(alice)
+    playlists = []
+    for size in (3, 600):
+        tracks = TrackFactory.create_batch(size)
+        playlist = loaded_playlist(alice, track_list=tracks, name=f"Of {size}", snapshot_id="s1")
+        changed = [TrackFactory(), *tracks[1:]]
+        changed.append(changed.pop(1))  # one added, one removed, one moved
+        snapshot = snapshot_of(changed, playlist_id=playlist.pk, name="Of", snapshot_id="s2")
+        load_playlist(snapshot, transform_snapshot(snapshot).rows, now=T0)
+        playlists.append(playlist)
+    for playlist in playlists:
+        diff = reverse("dashboard:diff", args=[playlist.pk])
+        # session, user, access (2), latest version, the changes (2), the page;
+        # a search adds its count.
+        with django_assert_num_queries(8):
+            assert client.get(diff, {"from": 1, "to": 2, "kind": "moved"}).status_code == 200
+        with django_assert_num_queries(9):
+            assert (
+                client.get(diff, {"from": 1, "to": 2, "q": "a", "sort": "track"}).status_code == 200
+            )
+        # The table as of version 1: session, user, access (2), versions, the version's size
+        # and page from its spans, the page's rows, visible playlists, their "also in".
+        table = reverse("dashboard:tracks", args=[playlist.pk])
+        with django_assert_num_queries(10):
+            assert client.get(table, {"version": 1}).status_code == 200
+        # Sorted otherwise: count, page and the ranks (the version's order keys).
+        with django_assert_num_queries(10):
+            assert client.get(table, {"version": 1, "sort": "track"}).status_code == 200
