@@ -288,6 +288,10 @@ def _p50_p95(result, name):
     return f"{result[name + '_p50_ms']:.0f} / {result[name + '_p95_ms']:.0f} ms"
 
 
+def _count(result, name):
+    return result.get(name, "n/a")
+
+
 def _ms(result, name):
     return f"{result[name]:.0f} ms" if name in result else "n/a"
 
@@ -315,9 +319,10 @@ def report(results, args):
         row("load per refresh, with history (median)", lambda r: _ms(r, "load_ms_history")),
         row("load per refresh, history off (median)", lambda r: _ms(r, "load_ms_plain")),
         row("ratio with / without (totals)", lambda r: _times(r.get("load_ratio"))),
-        row("tracks changed per refresh (median)", lambda r: r.get("changed_per_refresh", "n/a")),
-        row("playlist_tracks rows written per refresh", lambda r: r.get("table_rows_per_refresh", "n/a")),
-        row("history rows written per refresh", lambda r: r.get("history_rows_per_refresh", "n/a")),
+        row("tracks changed per refresh (median)", lambda r: _count(r, "changed_per_refresh")),
+        row("playlist_tracks rows written per refresh",
+            lambda r: _count(r, "table_rows_per_refresh")),
+        row("history rows written per refresh", lambda r: _count(r, "history_rows_per_refresh")),
         row("history storage", lambda r: _mb(r.get("history_bytes"))),
         row("same number of full membership copies", lambda r: _mb(r.get("full_copies_bytes"))),
         *(row(f"{label}: p50 / p95", lambda r, n=name: _p50_p95(r, n))
