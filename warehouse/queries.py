@@ -1563,7 +1563,8 @@ def playlist_changes(*, playlist_id: str, from_version: int, to_version: int) ->
 def _tuples(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
 
 
 @dataclass
@@ -1702,7 +1703,7 @@ def playlist_diff_page(
     order = key.desc(nulls_last=True) if direction == "desc" else key.asc(nulls_last=True)
     start = (page - 1) * page_size
     shown = list(
-        rows.order_by(order, "at__sort_key").values(*TRACK_COLUMNS)[start : start + page_size]
+        rows.order_by(order, F("at__sort_key")).values(*TRACK_COLUMNS)[start : start + page_size]
         if listed
         else []
     )
