@@ -1642,6 +1642,27 @@ def _decode_json(row: Row) -> None:
             row[column] = _moment(row[column])
 
 
+def _by_places(
+    rows: QuerySet[PlaylistTrack],
+    listed: list[Change],
+    sort: str,
+    descending: bool,
+    start: int,
+    size: int,
+) -> list[Row]:
+    """A page of changes by their place (now, or `before`) without sorting their
+    rows in the database: a diff can list thousands, a page shows 50 (1 query)."""
+    if sort == "before":
+        listed = sorted(listed, key=lambda change: change.position_before or 0)
+    if descending:
+        listed = listed[::-1]
+    ids = [change.track_id for change in listed[start : start + size]]
+    if not ids:
+        return []
+    found = {row["track_id"]: row for row in rows.filter(track_id__in=ids).values(*TRACK_COLUMNS)}
+    return [found[track_id] for track_id in ids if track_id in found]
+
+
 DIFF_KINDS = ("added", "removed", "moved")
 # The diff table's extra sort for moves: the place before.
 DIFF_SORTS = (*SORTS, "before")
@@ -1702,11 +1723,13 @@ def playlist_diff_page(
     key = {"position": F("at__sort_key"), "before": F("was__sort_key")}.get(sort) or SORTS[sort]
     order = key.desc(nulls_last=True) if direction == "desc" else key.asc(nulls_last=True)
     start = (page - 1) * page_size
-    shown = list(
-        rows.order_by(order, F("at__sort_key")).values(*TRACK_COLUMNS)[start : start + page_size]
-        if listed
-        else []
-    )
+    if not query and sort in ("position", "before"):
+        # The changes are already in these orders: fetch the page's rows only.
+        mine = PlaylistTrack.objects.filter(playlist_id=playlist_id)
+        shown = _by_places(mine, listed, sort, direction == "desc", start, page_size)
+    else:
+        ordered = rows.order_by(order, F("at__sort_key")).values(*TRACK_COLUMNS)
+        shown = list(ordered[start : start + page_size] if listed else [])
     for row in shown:
         change = by_id[row["track_id"]]
         row["position"] = change.position
