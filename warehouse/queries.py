@@ -33,10 +33,8 @@ from django.db.models import (
     FilteredRelation,
     Func,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     TextField,
     Value,
@@ -47,6 +45,7 @@ from django.db.models.expressions import OrderBy, RawSQL, RowRange
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower, TruncMonth
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from warehouse import matching, summaries
 from warehouse.exports import PLAYLIST_COLUMNS, ROW_COLUMNS, json_lines_batch
@@ -1640,6 +1639,17 @@ def _decode_json(row: Row) -> None:
                 row[column] = bool(row[column])
         for column in _MOMENT_COLUMNS:
             row[column] = _moment(row[column])
+
+
+# The fact table's moments, which SQLite's driver hands over as text.
+_MOMENT_COLUMNS = ("added_at", "first_seen_at", "last_seen_at", "removed_at", "loaded_at")
+
+
+def _moment(value: Any) -> datetime | None:
+    moment = parse_datetime(value) if isinstance(value, str) else value
+    if moment is not None and moment.tzinfo is None:  # SQLite keeps UTC without offset
+        moment = moment.replace(tzinfo=UTC)
+    return moment
 
 
 def _by_places(
