@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("warehouse", "0005_history_backfill"),
+        ("warehouse", "0006_warehouse_summaries"),
     ]
 
     operations = [
