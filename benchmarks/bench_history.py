@@ -17,14 +17,17 @@ are built once per day with pandas (no transform in the timings). Reported:
 * history storage after all versions (PostgreSQL: pg_total_relation_size of the
   two history tables; SQLite: their pages, from dbstat when compiled in), against
   the same number of full copies of the playlist's membership;
-* "as of" a random version, as SQL (track ids and counts in order) and as the
-  `playlist_rows_as_of` selector (every column, JSON decoded), and
-  `playlist_diff` of two random versions: p50 and p95 over `--queries` calls each.
+* the reads of history (READS below) of a random version or two: what the
+  dashboard's track table and the diff page run (a page of rows), and the whole
+  version and diff (downloads), against the SQL listing a version's track ids and
+  the same page of the playlist now: p50 and p95 over `--queries` calls each.
 
-Uses its own databases only (PostgreSQL `bench_playlist_analytics`, a temp SQLite file).
+Uses its own databases only (PostgreSQL `bench_playlist_analytics`, or
+BENCH_PG_DATABASE, and a temp SQLite file).
 """
 
 import argparse
+import os
 import random
 import sys
 from pathlib import Path
@@ -36,6 +39,19 @@ MODULE = "benchmarks.bench_history"
 SEED = 20261201
 
 
+# The reads timed, as the report names them. The pages' reads (`*_page*`: what the
+# dashboard and the diff page run) against two baselines of the same run: the
+# SQL listing a version's track ids, and the same table page of the playlist now.
+READS = {
+    "membership": "baseline: a version's track ids in order (SQL)",
+    "now_page": "baseline: track table page now (selector)",
+    "as_of_page": "track table page as of a version, in order",
+    "as_of_sorted": "track table page as of a version, by name",
+    "diff_page": "diff page (counts + a page of added)",
+    "diff_page_sorted": "diff page, sorted by name",
+    "as_of": "whole version, every column (downloads)",
+    "diff": "whole diff, every column (playlist_diff)",
+}
 # What "as of" costs the database: a version's track ids in order, no details.
 MEMBERSHIP_SQL = (
     "SELECT track_id, occurrences FROM playlist_track_spans WHERE playlist_id = %s "
@@ -113,9 +129,13 @@ def child(args):
     from django.db import connection
 
     from devtools.synthetic.snapshots import snapshot_of
-    from warehouse import loader, queries
+    from warehouse import loader
 
     rng = random.Random(SEED)
+    if args.reads_only:  # a database an earlier run built (and kept)
+        result = {"database": connection.vendor, **time_reads(args, rng)}
+        Path(args.result).write_text(__import__("json").dumps(result))
+        return
     changes_per_day = max(1, int(args.tracks * args.churn / 2))
     log(f"{connection.vendor}: building {args.tracks} tracks + spares")
     pool = build_pool(args.tracks + changes_per_day * (args.days + 1))
@@ -163,29 +183,11 @@ def child(args):
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    versions = queries.latest_version(playlist_id="bench-history")
-    as_of, diffs, membership = [], [], []
-    for _ in range(args.queries):
-        version = rng.randint(1, versions)
-        with Timer() as timer, connection.cursor() as cursor:
-            cursor.execute(MEMBERSHIP_SQL, ["bench-history", version, version])
-            assert len(cursor.fetchall()) == args.tracks
-        membership.append(timer.seconds)
-        with Timer() as timer:
-            rows = queries.playlist_rows_as_of(playlist_id="bench-history", version=version)
-        as_of.append(timer.seconds)
-        assert len(rows) == args.tracks
-        first, second = sorted(rng.sample(range(1, versions + 1), 2))
-        with Timer() as timer:
-            queries.playlist_diff(
-                playlist_id="bench-history", from_version=first, to_version=second
-            )
-        diffs.append(timer.seconds)
+    reads = time_reads(args, rng)
     stored = history_bytes(connection)
     per_span = span_row_bytes(connection, stored)
     result = {
         "database": connection.vendor,
-        "versions": versions,
         "load_ms_history": median(timings["history"]) * 1000,
         "load_ms_plain": median(timings["plain"]) * 1000,
         "load_ratio": sum(timings["history"]) / sum(timings["plain"]),
@@ -193,15 +195,64 @@ def child(args):
         "table_rows_per_refresh": median(rows_written["table"]),
         "history_rows_per_refresh": median(rows_written["history"]),
         "history_bytes": stored,
-        "full_copies_bytes": per_span * args.tracks * versions if per_span else None,
-        "as_of_p50_ms": percentile(as_of, 50) * 1000,
-        "as_of_p95_ms": percentile(as_of, 95) * 1000,
-        "membership_p50_ms": percentile(membership, 50) * 1000,
-        "membership_p95_ms": percentile(membership, 95) * 1000,
-        "diff_p50_ms": percentile(diffs, 50) * 1000,
-        "diff_p95_ms": percentile(diffs, 95) * 1000,
+        "full_copies_bytes": per_span * args.tracks * reads["versions"] if per_span else None,
+        **reads,
     }
     Path(args.result).write_text(__import__("json").dumps(result))
+
+
+def time_reads(args, rng):
+    """p50 and p95 of each of READS over `args.queries` random versions or pairs."""
+    from django.db import connection
+
+    from warehouse import queries
+
+    versions = queries.latest_version(playlist_id="bench-history")
+    timed = {name: [] for name in READS}
+    pages = -(-args.tracks // queries.DEFAULT_PAGE_SIZE)
+
+    def time_it(name, read, *args, **kwargs):
+        with Timer() as timer:
+            result = read(*args, **kwargs)
+        timed[name].append(timer.seconds)
+        return result
+
+    def membership(version):
+        with connection.cursor() as cursor:
+            cursor.execute(MEMBERSHIP_SQL, ["bench-history", version, version])
+            return cursor.fetchall()
+
+    def table_page(version, sort):
+        with queries.as_of(version):
+            return queries.playlist_tracks_page(
+                playlist_id="bench-history", sort=sort, page=rng.randint(1, pages)
+            )
+
+    for _ in range(args.queries):
+        version = rng.randint(1, versions - 1)  # the latest is "now"
+        first, second = sorted(rng.sample(range(1, versions + 1), 2))
+        pair = {"playlist_id": "bench-history", "from_version": first, "to_version": second}
+        assert len(time_it("membership", membership, version)) == args.tracks
+        time_it("now_page", table_page, None, "position")
+        page = time_it("as_of_page", table_page, version, "position")
+        assert page.total == args.tracks and len(page.rows) > 0
+        time_it("as_of_sorted", table_page, version, "track")
+        time_it("diff_page", queries.playlist_diff_page, **pair)
+        time_it("diff_page_sorted", queries.playlist_diff_page, **pair, sort="track")
+        rows = time_it(
+            "as_of", queries.playlist_rows_as_of, playlist_id="bench-history", version=version
+        )
+        assert len(rows) == args.tracks
+        time_it("diff", queries.playlist_diff, **pair)
+    return {
+        "versions": versions,
+        "load_average": os.getloadavg()[0],
+        **{
+            f"{name}_p{percent}_ms": percentile(timed[name], percent) * 1000
+            for name in READS
+            for percent in (50, 95)
+        },
+    }
 
 
 def parent(args):
@@ -212,6 +263,11 @@ def parent(args):
             "--tracks", str(args.tracks), "--days", str(args.days),
             "--churn", str(args.churn), "--queries", str(args.queries),
         ]  # fmt: skip
+        if args.reads_only:
+            forwarded += ["--reads-only", args.reads_only]
+            results.append(_common.run_child(MODULE, args.reads_only, forwarded, tmp / "r.json"))
+            print(report(results, args))
+            return
         for database in databases:
             if database == "postgresql":
                 _common.recreate_pg_database()
@@ -221,13 +277,31 @@ def parent(args):
             try:
                 results.append(_common.run_child(MODULE, url, forwarded, tmp / f"{database}.json"))
             finally:
-                if database == "postgresql":
+                if database == "postgresql" and not args.keep:
                     _common.drop_pg_database()
     print(report(results, args))
 
 
 def _p50_p95(result, name):
+    if name + "_p50_ms" not in result:
+        return "n/a"
     return f"{result[name + '_p50_ms']:.0f} / {result[name + '_p95_ms']:.0f} ms"
+
+
+def _count(result, name):
+    return result.get(name, "n/a")
+
+
+def _ms(result, name):
+    return f"{result[name]:.0f} ms" if name in result else "n/a"
+
+
+def _times(value):
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def _ratio(result, name, baseline):
+    return f"{result[name + '_p50_ms'] / result[baseline + '_p50_ms']:.2f}x"
 
 
 def _mb(value):
@@ -242,17 +316,20 @@ def report(results, args):
 
     lines = [
         row("versions", lambda r: r["versions"]),
-        row("load per refresh, with history (median)", lambda r: f"{r['load_ms_history']:.0f} ms"),
-        row("load per refresh, history off (median)", lambda r: f"{r['load_ms_plain']:.0f} ms"),
-        row("ratio with / without (totals)", lambda r: f"{r['load_ratio']:.2f}x"),
-        row("tracks changed per refresh (median)", lambda r: r["changed_per_refresh"]),
-        row("playlist_tracks rows written per refresh", lambda r: r["table_rows_per_refresh"]),
-        row("history rows written per refresh", lambda r: r["history_rows_per_refresh"]),
-        row("history storage", lambda r: _mb(r["history_bytes"])),
-        row("same number of full membership copies", lambda r: _mb(r["full_copies_bytes"])),
-        row("as of, track ids in order (SQL): p50 / p95", lambda r: _p50_p95(r, "membership")),
-        row("as of, whole rows (selector): p50 / p95", lambda r: _p50_p95(r, "as_of")),
-        row("diff of two versions: p50 / p95", lambda r: _p50_p95(r, "diff")),
+        row("load per refresh, with history (median)", lambda r: _ms(r, "load_ms_history")),
+        row("load per refresh, history off (median)", lambda r: _ms(r, "load_ms_plain")),
+        row("ratio with / without (totals)", lambda r: _times(r.get("load_ratio"))),
+        row("tracks changed per refresh (median)", lambda r: _count(r, "changed_per_refresh")),
+        row("playlist_tracks rows written per refresh",
+            lambda r: _count(r, "table_rows_per_refresh")),
+        row("history rows written per refresh", lambda r: _count(r, "history_rows_per_refresh")),
+        row("history storage", lambda r: _mb(r.get("history_bytes"))),
+        row("same number of full membership copies", lambda r: _mb(r.get("full_copies_bytes"))),
+        *(row(f"{label}: p50 / p95", lambda r, n=name: _p50_p95(r, n))
+          for name, label in READS.items()),
+        row("as of page / now page (p50)", lambda r: _ratio(r, "as_of_page", "now_page")),
+        row("diff page / track ids SQL (p50)", lambda r: _ratio(r, "diff_page", "membership")),
+        row("load average (1 min) after the reads", lambda r: f"{r['load_average']:.1f}"),
     ]  # fmt: skip
     title = f"{args.tracks} tracks, {args.days} daily refreshes, {args.churn:.0%} churn"
     return f"{title}\n\n" + _common.format_table(headers, lines)
@@ -265,6 +342,14 @@ def main(argv=None):
     parser.add_argument("--churn", type=float, default=0.01)
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the PostgreSQL database for --reads-only"
+    )
+    parser.add_argument(
+        "--reads-only",
+        metavar="DATABASE_URL",
+        help="time only the reads, on a database a --keep run built (same --tracks)",
+    )
     return _common.run_parent_or_child(parser, argv, parent=parent, child=child)
 
 

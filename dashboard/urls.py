@@ -18,6 +18,11 @@ urlpatterns = [
         name="version-json",
     ),
     path(
+        "playlists/<str:playlist_id>/versions/<int:version>.csv",
+        history.version_csv,
+        name="version-csv",
+    ),
+    path(
         "playlists/<str:playlist_id>/download.<str:file_format>",
         downloads.playlist_download,
         name="download",

@@ -20,7 +20,7 @@ import bisect
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -334,3 +334,19 @@ def _insert_spans(cursor: CursorWrapper, spans: list[tuple[Any, ...]]) -> None:
             execute_values(cursor.cursor, sql + "%s", spans, page_size=1000)
     else:
         cursor.executemany(sql + f"({', '.join(['%s'] * len(SPAN_COLUMNS))})", spans)
+
+
+# How a moment is written wherever a person picks a past state (`manage.py
+# history --as-of`, the dashboard's "as of" date): as the versions list prints it.
+MOMENT_FORMATS = "an ISO date (2026-01-31) or an ISO date and time (2026-01-31T18:00:00+00:00)"
+
+
+def parse_moment(text: str, *, day_end: bool = True) -> datetime:
+    """An ISO date (the end of that day in UTC, or its start with `day_end=False`)
+    or date and time (UTC unless it has an offset). ValueError if it is neither."""
+    text = text.strip()
+    if len(text) == 10:
+        day = date.fromisoformat(text)
+        return datetime.combine(day, time.max if day_end else time.min, tzinfo=UTC)
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -225,6 +225,18 @@ class PlaylistTrackSpan(models.Model):
     valid_to = models.PositiveIntegerField(null=True)
     sort_key = models.BigIntegerField()
     occurrences = models.IntegerField(default=1)
+    # The fact row the span is a stay of (no column: the same two keys). It lets
+    # the ORM join a version's spans to their rows (`warehouse.queries`) instead
+    # of a correlated subquery per row. Nullable only so that adding it writes
+    # no schema (SQLite would rebuild the table for a NOT NULL field).
+    row = models.ForeignObject(
+        PlaylistTrack,
+        on_delete=models.DO_NOTHING,
+        from_fields=["playlist_id", "track_id"],
+        to_fields=["playlist_id", "track_id"],
+        related_name="spans",
+        null=True,
+    )
 
     class Meta:
         db_table = "playlist_track_spans"

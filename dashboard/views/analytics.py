@@ -27,6 +27,7 @@ from dashboard.access import (
 from dashboard.views.playlists import list_order, sort_links, sorted_rows
 from ingestion.models import IngestRun, Kind, RunStatus
 from warehouse import queries
+from warehouse.history import MOMENT_FORMATS, parse_moment
 from warehouse.models import Source
 
 # Below this many tracks a playlist shows its figures and table, not charts of
@@ -84,13 +85,37 @@ def playlist_dashboard(request, playlist_id):
 
 
 def _as_of(request, playlist_id):
-    """The version the page shows (`?version=N`, 1 … latest; None: as it is now),
-    and what the "as of" switch lists."""
+    """The version the page shows, and what the "as of" switch lists and says.
+
+    `?version=N` (1 … latest) or `?date=` an ISO date or date and time (the
+    version current then, as `manage.py history --as-of` reads it); None: as it
+    is now (also for the latest version, or a moment before the first one, which
+    the switch then explains)."""
     versions = queries.playlist_versions(playlist_id=playlist_id)
     numbers = [v["version"] for v in versions]
-    chosen = _int(request.GET.get("version"), None)
+    chosen, problem = _int(request.GET.get("version"), None), ""
+    date = request.GET.get("date", "").strip()[:40]
+    if date and chosen is None:
+        chosen, problem = _version_on(playlist_id, date)
     version = chosen if chosen in numbers[:-1] else None  # the latest is "now"
-    return version, {"version": version, "versions": list(reversed(versions))}
+    return version, {
+        "version": version,
+        "versions": list(reversed(versions)),
+        "date": date,
+        "problem": problem,
+    }
+
+
+def _version_on(playlist_id, text):
+    """The version current at an ISO date or date and time, or (None, why not)."""
+    try:
+        moment = parse_moment(text)
+    except ValueError:
+        return None, f"“{text}” is not {MOMENT_FORMATS}: showing the playlist as it is now."
+    version = queries.version_at(playlist_id=playlist_id, when=moment)
+    if version is None:
+        return None, f"The playlist was first seen after {text}: showing it as it is now."
+    return version, ""
 
 
 def _runs(user, playlist_id):
@@ -427,24 +452,26 @@ def _table_context(
         not_in=not_in,
         filters=filters,
     )
-    others = queries.tracks_also_in(
-        track_ids=[row["track_id"] for row in page.rows],
-        playlist_id=playlist_id,
-        playlist_ids=visible if visible is not None else visible_playlist_ids(request.user),
-    )
+    # "Also in" is the other playlists as they are now, even on a past version's
+    # table (their version numbers are their own).
+    with queries.as_of(None):
+        others = queries.tracks_also_in(
+            track_ids=[row["track_id"] for row in page.rows],
+            playlist_id=playlist_id,
+            playlist_ids=visible if visible is not None else visible_playlist_ids(request.user),
+        )
     for row in page.rows:
         row["duration"] = _short_duration(row["track_duration_ms"])
         row["also_in"] = others.get(row["track_id"], [])
         row["key_name"] = _key_name(row["audio_key"], row["audio_mode"])
-    version = params.get("version", "")
-    hidden = [("version", version)] if version else []
+    # The search keeps the "as of" version or date and the chart filter it shows.
+    hidden = [(name, params[name]) for name in ("version", "date") if params.get(name)]
     hidden += [(name, str(value)) for name, value in filters.items()]
     context = table_context(
         page,
         TABLE_COLUMNS + (AUDIO_TABLE_COLUMNS if audio else ()),
         page_url=page_url or reverse("dashboard:playlist", args=[playlist_id]),
         tracks_url=tracks_url or reverse("dashboard:tracks", args=[playlist_id]),
-        # The table's search keeps the "as of" version and the chart filter it shows.
         hidden=hidden,
         # A comparison's lists are not a playlist's file; a filtered table is not all
         # of it (the downloads know search and sort, not the charts' filters).

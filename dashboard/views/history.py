@@ -4,16 +4,25 @@ Both pages, and the versions' JSON, go through `dashboard.access`: a person sees
 a playlist's history only if they may see its data.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from dashboard.access import visible_playlist_or_404
-from dashboard.views.analytics import _chart, _chart_data, _long_duration
-from warehouse import queries
-
-# Rows of each diff list shown (the counts are always whole).
-DIFF_ROWS_SHOWN = 500
+from dashboard.views.analytics import (
+    TABLE_COLUMNS,
+    _chart,
+    _chart_data,
+    _int,
+    _json_row,
+    _long_duration,
+    table_context,
+)
+from dashboard.views.downloads import content_disposition, streamed
+from warehouse import exports, queries
 
 
 @login_required
@@ -48,31 +57,82 @@ def _size_chart(versions):
 
 @login_required
 def diff(request, playlist_id):
+    """Two versions' changes, one kind at a time (`?kind=added|removed|moved`), in
+    the track table: sorted, searched and paged by the database."""
     playlist = visible_playlist_or_404(request.user, playlist_id)
     latest = queries.latest_version(playlist_id=playlist_id) or 0
     to_version = _version(request.GET.get("to"), latest, latest)
     from_version = _version(request.GET.get("from"), latest, max(1, to_version - 1))
-    result = queries.playlist_diff(
-        playlist_id=playlist_id, from_version=from_version, to_version=to_version
+    params = request.GET
+    result = queries.playlist_diff_page(
+        playlist_id=playlist_id,
+        from_version=from_version,
+        to_version=to_version,
+        kind=params.get("kind", "added"),
+        sort=params.get("sort", queries.DEFAULT_SORT),
+        direction=params.get("dir", "asc"),
+        query=params.get("q", "")[:200],
+        page=params.get("page", 1),
+        page_size=_int(params.get("size"), queries.DEFAULT_PAGE_SIZE),
     )
-    sections = [
-        ("added", "Added", result.added),
-        ("removed", "Removed", result.removed),
-        ("moved", "Moved", result.moved),
-    ]
+    if params.get("format") == "json":
+        return _diff_json(result)
+    page_url = reverse("dashboard:diff", args=[playlist_id])
+    pair = {"from": from_version, "to": to_version}
     context = {
         "playlist": playlist,
         "playlist_id": playlist_id,
         "latest": latest,
         "version_numbers": range(1, latest + 1),
         "diff": result,
-        "sections": [
-            {"key": key, "title": title, "count": len(rows), "rows": rows[:DIFF_ROWS_SHOWN]}
-            for key, title, rows in sections
+        "kinds": [
+            {
+                "key": kind,
+                "title": DIFF_TITLES[kind],
+                "count": result.counts[kind],
+                "url": f"{page_url}?{urlencode({**pair, 'kind': kind})}",
+            }
+            for kind in queries.DIFF_KINDS
         ],
-        "rows_shown": DIFF_ROWS_SHOWN,
+        "table": table_context(
+            result.tracks,
+            _diff_columns(result.kind),
+            page_url=page_url,
+            tracks_url=page_url,
+            hidden=[("from", from_version), ("to", to_version), ("kind", result.kind)],
+        ),
     }
     return render(request, "dashboard/diff.html", context)
+
+
+DIFF_TITLES = {"added": "Added", "removed": "Removed", "moved": "Moved"}
+
+
+def _diff_columns(kind):
+    """The track table's columns, `#` being the place the change is listed at."""
+    place = {"added": "Now at", "removed": "Was at", "moved": "Now at"}[kind]
+    before = [("before", "Was at")] if kind == "moved" else []
+    return [*before, ("position", place), *TABLE_COLUMNS[1:]]
+
+
+def _diff_json(result):
+    page = result.tracks
+    return JsonResponse(
+        {
+            "from_version": result.from_version,
+            "to_version": result.to_version,
+            "kind": result.kind,
+            "counts": result.counts,
+            "total": page.total,
+            "page": page.page,
+            "pages": page.pages,
+            "page_size": page.page_size,
+            "sort": page.sort,
+            "direction": page.direction,
+            "query": page.query,
+            "rows": [_json_row(row) for row in page.rows],
+        }
+    )
 
 
 def _version(value, latest, default):
@@ -87,20 +147,38 @@ def _version(value, latest, default):
 @login_required
 def version_json(request, playlist_id, version):
     """One version of the playlist as a JSON download (its tracks in order)."""
-    visible_playlist_or_404(request.user, playlist_id)
-    versions = {v["version"]: v for v in queries.playlist_versions(playlist_id=playlist_id)}
-    if version not in versions:
-        raise Http404("No such version.")
-    rows = queries.playlist_rows_as_of(playlist_id=playlist_id, version=version)
-    described = {k: v for k, v in versions[version].items() if k != "tracks"}  # the count
+    described, rows = _version_or_404(request, playlist_id, version)
     response = JsonResponse(
         {
             "playlist_id": playlist_id,
-            **described,
+            **{k: v for k, v in described.items() if k != "tracks"},  # the count
             "tracks": [{name: row[name] for name in queries.VERSION_TRACK_FIELDS} for row in rows],
         },
         json_dumps_params={"ensure_ascii": False},
     )
-    filename = f"{playlist_id.replace(':', '-')}-v{version}.json"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition(
+        _version_file(playlist_id, version, "json")
+    )
     return response
+
+
+@login_required
+def version_csv(request, playlist_id, version):
+    """One version of the playlist as a CSV download, in the playlist download's
+    layout (Exportify's columns and ours, `warehouse.exports`), in its order."""
+    _, rows = _version_or_404(request, playlist_id, version)
+    file_name = _version_file(playlist_id, version, "csv")
+    return streamed(exports.csv_chunks(rows), file_name, "csv")
+
+
+def _version_or_404(request, playlist_id, version):
+    """The version's description and rows, if the person may see the playlist."""
+    visible_playlist_or_404(request.user, playlist_id)
+    versions = {v["version"]: v for v in queries.playlist_versions(playlist_id=playlist_id)}
+    if version not in versions:
+        raise Http404("No such version.")
+    return versions[version], queries.playlist_rows_as_of(playlist_id=playlist_id, version=version)
+
+
+def _version_file(playlist_id, version, suffix):
+    return f"{playlist_id.replace(':', '-')}-v{version}.{suffix}"

@@ -69,7 +69,13 @@ def assert_sees_nothing_of(client, user, playlist_id, *, secrets, others_run):
     history = reverse("dashboard:history", args=[playlist_id])
     assert client.get(history).status_code == 404
     assert client.get(history, {"format": "json"}).status_code == 404
-    assert client.get(reverse("dashboard:diff", args=[playlist_id])).status_code == 404
+    diff = reverse("dashboard:diff", args=[playlist_id])
+    assert client.get(diff).status_code == 404
+    for kind in ("added", "removed", "moved"):
+        params = {"from": 1, "to": 1, "kind": kind, "sort": "track", "q": "a", "format": "json"}
+        assert client.get(diff, params).status_code == 404, kind
+    for version_file in ("dashboard:version-json", "dashboard:version-csv"):
+        assert client.get(reverse(version_file, args=[playlist_id, 1])).status_code == 404
     overview = client.get(reverse("dashboard:overview"))
     assert overview.context["overview"].figures.tracks == 0
     home = client.get(reverse("dashboard:home"))

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from devtools.synthetic.snapshots import TrackFactory, snapshot_of
 from ingestion.transform import transform_snapshot
+from warehouse.exports import CSV_HEADER
 from warehouse.loader import load_playlist
 
 pytestmark = pytest.mark.django_db
@@ -62,16 +63,51 @@ def test_the_diff_shows_added_removed_and_moved(client, alice, changing_playlist
     playlist, tracks, newcomer = changing_playlist
     client.force_login(alice)
     url = reverse("dashboard:diff", args=[playlist.pk])
-    sections = {s["key"]: s for s in client.get(url, {"from": 1, "to": 3}).context["sections"]}
-    assert [row["track_id"] for row in sections["added"]["rows"]] == [newcomer.id]
-    assert [row["track_id"] for row in sections["removed"]["rows"]] == [tracks[1].id]
-    assert sections["moved"]["count"] == 0
+
+    def listed(kind):
+        response = client.get(url, {"from": 1, "to": 3, "kind": kind})
+        return [row["track_id"] for row in response.context["table"]["page"].rows]
+
+    assert listed("added") == [newcomer.id]
+    assert listed("removed") == [tracks[1].id]
+    assert listed("moved") == []
+    kinds = client.get(url, {"from": 1, "to": 3}).context["kinds"]
+    assert [(k["key"], k["count"]) for k in kinds] == [("added", 1), ("removed", 1), ("moved", 0)]
     # No parameters: the latest version against the one before; out-of-range numbers are clamped.
     default = client.get(url).context["diff"]
     assert (default.from_version, default.to_version) == (2, 3)
     clamped = client.get(url, {"from": "-4", "to": "99"}).context["diff"]
     assert (clamped.from_version, clamped.to_version) == (1, 3)
-    assert "Newcomer" in client.get(url, {"from": 1, "to": 2}).content.decode()
+    html = client.get(url, {"from": 1, "to": 2}).content.decode()
+    assert "Newcomer" in html and "Added: 1" in html
+
+
+def test_the_diff_table_sorts_searches_and_pages_on_the_server(client, alice, loaded_playlist):
+    """Like the track table: sort links, a search form and pages that keep the
+    two versions and the kind; and the same page as JSON."""
+    base = TrackFactory.create_batch(2)
+    playlist = loaded_playlist(alice, track_list=base, name="Grows", snapshot_id="s1")
+    added = [TrackFactory(name=f"Song {n:02d}") for n in range(30)]
+    snapshot = snapshot_of([*base, *added], playlist_id=playlist.pk, name="Grows", snapshot_id="s2")
+    load_playlist(snapshot, transform_snapshot(snapshot).rows, now=T0 + dt.timedelta(days=1))
+    client.force_login(alice)
+    url = reverse("dashboard:diff", args=[playlist.pk])
+    first = client.get(url, {"from": 1, "to": 2, "size": 25})
+    page = first.context["table"]["page"]
+    assert (page.total, page.pages, len(page.rows)) == (30, 2, 25)
+    assert [row["position"] for row in page.rows] == list(range(2, 27))
+    html = first.content.decode()
+    assert "sort=track" in html and "kind=added" in html  # links keep the diff
+    assert '<input type="hidden" name="from" value="1">' in html
+    by_name = client.get(
+        url, {"from": 1, "to": 2, "sort": "track", "dir": "desc", "page": 2, "size": 25}
+    ).context["table"]["page"]
+    assert [row["track_name"] for row in by_name.rows] == [
+        f"Song {n:02d}" for n in range(4, -1, -1)
+    ]
+    data = client.get(url, {"from": 1, "to": 2, "q": "song 1", "format": "json"}).json()
+    assert (data["total"], data["counts"]) == (10, {"added": 30, "removed": 0, "moved": 0})
+    assert [row["track_name"] for row in data["rows"]] == [f"Song {n}" for n in range(10, 20)]
 
 
 def test_another_person_gets_404_on_every_history_page(client, bob, changing_playlist):
@@ -81,7 +117,9 @@ def test_another_person_gets_404_on_every_history_page(client, bob, changing_pla
         (reverse("dashboard:history", args=[playlist.pk]), {}),
         (reverse("dashboard:history", args=[playlist.pk]), {"format": "json"}),
         (reverse("dashboard:diff", args=[playlist.pk]), {"from": 1, "to": 3}),
+        (reverse("dashboard:diff", args=[playlist.pk]), {"kind": "moved", "format": "json"}),
         (reverse("dashboard:version-json", args=[playlist.pk, 1]), {}),
+        (reverse("dashboard:version-csv", args=[playlist.pk, 1]), {}),
     ):
         assert client.get(url, params).status_code == 404, url
 
@@ -110,6 +148,37 @@ def test_the_dashboard_as_of_a_version_shows_that_state(client, alice, changing_
     assert client.get(url, {"version": 42}).context["headline"].tracks == 3
 
 
+def test_the_dashboard_as_of_a_date_shows_the_version_current_then(
+    client, alice, changing_playlist
+):
+    playlist, tracks, newcomer = changing_playlist
+    client.force_login(alice)
+    url = reverse("dashboard:playlist", args=[playlist.pk])
+    # Version 2 was seen on 2026-01-02, version 3 (now) on 2026-01-03.
+    for date in ("2026-01-02", "2026-01-02T23:00", "2026-01-03T05:00:00+08:00"):
+        then = client.get(url, {"date": date})
+        assert then.context["as_of"]["version"] == 2, date
+        assert then.context["headline"].tracks == 4
+        assert "You are looking at version 2" in then.content.decode()
+    # Its table (and the fragment) follow the date, and the search form keeps it.
+    table = client.get(
+        reverse("dashboard:tracks", args=[playlist.pk]), {"date": "2026-01-02", "format": "json"}
+    ).json()
+    assert [row["track_id"] for row in table["rows"]] == [t.id for t in [newcomer, *tracks]]
+    html = client.get(url, {"date": "2026-01-02"}).content.decode()
+    assert '<input type="hidden" name="date" value="2026-01-02">' in html
+    # A date of the latest version is now; a bad date or one before any version says so.
+    assert client.get(url, {"date": "2026-01-03"}).context["as_of"]["version"] is None
+    for date, problem in (
+        ("yesterday", "is not an ISO date (2026-01-31) or an ISO date and time"),
+        ("2025-06-01", "was first seen after 2025-06-01"),
+    ):
+        response = client.get(url, {"date": date})
+        assert response.context["as_of"]["version"] is None
+        assert response.context["headline"].tracks == 3
+        assert problem in response.content.decode(), date
+
+
 def test_a_version_downloads_as_json_to_recreate_it(client, alice, changing_playlist):
     playlist, tracks, newcomer = changing_playlist
     client.force_login(alice)
@@ -120,3 +189,58 @@ def test_a_version_downloads_as_json_to_recreate_it(client, alice, changing_play
     assert (data["version"], data["name"], data["tracks"][0]["track_id"]) == (2, "Mix", newcomer.id)
     assert [t["track_id"] for t in data["tracks"]] == [t.id for t in [newcomer, *tracks]]
     assert client.get(reverse("dashboard:version-json", args=[playlist.pk, 9])).status_code == 404
+
+
+def test_a_version_downloads_as_csv_in_the_playlist_downloads_layout(
+    client, alice, changing_playlist
+):
+    playlist, tracks, newcomer = changing_playlist
+    client.force_login(alice)
+    # The latest version's CSV is the playlist's own CSV download, byte for byte.
+    latest = client.get(reverse("dashboard:version-csv", args=[playlist.pk, 3]))
+    now = client.get(reverse("dashboard:download", args=[playlist.pk, "csv"]))
+    assert latest.status_code == 200 and latest["Content-Type"].startswith("text/csv")
+    assert "attachment" in latest["Content-Disposition"]
+    assert b"".join(latest.streaming_content) == b"".join(now.streaming_content)
+    older = b"".join(
+        client.get(reverse("dashboard:version-csv", args=[playlist.pk, 2])).streaming_content
+    )
+    lines = older.decode().splitlines()
+    assert lines[0] == ",".join(CSV_HEADER)
+    uris = [line.split(",")[0] for line in lines[1:]]
+    assert uris == [f"spotify:track:{t.id}" for t in [newcomer, *tracks]]
+    assert client.get(reverse("dashboard:version-csv", args=[playlist.pk, 9])).status_code == 404
+
+
+def test_the_diff_and_a_past_version_cost_the_same_queries_for_3_and_600_tracks(
+    client, alice, loaded_playlist, django_assert_num_queries
+):
+    client.force_login(alice)
+    playlists = []
+    for size in (3, 600):
+        tracks = TrackFactory.create_batch(size)
+        playlist = loaded_playlist(alice, track_list=tracks, name=f"Of {size}", snapshot_id="s1")
+        changed = [TrackFactory(), *tracks[1:]]
+        changed.append(changed.pop(1))  # one added, one removed, one moved
+        snapshot = snapshot_of(changed, playlist_id=playlist.pk, name="Of", snapshot_id="s2")
+        load_playlist(snapshot, transform_snapshot(snapshot).rows, now=T0)
+        playlists.append(playlist)
+    for playlist in playlists:
+        diff = reverse("dashboard:diff", args=[playlist.pk])
+        # session, user, access (2), latest version, the changes (2), the page;
+        # a search adds its count.
+        with django_assert_num_queries(8):
+            assert client.get(diff, {"from": 1, "to": 2, "kind": "moved"}).status_code == 200
+        with django_assert_num_queries(9):
+            assert (
+                client.get(diff, {"from": 1, "to": 2, "q": "a", "sort": "track"}).status_code == 200
+            )
+        # The table as of version 1: session, user, access (2), versions, whether it has
+        # audio features (their columns), the version's size and page from its spans, the
+        # page's rows, visible playlists, their "also in".
+        table = reverse("dashboard:tracks", args=[playlist.pk])
+        with django_assert_num_queries(11):
+            assert client.get(table, {"version": 1}).status_code == 200
+        # Sorted otherwise: count, page and the ranks (the version's order keys).
+        with django_assert_num_queries(11):
+            assert client.get(table, {"version": 1, "sort": "track"}).status_code == 200

@@ -17,6 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from ingestion.references import InvalidPlaylistReference, parse_playlist_id
 from warehouse import queries
+from warehouse.history import MOMENT_FORMATS, parse_moment
 from warehouse.models import Playlist
 
 
@@ -96,19 +97,12 @@ def _version_number(playlist_id, as_of):
 
 
 def _moment(text, option, *, day_end=True):
-    """An ISO date (its end, or start, of day in UTC) or date/time (UTC unless it
-    has an offset)."""
     try:
-        if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            return dt.datetime.combine(day, dt.time.max if day_end else dt.time.min, tzinfo=dt.UTC)
-        moment = dt.datetime.fromisoformat(text)
+        return parse_moment(text, day_end=day_end)
     except ValueError:
         raise CommandError(
-            f"{option} {text!r} is not a version number, an ISO date (2026-01-31) "
-            "or an ISO date and time (2026-01-31T18:00:00+00:00)."
+            f"{option} {text!r} is not a version number, {MOMENT_FORMATS}."
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _version_line(version):
