@@ -54,10 +54,11 @@ ended_within() {
     ! kill -0 "$1" 2>/dev/null
 }
 
-sandbox_pid="" cluster_pid="" web_pid=""
+sandbox_pid="" cluster_pid="" web_pid="" stopping=""
 stop() {
     local pid
-    trap - EXIT INT TERM ERR
+    trap - EXIT INT TERM
+    stopping=1
     set +e +m # +m: no job notices
     step "Stopping…"
     # The cluster first, while the sandbox still answers: runs in progress go
@@ -75,6 +76,7 @@ stop() {
     step "Stopped."
 }
 failed() {
+    [ -z "$stopping" ] || return 0 # the wait that Ctrl-C interrupted
     step "make run failed; the last lines of $LOG:"
     tail -n 20 "$LOG"
 }
