@@ -324,6 +324,10 @@ QUEUE_STALL_MINUTES = env.int("QUEUE_STALL_MINUTES", default=10)
 # See docs/django-q2-notes.md for why each value is what it is.
 _Q_TIMEOUT = env.int("Q_TIMEOUT", default=1200)
 _Q_WORKERS = env.int("Q_WORKERS", default=2)
+# A stopping `qcluster` hands the runs in hand back to the queue at once; what is
+# still alive after this many seconds (a worker stuck in one database statement)
+# is killed, and the reaper retries its run (ingestion.cluster).
+Q_STOP_SECONDS = env.int("Q_STOP_SECONDS", default=10)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3") and _Q_WORKERS > 2:
     raise ImproperlyConfigured(
         "Q_WORKERS > 2 on SQLite makes workers fight over the write lock. "

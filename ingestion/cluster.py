@@ -19,23 +19,36 @@ with new queues, and makes the tasks the old one had taken but not run
 deliverable again. A worker killed while it runs a task holds no queue lock:
 django-q2's own replacement is right for it (the stale-run reaper retries the
 run).
+
+A stop (SIGTERM or SIGINT to `qcluster`) is bounded too: django-q2 waits for
+every worker to finish its task, however long. `GuardedSentinel.stop` sends
+each worker SIGTERM instead, which hands its run back to the queue
+(ingestion.shutdown), and kills whatever is still alive after Q_STOP_SECONDS; a
+second SIGTERM or SIGINT to `qcluster` kills it at once.
 """
 
 import logging
 import os
+import queue
 import signal
-from contextlib import contextmanager
+import time
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 
 import django_q.cluster
 from django import db
+from django.conf import settings
+from django.dispatch import receiver
 from django.utils import timezone
 from django_q.cluster import Cluster, Sentinel
 from django_q.conf import Conf
 from django_q.humanhash import humanize
 from django_q.models import OrmQ
 from django_q.scheduler import scheduler
+from django_q.signals import post_spawn
 from django_q.status import Stat
+
+from ingestion.shutdown import handle_stop_requests
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +58,13 @@ RESTART_EXIT_CODE = 75
 IDLE = -1  # django-q2's worker timer: -1 idle, 0 timed out, -2 recycled, > 0 busy
 MONITOR_FLUSH_SECONDS = 10  # a bound for the monitor to save the last results
 TIMER_LOCK_WAIT_SECONDS = 1  # a live worker holds its timer lock for a moment only
+STOP_POLL_SECONDS = 0.1
+
+
+@receiver(post_spawn)
+def _worker_spawned(sender, **kwargs):
+    """In each new worker: a stop request hands its run back (ingestion.shutdown)."""
+    handle_stop_requests()
 
 
 def held_a_queue_lock(process, *, is_worker):
@@ -81,8 +101,10 @@ class GuardedSentinel(Sentinel):
     """django-q2's sentinel, ending its cluster when a death may have left a queue locked."""
 
     restart_reason = ""
+    hurry = False  # a second stop request: kill what is left at once
 
     def guard(self):
+        signal.signal(signal.SIGTERM, self.stop_at_once)
         self.start_event.set()
         Stat(self).save()
         logger.info("Q Cluster %s running (guarded).", humanize(self.cluster_id.hex))
@@ -172,6 +194,63 @@ class GuardedSentinel(Sentinel):
             self.pool.remove(process)
         return idle_now
 
+    def stop_at_once(self, signum, frame):
+        """SIGTERM to the sentinel (the command's answer to a second stop request)."""
+        self.hurry = True
+        self.stop_event.set()
+
+    def stop(self):
+        """django-q2's stop, bounded by Q_STOP_SECONDS: no new tasks, every worker's run
+        handed back to the queue, the results saved; what is still alive then is killed."""
+        deadline = time.monotonic() + settings.Q_STOP_SECONDS
+        cluster = humanize(self.cluster_id.hex)
+        logger.info("Q Cluster %s stopping: runs in hand go back to the queue.", cluster)
+        Stat(self).save()
+        self.event_out.set()  # the pusher takes no more tasks
+        for process in self.pool:
+            _signal(process, signal.SIGTERM)
+        clean = self._wait(lambda: not self.pusher.is_alive(), deadline)
+        clean = clean and self._put_stop_pills(deadline)
+        clean = clean and self._wait(lambda: not any(p.is_alive() for p in self.pool), deadline)
+        for process in [*self.pool, self.pusher]:
+            _kill(process)
+        self.pool = []
+        if clean:
+            self.result_queue.put("STOP")
+            self._wait(lambda: not self.monitor.is_alive(), deadline)
+        _kill(self.monitor)
+        if not clean:
+            # A killed process may hold a queue's lock: do not wait on their feeder threads.
+            self.task_queue.cancel_join_thread()
+            self.result_queue.cancel_join_thread()
+            logger.warning(
+                "Q Cluster %s: processes still busy after Q_STOP_SECONDS=%s were killed; "
+                "the reaper queues their runs again.",
+                cluster,
+                settings.Q_STOP_SECONDS,
+            )
+        Stat(self).save()
+
+    def _wait(self, done, deadline):
+        """Poll `done` until it holds (True), the deadline passes or a hurry (False)."""
+        while not done():
+            if self.hurry or time.monotonic() >= deadline:
+                return False
+            time.sleep(STOP_POLL_SECONDS)
+        return True
+
+    def _put_stop_pills(self, deadline):
+        """One STOP per worker; the queue may be full until workers take their tasks."""
+        for _ in self.pool:
+            while True:
+                try:
+                    self.task_queue.put("STOP", timeout=STOP_POLL_SECONDS)
+                    break
+                except queue.Full:
+                    if self.hurry or time.monotonic() >= deadline:
+                        return False
+        return True
+
     def exit_for_restart(self):
         """Let the monitor save the results it has, then end this process."""
         if self.monitor.is_alive():
@@ -188,9 +267,14 @@ class GuardedSentinel(Sentinel):
 
 
 def _kill(process):
-    if process.is_alive():
-        os.kill(process.pid, signal.SIGKILL)
+    _signal(process, signal.SIGKILL)
     process.join()
+
+
+def _signal(process, signum):
+    if process.is_alive():
+        with suppress(ProcessLookupError):  # it ended meanwhile
+            os.kill(process.pid, signum)
 
 
 class GuardedCluster(Cluster):
@@ -204,6 +288,11 @@ class GuardedCluster(Cluster):
         return super().start()
 
     def sig_handler(self, signum, frame):
+        if GuardedCluster.stop_requested:
+            # A second request while the first waits for the sentinel: stop now.
+            if self.sentinel is not None:
+                _signal(self.sentinel, signal.SIGTERM)
+            return
         GuardedCluster.stop_requested = True
         super().sig_handler(signum, frame)
 

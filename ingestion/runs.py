@@ -17,7 +17,9 @@ owns all of it:
   rate limits, with exponential backoff for transient errors, up to
   INGEST_MAX_ATTEMPTS; fatal errors fail at once;
 - `reap_stale_runs` turns runs whose worker died (no heartbeat) into retries
-  or failures, so nothing stays "running" forever.
+  or failures, so nothing stays "running" forever;
+- `hand_back` queues a run again, its attempt not counted, when the queue
+  cluster stops in the middle of it (ingestion.shutdown).
 """
 
 import logging
@@ -44,6 +46,7 @@ from ingestion.readers import (
     record_reader_access,
 )
 from ingestion.references import parse_playlist_id
+from ingestion.shutdown import StopRequested, interruptible
 from spotify_client import SpotifyError
 from warehouse.models import Playlist, Source
 from warehouse.queries import missing_details
@@ -254,10 +257,14 @@ def execute_run(run, *, client=None, retries=True, progress=None, on_result=None
 def _execute_run(run, client, retries, progress, on_result):
     heartbeat = Heartbeat(run, also=progress)
     try:
-        if run.kind == Kind.FILE:
-            result = import_file_run(run, progress=heartbeat, on_result=on_result)
-        else:
-            result = _read_spotify(run, client, heartbeat)
+        with interruptible():
+            if run.kind == Kind.FILE:
+                result = import_file_run(run, progress=heartbeat, on_result=on_result)
+            else:
+                result = _read_spotify(run, client, heartbeat)
+    except StopRequested:
+        hand_back(run)
+        return None
     except RunAbandoned:
         # Cancelled (cancel_run deleted an upload) or reaped (its retry reads it again).
         logger.info("Run %s was cancelled or reaped while running; stopped.", run.pk)
@@ -489,6 +496,27 @@ def cancel_run(run):
     _append_log(run, "cancelled")
     # A running worker may still be reading it: on Linux it keeps what it opened.
     discard_upload(run)
+    return True
+
+
+def hand_back(run):
+    """Queue a run this worker holds again, as if this attempt had not started:
+    the queue cluster is stopping (its work was cut short and wrote nothing
+    that a new attempt does not write again)."""
+    handed = _owned(run).update(status=RunStatus.QUEUED, attempt=F("attempt") - 1, step="")
+    if not handed:
+        return False  # cancelled or reaped meanwhile: that decision stands
+    _append_log(run, f"attempt {run.attempt} stopped: the queue cluster stopped; queued again")
+    enqueue_run(run.pk)
+    return True
+
+
+def hand_back_unclaimed(run_id):
+    """Give the queue a run's task back untouched (the cluster is stopping)."""
+    run = IngestRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).first()
+    if run is None:
+        return False  # running elsewhere, finished or cancelled: nothing to hand back
+    enqueue_run(run.pk, at=run.not_before)
     return True
 
 

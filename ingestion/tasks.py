@@ -2,15 +2,20 @@
 
 from ingestion import runs
 from ingestion.models import Trigger
+from ingestion.shutdown import stop_requested
 
 
 def run_ingest(run_id):
     """Claim the run and execute it; a duplicate delivery finds nothing to claim."""
+    if stop_requested():
+        # The cluster is stopping: the next cluster runs it.
+        runs.hand_back_unclaimed(run_id)
+        return f"run {run_id}: handed back (the queue cluster is stopping)"
     run = runs.claim_run(run_id)
     if run is None:
         return "not claimed (already taken, cancelled, or not due yet)"
     result = runs.execute_run(run)
-    return f"run {run_id}: {result.status if result else 'abandoned'}"
+    return f"run {run_id}: {result.status if result else 'abandoned or handed back'}"
 
 
 def refresh_tracked_playlists():

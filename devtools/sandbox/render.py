@@ -7,11 +7,18 @@ Hot paths build JSON text directly and cache serialised tracks: a benchmark read
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import re
 
 from .catalog import Catalog, LocalFile, Playlist, PlaylistItem
 from .playlists import PlaylistState
 from .state import EXTENDED, MODES
+
+#: Where an Extended Quota app is told a track, album or show is sold (``available_markets``);
+#: Development Mode apps no longer get the field (2026-02).
+MARKETS = ("AT", "BR", "CA", "DE", "ES", "FR", "GB", "JP", "MX", "SE", "US")
+_TAG = re.compile(r"<[^>]*>")
 
 
 def dumps(obj) -> str:
@@ -24,6 +31,11 @@ def _image_hash(key: str) -> str:
 
 def _ext(kind: str, id_: str) -> dict:
     return {"spotify": f"https://open.spotify.com/{kind}/{id_}"}
+
+
+def _plain_text(html_text: str) -> str:
+    """An HTML description as Spotify's plain ``description`` beside ``html_description``."""
+    return html.unescape(_TAG.sub("", html_text))
 
 
 def _images(key: str, sizes=(640, 300, 64)) -> list[dict]:
@@ -133,7 +145,10 @@ class Renderer:
         self.api = api_base  # "http://127.0.0.1:PORT/v1/"
         # caches (never invalidated: the catalog is immutable; mode -> id -> JSON text)
         self._track_json: dict[str, dict[str, str]] = {m: {} for m in MODES}
-        self._simple_album: dict[str, dict] = {}
+        self._simple_album: dict[str, dict[str, dict]] = {m: {} for m in MODES}
+        self._show_episodes: dict[str, int] = {}
+        for e in catalog.episodes.values():
+            self._show_episodes[e.show_id] = self._show_episodes.get(e.show_id, 0) + 1
         self._user_json: dict[str, str] = {}
 
     def user_obj(self, user_id: str) -> dict:
@@ -179,13 +194,15 @@ class Renderer:
             obj["followers"] = {"href": None, "total": a.followers}
         return obj
 
-    def simple_album(self, album_id: str) -> dict:
-        cached = self._simple_album.get(album_id)
+    def simple_album(self, album_id: str, mode: str) -> dict:
+        cache = self._simple_album[mode]
+        cached = cache.get(album_id)
         if cached is None:
             al = self.cat.albums[album_id]
-            cached = {
-                "album_type": al.album_type,
-                "total_tracks": len(al.track_ids),
+            cached = {"album_type": al.album_type, "total_tracks": len(al.track_ids)}
+            if mode == EXTENDED:
+                cached["available_markets"] = list(MARKETS)
+            cached |= {
                 "external_urls": _ext("album", al.id),
                 "href": f"{self.api}albums/{al.id}",
                 "id": al.id,
@@ -197,13 +214,13 @@ class Renderer:
                 "uri": f"spotify:album:{al.id}",
                 "artists": [self.simple_artist(a) for a in al.artist_ids],
             }
-            self._simple_album[album_id] = cached
+            cache[album_id] = cached
         return cached
 
     def track(self, track_id: str, mode: str) -> dict:
         t = self.cat.tracks[track_id]
         obj = {
-            "album": self.simple_album(t.album_id),
+            "album": self.simple_album(t.album_id, mode),
             "artists": [self.simple_artist(a) for a in t.artist_ids],
             "disc_number": t.disc_number,
             "duration_ms": t.duration_ms,
@@ -221,6 +238,7 @@ class Renderer:
             "uri": f"spotify:track:{t.id}",
         }
         if mode == EXTENDED:
+            obj["available_markets"] = list(MARKETS)
             obj["popularity"] = t.popularity
         return obj
 
@@ -231,32 +249,53 @@ class Renderer:
             cached = cache[track_id] = dumps(self.track(track_id, mode))
         return cached
 
-    def episode(self, episode_id: str) -> dict:
+    def episode(self, episode_id: str, mode: str) -> dict:
         e = self.cat.episodes[episode_id]
         return {
-            "description": e.description,
+            "audio_preview_url": None,
+            "description": _plain_text(e.description),
             "duration_ms": e.duration_ms,
             "explicit": False,
             "external_urls": _ext("episode", e.id),
             "href": f"{self.api}episodes/{e.id}",
+            "html_description": e.description,
             "id": e.id,
             "images": _images("show" + e.show_id),
+            "is_externally_hosted": False,
             "is_playable": True,
+            "languages": ["en"],
             "name": e.name,
             "release_date": e.release_date,
             "release_date_precision": "day",
             "type": "episode",
             "uri": f"spotify:episode:{e.id}",
-            "show": {
-                "external_urls": _ext("show", e.show_id),
-                "href": f"{self.api}shows/{e.show_id}",
-                "id": e.show_id,
-                "name": e.show_name,
-                "publisher": e.publisher,
-                "type": "show",
-                "uri": f"spotify:show:{e.show_id}",
-            },
+            "show": self.simple_show(e.show_id, e.show_name, e.publisher, mode),
         }
+
+    def simple_show(self, show_id: str, name: str, publisher: str, mode: str) -> dict:
+        about = f"{name}, from {publisher}."
+        obj: dict = {}
+        if mode == EXTENDED:
+            obj["available_markets"] = list(MARKETS)
+        obj |= {
+            "copyrights": [],
+            "description": about,
+            "explicit": False,
+            "external_urls": _ext("show", show_id),
+            "href": f"{self.api}shows/{show_id}",
+            "html_description": f"<p>{html.escape(about)}</p>",
+            "id": show_id,
+            "images": _images("show" + show_id),
+            "is_externally_hosted": False,
+            "languages": ["en"],
+            "media_type": "audio",
+            "name": name,
+            "publisher": publisher,
+            "total_episodes": self._show_episodes.get(show_id, 0),
+            "type": "show",
+            "uri": f"spotify:show:{show_id}",
+        }
+        return obj
 
     def item_json(self, it: PlaylistItem, mode: str, keys: tuple[str, ...]) -> str:
         """One playlist item, its track/episode/local file under each of ``keys``."""
@@ -264,7 +303,7 @@ class Renderer:
         if kind == "track":
             body = self.track_json(it.ref, mode)
         elif kind == "episode":
-            body = dumps(self.episode(it.ref))
+            body = dumps(self.episode(it.ref, mode))
         elif kind == "local":
             body = dumps(local_track(it.ref))
         else:

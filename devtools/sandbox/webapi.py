@@ -268,6 +268,8 @@ def _my_playlists(call: ApiCall) -> Response:
 def _playlist_ref_json(r: Renderer, pl: PlaylistState) -> str:
     """A playlist as listed in /me/playlists: a link to its items and their count."""
     obj = r.playlist_base(pl)
+    # Lists say "" for no description, where the playlist itself may say null.
+    obj["description"] = obj["description"] or ""
     obj["items"] = {"href": f"{r.api}playlists/{pl.meta.id}/items", "total": len(pl.items)}
     if pl.meta.deprecated_track_key or pl.meta.legacy_shape:
         obj["tracks"] = {
@@ -345,7 +347,7 @@ def _single(raw_id: str, table: dict, render) -> Response:
 def _album_json(call: ApiCall, album_id: str) -> str:
     r, mode = call.r, call.mode
     al = call.state.catalog.albums[album_id]
-    obj = dict(r.simple_album(album_id))
+    obj = dict(r.simple_album(album_id, mode))
     obj["copyrights"] = [{"text": f"℗ {al.release_date[:4]} {al.label}", "type": "P"}]
     obj["external_ids"] = {"upc": al.upc}
     obj["genres"] = []
