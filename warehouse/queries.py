@@ -1119,7 +1119,7 @@ class Comparison:
 
 def compare_playlists(*, playlist_ids: Sequence[str], limit: int = 50) -> Comparison:
     """Tracks, artists and genres shared by all of the playlists, the unions and
-    what is only in each (4 queries, whatever the sizes)."""
+    what is only in each (3 queries, whatever the sizes)."""
     ids = list(dict.fromkeys(playlist_ids))
     if not ids:
         empty = SetCounts({}, 0, 0)
@@ -1166,37 +1166,31 @@ def _compare_exploded(
     ids: Sequence[str], column: str, *, names: str | None = None
 ) -> tuple[SetCounts, list[Row]]:
     """Distinct values of a JSON array column per playlist, shared by all and in
-    any (one query), and the shared values themselves (a second one)."""
+    any, and the shared values themselves (one query: the column is exploded once,
+    the CTE being read twice)."""
     where, params = _where("t", ids)
     each = _sql("each", column=f"t.{column}", alias="v")
     name = f"MAX({_sql('element', array=f't.{names}', alias='v')})" if names else "NULL"
-    values = f"""
-        SELECT v.value, t.playlist_id, {name} AS name FROM {TABLE} t, {each} WHERE {where}
-        GROUP BY v.value, t.playlist_id
-    """
-    counts = _fetch(
+    rows = _fetch(
         f"""
-        WITH per AS ({values}), memberships AS (
-            SELECT value, COUNT(*) AS n FROM per GROUP BY value
+        WITH per AS (
+            SELECT v.value, t.playlist_id, {name} AS name FROM {TABLE} t, {each} WHERE {where}
+            GROUP BY v.value, t.playlist_id
+        ), memberships AS (
+            SELECT value, COUNT(*) AS n, MAX(name) AS name FROM per GROUP BY value
         )
-        SELECT per.playlist_id, COUNT(*) AS here,
-               (SELECT COUNT(*) FROM memberships WHERE n = %s) AS shared,
-               (SELECT COUNT(*) FROM memberships) AS union_size
-        FROM per GROUP BY per.playlist_id
+        SELECT 'here' AS kind, playlist_id AS value, COUNT(*) AS n, NULL AS name
+        FROM per GROUP BY playlist_id
+        UNION ALL SELECT 'shared', value, n, name FROM memberships WHERE n = %s
+        UNION ALL SELECT 'union', NULL, COUNT(*), NULL FROM memberships
+        ORDER BY 1, 4, 2
         """,
         [*params, len(ids)],
     )
-    shared = _fetch(
-        f"""
-        WITH per AS ({values})
-        SELECT value, MAX(name) AS name FROM per GROUP BY value HAVING COUNT(*) = %s
-        ORDER BY MAX(name), value
-        """,
-        [*params, len(ids)],
-    )
-    here = {row["playlist_id"]: row["here"] for row in counts}
-    first = counts[0] if counts else {"shared": 0, "union_size": 0}
-    sets = SetCounts({pid: here.get(pid, 0) for pid in ids}, first["shared"], first["union_size"])
+    here = {row["value"]: row["n"] for row in rows if row["kind"] == "here"}
+    shared = [row for row in rows if row["kind"] == "shared"]
+    (union,) = [row["n"] for row in rows if row["kind"] == "union"]
+    sets = SetCounts({pid: here.get(pid, 0) for pid in ids}, len(shared), union)
     if names:
         shared = [{"artist_id": row["value"], "name": row["name"]} for row in shared]
     return sets, shared

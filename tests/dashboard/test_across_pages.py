@@ -82,8 +82,8 @@ def test_the_duplicates_page_costs_a_fixed_number_of_queries(
 # --- compare ---------------------------------------------------------------------------
 def test_compare_two_of_mine(client, alice, shelves, django_assert_num_queries):
     client.force_login(alice)
-    # session, user, visible, names, comparison (5), table count, page and ranks, also in
-    with django_assert_num_queries(13):
+    # session, user, visible, names, comparison (3), table count, page and ranks, also in
+    with django_assert_num_queries(11):
         response = client.get(compare_url("pa", "pb"))
     result = response.context["comparison"]
     assert (result.tracks.shared, result.tracks.union) == (2, 4)
