@@ -158,6 +158,17 @@ def _count_tracks(alias: str, playlist_ids: Sequence[str], when: str | None = No
     return f"COUNT(DISTINCT {alias}.track_id)"
 
 
+def _per_distinct_track(playlist_ids: Sequence[str]) -> bool:
+    """Whether to count artists and genres over several playlists per distinct track
+    first (one row per track, then exploded), rather than by COUNT(DISTINCT).
+
+    On PostgreSQL that halves the explosion and avoids COUNT(DISTINCT)'s sort
+    (top artists of 100,000 rows 2.4 → 1.4 s under load); SQLite's DISTINCT over
+    the JSON texts costs more than it saves (1.6 → 4.2 s), so it keeps the plain one.
+    """
+    return len(playlist_ids) > 1 and connection.vendor == "postgresql"
+
+
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -251,27 +262,26 @@ def _top_artists(playlist_ids: Sequence[str], limit: int) -> tuple[list[Row], in
     where, params = _where("t", playlist_ids)
     each = _sql("each", column="t.artist_ids", alias="a")
     name = _sql("element", array="t.artist_names", alias="a")
-    if len(playlist_ids) == 1:
-        credits = (
-            f"SELECT a.value AS artist_id, {name} AS name FROM {TABLE} t, {each} WHERE {where}"
-        )
-    else:
+    if _per_distinct_track(playlist_ids):
         # Each distinct track once: the artist lists of its distinct rows exploded,
-        # then one row per artist and track (a COUNT(DISTINCT) sorts every credit).
-        credits = f"""
-            SELECT a.value AS artist_id, MAX({name}) AS name FROM (
-                SELECT DISTINCT t.track_id, t.artist_ids, t.artist_names
-                FROM {TABLE} t WHERE {where}
-            ) t, {each}
-            GROUP BY a.value, t.track_id"""
-    rows = _fetch(
-        f"""
-        SELECT artist_id, MAX(name) AS name, COUNT(*) AS tracks, COUNT(*) OVER () AS artists
-        FROM ({credits}) credits
-        GROUP BY artist_id ORDER BY tracks DESC, name, artist_id LIMIT %s
-        """,
-        [*params, limit],
-    )
+        # then one row per artist and track (COUNT(DISTINCT) sorts every credit).
+        sql = f"""
+            SELECT artist_id, MAX(name) AS name, COUNT(*) AS tracks, COUNT(*) OVER () AS artists
+            FROM (
+                SELECT a.value AS artist_id, MAX({name}) AS name FROM (
+                    SELECT DISTINCT t.track_id, t.artist_ids, t.artist_names
+                    FROM {TABLE} t WHERE {where}
+                ) t, {each}
+                GROUP BY a.value, t.track_id
+            ) credits
+            GROUP BY artist_id ORDER BY tracks DESC, name, artist_id LIMIT %s"""
+    else:
+        sql = f"""
+            SELECT a.value AS artist_id, MAX({name}) AS name,
+                   {_count_tracks("t", playlist_ids)} AS tracks, COUNT(*) OVER () AS artists
+            FROM {TABLE} t, {each} WHERE {where}
+            GROUP BY a.value ORDER BY tracks DESC, name, artist_id LIMIT %s"""
+    rows = _fetch(sql, [*params, limit])
     total: int = rows[0]["artists"] if rows else 0
     return [{key: row[key] for key in ("artist_id", "name", "tracks")} for row in rows], total
 
@@ -302,14 +312,7 @@ def _top_genres(playlist_ids: Sequence[str], limit: int) -> GenreBreakdown:
     where_g, params_g = _where("tg", playlist_ids)
     each = _sql("each", column="tg.track_genres", alias="g")
     length = _sql("length", column="t.track_genres")
-    if len(playlist_ids) == 1:
-        totals = f"""
-            SELECT COUNT(*) AS tracks,
-                   COUNT(CASE WHEN {length} = 0 THEN 1 END) AS without_genres,
-                   COUNT(CASE WHEN {length} = 0 AND t.is_local THEN 1 END) AS local_without_genres
-            FROM {TABLE} t WHERE {where}"""
-        tagged = f"SELECT g.value AS genre FROM {TABLE} tg, {each} WHERE {where_g}"
-    else:
+    if _per_distinct_track(playlist_ids):
         # Per distinct track first (a track is without genres if one of its rows
         # is), then summed: the COUNT(DISTINCT)s would sort every row and genre.
         totals = f"""
@@ -321,11 +324,26 @@ def _top_genres(playlist_ids: Sequence[str], limit: int) -> GenreBreakdown:
                            AS local_without_genres
                 FROM {TABLE} t WHERE {where} GROUP BY t.track_id
             ) per_track"""
-        tagged = f"""
-            SELECT g.value AS genre FROM (
-                SELECT DISTINCT tg.track_id, tg.track_genres FROM {TABLE} tg WHERE {where_g}
-            ) tg, {each}
-            GROUP BY g.value, tg.track_id"""
+        top = f"""
+            SELECT genre, COUNT(*) AS genre_tracks, COUNT(*) OVER () AS genres FROM (
+                SELECT g.value AS genre FROM (
+                    SELECT DISTINCT tg.track_id, tg.track_genres FROM {TABLE} tg WHERE {where_g}
+                ) tg, {each}
+                GROUP BY g.value, tg.track_id
+            ) tagged
+            GROUP BY genre ORDER BY genre_tracks DESC, genre LIMIT %s"""
+    else:
+        totals = f"""
+            SELECT {_count_tracks("t", playlist_ids)} AS tracks,
+                   {_count_tracks("t", playlist_ids, f"{length} = 0")} AS without_genres,
+                   {_count_tracks("t", playlist_ids, f"{length} = 0 AND t.is_local")}
+                       AS local_without_genres
+            FROM {TABLE} t WHERE {where}"""
+        top = f"""
+            SELECT g.value AS genre, {_count_tracks("tg", playlist_ids)} AS genre_tracks,
+                   COUNT(*) OVER () AS genres
+            FROM {TABLE} tg, {each} WHERE {where_g}
+            GROUP BY g.value ORDER BY genre_tracks DESC, genre LIMIT %s"""
     # The totals LEFT JOIN the top genres, so that a playlist without any genre
     # still answers with its (honest) count of tracks without one.
     rows = _fetch(
@@ -333,11 +351,7 @@ def _top_genres(playlist_ids: Sequence[str], limit: int) -> GenreBreakdown:
         SELECT s.tracks, s.without_genres, s.local_without_genres,
                top.genre, top.genre_tracks, top.genres
         FROM ({totals}) s
-        LEFT JOIN (
-            SELECT genre, COUNT(*) AS genre_tracks, COUNT(*) OVER () AS genres
-            FROM ({tagged}) tagged
-            GROUP BY genre ORDER BY genre_tracks DESC, genre LIMIT %s
-        ) top ON 1 = 1
+        LEFT JOIN ({top}) top ON 1 = 1
         ORDER BY top.genre_tracks DESC, top.genre
         """,
         [*params, *params_g, limit],
