@@ -981,7 +981,8 @@ def _repeated_tracks(ids: Sequence[str]) -> list[tuple[str, int, str, str]]:
             """,
             params,
         )
-        return cursor.fetchall()
+        found: list[tuple[str, int, str, str]] = cursor.fetchall()
+        return found
 
 
 def _rows_of_tracks(ids: Sequence[str], track_ids: Sequence[str]) -> list[Row]:
