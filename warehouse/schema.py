@@ -50,7 +50,7 @@ def create_table_sql(vendor: str) -> list[str]:
     ]
 
 
-# Present rows by track (migration 0006): which of the given playlists hold a track,
+# Present rows by track (migration 0007): which of the given playlists hold a track,
 # read from the index alone. It serves the self-join of the overlap map (SQLite
 # otherwise builds an automatic index on track_id for every request), "also in"
 # for a page of tracks, and the groups of the duplicates page.

@@ -21,6 +21,6 @@ def drop_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("warehouse", "0005_history_backfill")]
+    dependencies = [("warehouse", "0006_warehouse_summaries")]
 
     operations = [migrations.RunPython(create_index, drop_index)]
