@@ -14,7 +14,9 @@ Rows are generated once (`devtools.synthetic.snapshots.benchmark_snapshots`, the
            With `warehouse.summaries`, each is timed with the warehouse-wide counts'
            upkeep and without it (a no-op), alternating, and the upkeep's own seconds
            are measured within each load: its share of the rest of that load is the
-           cost the summaries put on a load, whatever the machine's load;
+           cost the summaries put on a load, whatever the machine's load; then a
+           first load and a 10% change again with the index of present rows by
+           track (migration 0010) dropped, in the same child: what it costs a load;
 * (a) ORM  per-row `filter().first()` then `create()` / `filter().update()` in one
            transaction, on a subset (`--orm-rows`, default one playlist of 10,000);
 * (b)      pandas `DataFrame.to_sql` (SQLAlchemy) into a staging table, then
@@ -526,8 +528,46 @@ class Bench:
                 times[prefix],
             )
 
+    def bench_without_track_index(self):
+        """A first load and a 10% change with the index of present rows by track
+        (`schema.TRACK_PRESENT_INDEX`, migration 0010) dropped, then the index put back:
+        beside `loader_first` and `loader_10pct`, what that index costs a load."""
+        from warehouse import schema
+
+        with self.connection.cursor() as cursor:
+            for statement in schema.drop_track_present_index_sql():
+                cursor.execute(statement)
+        times = {"first": [], "10pct": []}
+        try:
+            for _run in range(self.repeat):
+                self.clear()
+                with Timer() as timer:
+                    self.load_all("base")
+                times["first"].append(timer.seconds)
+                with Timer() as timer:
+                    self.load_all("changed")
+                times["10pct"].append(timer.seconds)
+        finally:
+            self.clear()
+            with self.connection.cursor() as cursor:
+                for statement in schema.create_track_present_index_sql():
+                    cursor.execute(statement)
+        self.record(
+            "no_track_index_first",
+            "loader: first load, without the track index",
+            self.rows_total,
+            times["first"],
+        )
+        self.record(
+            "no_track_index_10pct",
+            "loader: 10% rows changed, without the track index",
+            self.rows_total,
+            times["10pct"],
+        )
+
     def run(self, *, loader_only=False):
         self.bench_loader()
+        self.bench_without_track_index()
         self.bench_loader_batch()
         if loader_only:
             return self.results
@@ -708,6 +748,8 @@ def render(all_results, machine, args):
         "loader_newsnap",
         "loader_batch_first",
         *(f"nosummary_{key}" for key in SUMMARY_COST_KEYS),
+        "no_track_index_first",
+        "no_track_index_10pct",
         "orm_first",
         "orm_noop",
         "pandas_first",
@@ -776,6 +818,19 @@ def render(all_results, machine, args):
             out.append(
                 "loader with / without the summaries' upkeep, median of each (same run): "
                 + ", ".join(f"{key} {ratio:.2f}×" for key, ratio in costs)
+            )
+        index_costs = [
+            (
+                step,
+                results[f"loader_{step}"]["seconds"] / results[f"no_track_index_{step}"]["seconds"],
+            )
+            for step in ("first", "10pct")
+            if f"no_track_index_{step}" in results
+        ]
+        if index_costs:
+            out.append(
+                "loader with / without the track index (0007), median of each (same run): "
+                + ", ".join(f"{step} {ratio:.2f}×" for step, ratio in index_costs)
             )
         if "summary_share" in results:
             out.append(

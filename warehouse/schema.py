@@ -88,6 +88,24 @@ def drop_file_detail_columns_sql() -> list[str]:
     return [f"ALTER TABLE {TABLE} DROP COLUMN {column[0]}" for column in FILE_DETAIL_COLUMNS]
 
 
+# Present rows by track (migration 0010): which of the given playlists hold a track,
+# read from the index alone. It serves the self-join of the overlap map (SQLite
+# otherwise builds an automatic index on track_id for every request), "also in"
+# for a page of tracks, and the groups of the duplicates page.
+TRACK_PRESENT_INDEX = f"{TABLE}_track_present_idx"
+
+
+def create_track_present_index_sql() -> list[str]:
+    return [
+        f"CREATE INDEX {TRACK_PRESENT_INDEX} ON {TABLE} (track_id, playlist_id) "
+        "WHERE removed_at IS NULL"
+    ]
+
+
+def drop_track_present_index_sql() -> list[str]:
+    return [f"DROP INDEX IF EXISTS {TRACK_PRESENT_INDEX}"]
+
+
 def drop_table_sql() -> list[str]:
     return [f"DROP TABLE IF EXISTS {TABLE}"]
 

@@ -62,18 +62,19 @@ def duplicates(request):
     playlist_id = request.GET.get("playlist", "")
     ids = _asked_or_404(visible, [playlist_id]) if playlist_id else sorted(visible)
     loose = request.GET.get("loose") == "1"
-    groups = queries.duplicate_groups(playlist_ids=ids, loose=loose)
     if request.GET.get("format") == "csv":
+        groups = queries.duplicate_groups(playlist_ids=ids, loose=loose)
         return _duplicates_csv(groups, playlist_id or "all")
-    pages = max(1, -(-len(groups) // GROUPS_PER_PAGE))
-    page = min(max(1, analytics._int(request.GET.get("page"), 1)), pages)
-    start = (page - 1) * GROUPS_PER_PAGE
+    found = queries.duplicates_page(
+        playlist_ids=ids, loose=loose, page=request.GET.get("page", 1), per_page=GROUPS_PER_PAGE
+    )
+    page = found.page
     context = {
-        "groups": groups,
-        "shown": groups[start : start + GROUPS_PER_PAGE],
-        "first_number": start + 1,
+        "total": found.total,
+        "shown": found.groups,
+        "first_number": found.first_number,
         "page": page,
-        "pages": pages,
+        "pages": found.pages,
         "page_urls": {
             "previous": "?" + urlencode({**_without(request, "page"), "page": page - 1}),
             "next": "?" + urlencode({**_without(request, "page"), "page": page + 1}),
@@ -233,6 +234,7 @@ def overlap(request):
     data = queries.overlap_matrix(playlist_ids=_visible(request.user))
     names = {p["playlist_id"]: p["name"] for p in data.playlists}
     mapped = _most_shared(data)
+    compare_url = reverse("dashboard:compare")  # once: 1,600 cells would reverse it 1,600 times
     most = max(
         (
             data.shared(a["playlist_id"], b["playlist_id"])
@@ -246,7 +248,13 @@ def overlap(request):
         {
             "playlist": row,
             "cells": [
-                _cell(row, column, data.shared(row["playlist_id"], column["playlist_id"]), most)
+                _cell(
+                    row,
+                    column,
+                    data.shared(row["playlist_id"], column["playlist_id"]),
+                    most,
+                    compare_url,
+                )
                 for column in mapped
             ],
         }
@@ -257,7 +265,7 @@ def overlap(request):
             **pair,
             "a_name": names.get(pair["a"], pair["a"]),
             "b_name": names.get(pair["b"], pair["b"]),
-            "url": _compare_url(pair["a"], pair["b"]),
+            "url": _compare_url(pair["a"], pair["b"], compare_url),
             "similarity": analytics._percent(pair["jaccard"]),
         }
         for pair in data.pairs[:PAIRS_SHOWN]
@@ -284,20 +292,22 @@ def _most_shared(data):
     return [p for p in data.playlists if p["playlist_id"] in top]
 
 
-def _cell(row, column, shared, most):
+def _cell(row, column, shared, most, compare_url):
     same = row["playlist_id"] == column["playlist_id"]
     shade = 0 if same or not most else min(SHADES - 1, round(shared / most * (SHADES - 1)))
     return {
         "shared": shared,
         "same": same,
         "shade": shade,
-        "url": None if same else _compare_url(row["playlist_id"], column["playlist_id"]),
+        "url": None
+        if same
+        else _compare_url(row["playlist_id"], column["playlist_id"], compare_url),
         "label": f"{row['name']} and {column['name']}: {shared:,} shared tracks",
     }
 
 
-def _compare_url(a, b):
-    return reverse("dashboard:compare") + "?" + urlencode([("p", a), ("p", b)])
+def _compare_url(a, b, base):
+    return base + "?" + urlencode([("p", a), ("p", b)])
 
 
 # --- my library -------------------------------------------------------------------------

@@ -43,7 +43,8 @@ def track(track_id, name="Song", *, artist=QUEEN, duration_ms=200_000, isrc=None
 def test_a_repeat_within_one_playlist_is_a_group(django_assert_num_queries):
     song, other = track("t1"), track("t2", "Other song", duration_ms=100_000)
     load("p1", [song, other, song])
-    with django_assert_num_queries(1):
+    # the rows of tracks that may match another, the repeats counted per track, the members
+    with django_assert_num_queries(3):
         (group,) = queries.duplicate_groups(playlist_ids=["p1"])
     assert group.reasons == [Reason.SAME_ID]
     ((member,),) = [group.members]
@@ -108,12 +109,64 @@ def test_removed_tracks_are_not_duplicates():
     assert queries.duplicate_groups(playlist_ids=["p1", "p2"]) == []
 
 
+def _shelves_of_duplicates():
+    """Groups that tie on size and name, and a track named differently in two
+    playlists of the same name, where only places (not order keys) say which is first."""
+    one = ArtistRef(id="one", name="One")
+    two = ArtistRef(id="two", name="Two")
+    hit_single = track("single", "Hit - Single", artist=one, duration_ms=180_000, isrc="USX1")
+    hit_album = track("album", "Hit", artist=one, duration_ms=250_000, isrc="USX1")
+    other_hit = track("hit2", "Hit", artist=two, duration_ms=100_000)  # repeated, not linked
+    amber = track("amber", "Amber", artist=two, duration_ms=300_000)
+    renamed_a = track("renamed", "Alpha", artist=two, duration_ms=400_000)
+    renamed_b = track("renamed", "Beta", artist=two, duration_ms=400_000)
+    fillers = [track(f"f{n}", f"Filler {n}", artist=one, duration_ms=50_000 * n) for n in (1, 2)]
+    load("p1", [fillers[0], renamed_a, hit_single, other_hit, amber], name="Same")
+    # p2 loses its first two tracks: "renamed" keeps its order key but is now first
+    load("p2", [*fillers, renamed_b], name="Same")
+    load("p2", [renamed_b, amber], name="Same", snapshot_id="s2", now=T1)
+    load("p3", [hit_album, other_hit], name="Other")
+    return ["p1", "p2", "p3"]
+
+
+def test_duplicate_groups_are_ordered_by_size_then_by_their_first_members_name():
+    ids = _shelves_of_duplicates()
+    groups = queries.duplicate_groups(playlist_ids=ids)
+    listed = [(len(g.members), g.members[0]["track_name"]) for g in groups]
+    # "renamed" is in the two playlists named "Same": first in p2 (place 0, though
+    # its order key there is larger than in p1, where it is second), so it is
+    # listed as "Beta", after "Amber"
+    assert listed == [(2, "Amber"), (2, "Beta"), (2, "Hit"), (2, "Hit")]
+    renamed = groups[1]
+    assert [(m["playlist_id"], m["position"]) for m in renamed.members] == [("p2", 0), ("p1", 1)]
+    # the linked pair (its album version "Hit" first, from "Other") and the repeats
+    # of another "Hit" tie on size and name: the linked group comes first
+    assert groups[2].reasons == [Reason.SAME_ISRC]
+    assert {m["track_id"] for m in groups[3].members} == {"hit2"}
+
+
+def test_pages_of_duplicates_are_the_groups_in_order(django_assert_num_queries, monkeypatch):
+    ids = _shelves_of_duplicates()
+    every = queries.duplicate_groups(playlist_ids=ids)
+    # 3, and 2 for the track named differently in two playlists: its rows, their places
+    with django_assert_num_queries(5):
+        first = queries.duplicates_page(playlist_ids=ids, per_page=3)
+    assert (first.total, first.pages, first.first_number) == (4, 2, 1)
+    last = queries.duplicates_page(playlist_ids=ids, per_page=3, page=9)
+    assert (last.page, last.first_number) == (2, 4)
+    assert first.groups + last.groups == every
+    # Many members: places found by binary search over the playlists' keys, the same
+    monkeypatch.setattr(queries, "_MEMBERS_RANKED_IN_SQL", 0)
+    assert queries.duplicate_groups(playlist_ids=ids) == every
+
+
 # --- comparisons -----------------------------------------------------------------------
 def test_comparing_identical_playlists(django_assert_num_queries):
     tracks = [track(f"t{n}", f"Song {n}", artist=QUEEN if n % 2 else OTHER) for n in range(4)]
     load("p1", tracks)
     load("p2", tracks)
-    with django_assert_num_queries(5):
+    # the tracks; the artists and the genres each exploded once (counts and shared values)
+    with django_assert_num_queries(3):
         result = queries.compare_playlists(playlist_ids=["p1", "p2"])
     assert (result.tracks.shared, result.tracks.union, result.tracks.jaccard) == (4, 4, 1.0)
     assert (result.artists.shared, result.artists.jaccard) == (2, 1.0)
