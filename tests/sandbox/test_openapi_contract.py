@@ -137,6 +137,18 @@ def _sample_artists(server) -> list[str]:
     return [a.id for a in picks]
 
 
+def test_track_search(call, mode, server, demo_token):
+    # What enrichment asks for a track an older export names without an id
+    # (ingestion/named_tracks.py): one search per track, `limit` within the mode's cap.
+    track = server.catalog.tracks[server.catalog.track_ids[0]]
+    status, body = call("search", demo_token, q=f"track:{track.name}", type="track", limit=10)
+    assert status == 200 and body["tracks"]["items"]
+    assert_keeps_contract("/search", status, body, mode)
+    status, body = call("search", demo_token, q="", type="track")
+    assert status == 400
+    assert_keeps_contract("/search", status, body, mode)
+
+
 def test_artists_and_tracks(call, mode, server, demo_token):
     for artist_id in _sample_artists(server):
         status, body = call(f"artists/{artist_id}", demo_token)
