@@ -265,13 +265,43 @@ TRACK_JSON_COLUMNS = tuple(c for c in DOWNLOADED_COLUMNS if c not in ("playlist_
 
 def json_playlist_chunks(playlist: Row, rows: Iterable[Row]) -> Iterator[bytes]:
     """One playlist as a JSON object: its metadata, then `"tracks": [...]`."""
+    texts = (
+        [orjson.dumps({column: row[column] for column in TRACK_JSON_COLUMNS}) for row in batch]
+        for batch in _batches(rows, 1000)
+    )
+    return _json_playlist(playlist, texts)
+
+
+def json_batch_chunks(playlist: Row, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+    """`json_playlist_chunks` for record batches of `PARQUET_SCHEMA`, the same bytes.
+
+    Python values are made a column at a time, the timestamps without a time zone
+    (orjson writes them as UTC, "+00:00", as it writes UTC ones): Arrow's
+    conversion of zoned timestamps took three quarters of a 10,000-track download."""
+    return _json_playlist(playlist, (_json_tracks(batch) for batch in batches))
+
+
+def _json_tracks(batch: pa.RecordBatch) -> list[bytes]:
+    values = []
+    for name in TRACK_JSON_COLUMNS:
+        column = batch.column(name)
+        if pa.types.is_timestamp(column.type):  # UTC, see PARQUET_SCHEMA
+            column = column.cast(pa.timestamp(column.type.unit))
+        values.append(column.to_pylist())
+    return [
+        orjson.dumps(dict(zip(TRACK_JSON_COLUMNS, row, strict=True)), option=orjson.OPT_NAIVE_UTC)
+        for row in zip(*values, strict=True)
+    ]
+
+
+def _json_playlist(playlist: Row, track_texts: Iterable[list[bytes]]) -> Iterator[bytes]:
     head = orjson.dumps({column: playlist[column] for column in PLAYLIST_COLUMNS})
     yield head[:-1] + b',"tracks":['
     separator = b""
-    for batch in _batches(rows, 1000):
-        parts = [orjson.dumps({c: row[c] for c in TRACK_JSON_COLUMNS}) for row in batch]
-        yield separator + b",".join(parts)
-        separator = b","
+    for texts in track_texts:
+        if texts:
+            yield separator + b",".join(texts)
+            separator = b","
     yield b"]}"
 
 

@@ -47,9 +47,7 @@ def playlist_download(request, playlist_id, file_format):
         chunks = exports.csv_batch_chunks(batches)
     else:
         (metadata,) = queries.export_playlists([playlist_id])
-        chunks = exports.json_playlist_chunks(
-            metadata, queries.export_rows([playlist_id], **options)
-        )
+        chunks = exports.json_batch_chunks(metadata, batches)
     return streamed(chunks, exports.safe_file_name(playlist.name, f".{file_format}"), file_format)
 
 

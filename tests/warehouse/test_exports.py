@@ -245,6 +245,22 @@ def test_csv_of_no_rows_is_just_the_header():
 
 
 # --- JSON -------------------------------------------------------------------------------
+def test_json_of_record_batches_is_the_json_of_rows(awkward):
+    (playlist,) = queries.export_playlists(["p1"])
+    rows = rows_of("p1") + [
+        {**tricky_row(index, value), "track_duration_sec": index / 7 or None}
+        for index, value in enumerate(TRICKY)
+    ]
+    batches = list(exports.record_batches(rows, size=4))
+
+    written = b"".join(exports.json_batch_chunks(playlist, batches))
+
+    assert written == b"".join(exports.json_playlist_chunks(playlist, rows))
+    assert b"".join(exports.json_batch_chunks(playlist, [])) == b"".join(
+        exports.json_playlist_chunks(playlist, [])
+    )
+
+
 def test_json_is_one_object_with_metadata_and_tracks(awkward):
     (playlist,) = queries.export_playlists(["p1"])
     document = orjson.loads(b"".join(exports.json_playlist_chunks(playlist, rows_of("p1"))))
