@@ -163,7 +163,7 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"{count} playlists make {count} CSV files: give a folder, or a .zip."
                 )
-            chunks = exports.csv_batch_chunks(self.batches(ids, exports.ROWS_PER_BATCH))
+            chunks = exports.csv_batch_chunks(self.batches(ids, queries.EXPORT_CHUNK_ROWS))
             return _atomic_file(out, lambda part: _write_chunks(part, chunks))
         return self.write_csv_folder(ids, out)
 
@@ -172,7 +172,7 @@ class Command(BaseCommand):
         playlists = queries.export_playlists(ids)
         for playlist, name in _named(playlists):
             self.stderr.write(f"{playlist['name']} → {name}")
-            batches = self.batches([playlist["playlist_id"]], exports.ROWS_PER_BATCH)
+            batches = self.batches([playlist["playlist_id"]], queries.EXPORT_CHUNK_ROWS)
             yield name, exports.csv_batch_chunks(batches)
 
     def write_csv_folder(self, ids, out):
