@@ -133,7 +133,8 @@ def csv_lines(batch: pa.RecordBatch) -> bytes:
     ]
     lines = pc.binary_join_element_wise(*cells, ",")
     text = pc.binary_join(pa.ListArray.from_arrays([0, len(lines)], lines), "\r\n")[0]
-    return text.as_buffer().to_pybytes() + b"\r\n"
+    data: bytes = text.as_buffer().to_pybytes()
+    return data + b"\r\n"
 
 
 def csv_cells(batch: pa.RecordBatch) -> list[pa.Array]:
