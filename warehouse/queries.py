@@ -2173,27 +2173,31 @@ def _export_sql(
         inner_sql, params = inner.query.sql_with_params()
     except EmptyResultSet:
         return None, ()
-    order = "DESC" if direction == "desc" else "ASC"
+    direction = "DESC" if direction == "desc" else "ASC"
+    order = (
+        f"ORDER BY r.playlist_id, r.removed_at ASC NULLS FIRST, r.export_key {direction} "
+        "NULLS LAST, r.position"
+    )
     return (
+        # The rows are sorted before they are made JSON, and the outer ORDER BY is
+        # the same (PostgreSQL sees it is done, and builds the JSON after the sort):
+        # sorting the JSON texts spilled 8 MB to disk and took a third of the query.
         # A join, not a subquery per row, adds the playlist's name.
-        f"SELECT {_json_row('r', 'p')} FROM ({inner_sql}) AS r "
-        f"JOIN {Playlist._meta.db_table} AS p ON p.playlist_id = r.playlist_id"
-        f"{' WHERE r.export_match' if searched else ''} "
-        f"ORDER BY r.playlist_id, r.removed_at ASC NULLS FIRST, r.export_key {order} NULLS LAST, "
-        "r.position",
+        f"SELECT {_json_row('r')} FROM (SELECT r.*, p.name AS playlist_name "
+        f"FROM ({inner_sql}) AS r JOIN {Playlist._meta.db_table} AS p "
+        f"ON p.playlist_id = r.playlist_id{' WHERE r.export_match' if searched else ''} "
+        f"{order}) AS r {order}",
         params,
     )
 
 
-def _json_row(alias: str, playlist: str) -> str:
-    """A row of `alias` (and its playlist's name from `playlist`) as one JSON object
-    text, keyed by `exports.ROW_COLUMNS`."""
+def _json_row(alias: str) -> str:
+    """A row of `alias` (with its playlist's name as `playlist_name`) as one JSON
+    object text, keyed by `exports.ROW_COLUMNS`."""
     sqlite = connection.vendor == "sqlite"
     pairs = []
     for column in ROW_COLUMNS:
         value = f"{alias}.{'place' if column == 'position' else column}"
-        if column == "playlist_name":
-            value = f"{playlist}.name"
         if sqlite and column in _JSON_COLUMNS:  # stored as text: embed it as JSON
             value = f"json({value})"
         elif sqlite and column in _BOOLEAN_COLUMNS:  # stored as 0/1

@@ -146,17 +146,97 @@ def test_csv_in_another_order_writes_repeats_after_their_track(awkward):
     assert len(names) == 5
 
 
-def test_with_repeats_writes_each_repeat_after_its_track_and_removed_rows_once():
-    def row(name, position, occurrences=1, removed_at=None):
-        return {"name": name, "position": position, "occurrences": occurrences,
-                "removed_at": removed_at}  # fmt: skip
+def test_repeats_follow_their_track_and_removed_rows_are_written_once():
+    def row(name, occurrences=1, removed_at=None):
+        return {"name": name, "occurrences": occurrences, "removed_at": removed_at}
 
     # items A B A C A D (A kept once with 3 occurrences), and E removed (had 2).
-    rows = [row("A", 0, 3), row("B", 1), row("C", 2), row("D", 3), row("E", 4, 2, "gone")]
+    rows = [row("A", 3), row("B"), row("C"), row("D"), row("E", 2, ADDED)]
+    batch = pa.RecordBatch.from_pylist(
+        rows, schema=pa.schema([("name", pa.string()), ("occurrences", pa.int32()),
+                                ("removed_at", pa.timestamp("us", tz="UTC"))])
+    )  # fmt: skip
 
-    written = [r["name"] for r in exports.with_repeats(rows)]
+    written = exports.batch_with_repeats(batch).column("name").to_pylist()
 
     assert written == ["A", "A", "A", "B", "C", "D", "E"]
+
+
+# Cells Python's csv.writer quotes, or a spreadsheet runs, in every text column.
+TRICKY = ["plain", "a,b", 'say "hi"', "two\nlines", "cr\rhere", "", " lead", "=1+1", "-x",
+          "@sum", "\tTab", "é ♫ 𝄞", '"', ",", "'already"]  # fmt: skip
+
+
+def reference_cells(row):
+    """A CSV line's cells as the per-row writer made them before the column-wise one."""
+
+    def text(value):
+        return "" if value is None else str(value)
+
+    def flag(value):
+        return "" if value is None else ("true" if value else "false")
+
+    def moment(value):
+        return "" if value is None else value.isoformat().replace("+00:00", "Z")
+
+    def safe(value):
+        return "'" + value if value and value[0] in exports.FORMULA_STARTS else value
+
+    track_id = row["track_id"]
+    uri = (
+        track_id
+        if row["is_local"] or track_id.startswith("spotify:")
+        else f"spotify:track:{track_id}"
+    )
+    artist_ids = [a for a in row["artist_ids"] or [] if a]
+    return [
+        uri, safe(row["track_name"] or ""), ",".join(f"spotify:artist:{a}" for a in artist_ids),
+        safe(", ".join(n.replace(",", "\\,") for n in row["artist_names"] or [])),
+        f"spotify:album:{row['album_id']}" if row["album_id"] else "",
+        safe(row["album_name"] or ""), "", "", safe(row["album_release_date"] or ""), "", "", "",
+        text(row["track_duration_ms"]), "", flag(row["track_explicit"]),
+        text(row["track_popularity"]), safe(row["track_isrc"] or ""),
+        f"spotify:user:{row['added_by']}" if row["added_by"] else "", moment(row["added_at"]),
+        safe(",".join(row["track_genres"] or [])), text(row["release_year"]),
+        text(row["occurrences"]), moment(row["first_seen_at"]), moment(row["removed_at"]),
+        flag(row["is_local"]),
+    ]  # fmt: skip
+
+
+def tricky_row(index, value):
+    moment = dt.datetime(2024, 3, 1, 12, 30, 5, index * 1001 % 2 * 250, tzinfo=dt.UTC)
+    return {
+        "playlist_id": "p1", "playlist_name": value, "track_id": f"t{index}{value}",
+        "track_name": value, "track_duration_ms": index or None,
+        "track_duration_sec": None, "track_popularity": None if index % 3 else index,
+        "track_genres": None if index % 4 == 1 else [value, "pop"], "track_isrc": value or None,
+        "track_explicit": None if index % 3 == 2 else bool(index % 2), "album_id": value or None,
+        "album_name": value, "album_release_date": value, "album_release_date_precision": None,
+        "release_year": index % 2 or None,
+        "artist_ids": None if index % 5 == 4 else ["", f"a{index}", None, value][: index % 4 + 1],
+        "artist_names": None if index % 5 == 4 else [value, "x, y"][: index % 2 + 1],
+        "position": index, "occurrences": index % 3 + 1, "added_at": moment if index % 2 else None,
+        "added_by": value or None, "is_local": index % 6 == 0, "first_seen_at": moment,
+        "last_seen_at": moment, "removed_at": moment if index % 7 == 3 else None,
+        "source": "api", "loaded_at": moment,
+    }  # fmt: skip
+
+
+def test_csv_is_what_python_csv_writer_writes_for_tricky_cells():
+    rows = [tricky_row(index, value) for index, value in enumerate(TRICKY * 2)]
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\r\n")
+    writer.writerow(exports.CSV_HEADER)
+    for row in rows:
+        repeats = 1 if row["removed_at"] else row["occurrences"]
+        writer.writerows([reference_cells(row)] * repeats)
+
+    # In batches of 1,000 and cut into slices (what a batch's columns can be).
+    (batch,) = exports.record_batches(rows)
+    sliced = [batch.slice(0, 7), batch.slice(7)]
+
+    assert b"".join(exports.csv_chunks(rows)) == expected.getvalue().encode()
+    assert b"".join(exports.csv_batch_chunks(sliced)) == expected.getvalue().encode()
 
 
 def test_csv_of_no_rows_is_just_the_header():
@@ -165,6 +245,22 @@ def test_csv_of_no_rows_is_just_the_header():
 
 
 # --- JSON -------------------------------------------------------------------------------
+def test_json_of_record_batches_is_the_json_of_rows(awkward):
+    (playlist,) = queries.export_playlists(["p1"])
+    rows = rows_of("p1") + [
+        {**tricky_row(index, value), "track_duration_sec": index / 7 or None}
+        for index, value in enumerate(TRICKY)
+    ]
+    batches = list(exports.record_batches(rows, size=4))
+
+    written = b"".join(exports.json_batch_chunks(playlist, batches))
+
+    assert written == b"".join(exports.json_playlist_chunks(playlist, rows))
+    assert b"".join(exports.json_batch_chunks(playlist, [])) == b"".join(
+        exports.json_playlist_chunks(playlist, [])
+    )
+
+
 def test_json_is_one_object_with_metadata_and_tracks(awkward):
     (playlist,) = queries.export_playlists(["p1"])
     document = orjson.loads(b"".join(exports.json_playlist_chunks(playlist, rows_of("p1"))))

@@ -147,7 +147,9 @@ class Command(BaseCommand):
         if file_format == "json":
             if count == 1:
                 (playlist,) = queries.export_playlists(ids)
-                chunks = exports.json_playlist_chunks(playlist, self.rows(ids))
+                chunks = exports.json_batch_chunks(
+                    playlist, self.batches(ids, exports.ROWS_PER_BATCH)
+                )
             else:
                 chunks = exports.json_library_chunks(
                     queries.export_playlists(ids), lambda p: self.rows([p["playlist_id"]])
@@ -161,7 +163,7 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"{count} playlists make {count} CSV files: give a folder, or a .zip."
                 )
-            chunks = exports.csv_chunks(self.rows(ids))
+            chunks = exports.csv_batch_chunks(self.batches(ids, queries.EXPORT_CHUNK_ROWS))
             return _atomic_file(out, lambda part: _write_chunks(part, chunks))
         return self.write_csv_folder(ids, out)
 
@@ -170,7 +172,8 @@ class Command(BaseCommand):
         playlists = queries.export_playlists(ids)
         for playlist, name in _named(playlists):
             self.stderr.write(f"{playlist['name']} → {name}")
-            yield name, exports.csv_chunks(self.rows([playlist["playlist_id"]]))
+            batches = self.batches([playlist["playlist_id"]], queries.EXPORT_CHUNK_ROWS)
+            yield name, exports.csv_batch_chunks(batches)
 
     def write_csv_folder(self, ids, out):
         def write(part):
