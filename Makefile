@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 SANDBOX_PORT ?= 8765
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (one per core, at most 4); 0 runs in one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: install run test lint migrate sandbox bench clean
 
@@ -31,9 +33,10 @@ run: install
 sandbox: install
 	$(PY) manage.py spotify_sandbox --port $(SANDBOX_PORT)
 
-# The whole suite; DATABASE_URL picks the database (SQLite by default).
+# The whole suite; DATABASE_URL picks the database (SQLite by default). The workers
+# take tests as they free up (worksteal): the few long ones do not queue behind each other.
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --maxprocesses=4 --dist=worksteal $(PYTEST_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

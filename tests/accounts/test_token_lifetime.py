@@ -255,6 +255,9 @@ def test_no_operator_token_no_warning(settings):
         (f"{ending_in(13):%Y-%m-%dT%H:%M}", ["accounts.W004"]),  # within the window
         (f"{ending_in(15):%Y-%m-%dT%H:%M}", []),  # not yet
     ],
+    # Fixed ids: ids made of the dates change with the minute, and pytest-xdist's
+    # workers, collecting a moment apart, would disagree on the tests' names.
+    ids=["unknown", "unreadable", "expired", "within-the-window", "not-yet"],
 )
 def test_the_start_up_check_says_when_the_operator_token_ends(settings, authorized_at, ids):
     operator_token(settings, authorized_at)
