@@ -553,10 +553,12 @@ def _column(key, label, page):
     }
 
 
-def json_table(page):
-    """The track table as JSON (`?format=json`)."""
+def json_table(page, **about):
+    """The track table as JSON (`?format=json`); `about`: what else the page says
+    of these rows (e.g. which versions a diff compares), put first."""
     return JsonResponse(
         {
+            **about,
             "total": page.total,
             "page": page.page,
             "pages": page.pages,

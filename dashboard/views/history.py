@@ -17,8 +17,8 @@ from dashboard.views.analytics import (
     _chart,
     _chart_data,
     _int,
-    _json_row,
     _long_duration,
+    json_table,
     table_context,
 )
 from dashboard.views.downloads import content_disposition, streamed
@@ -116,22 +116,12 @@ def _diff_columns(kind):
 
 
 def _diff_json(result):
-    page = result.tracks
-    return JsonResponse(
-        {
-            "from_version": result.from_version,
-            "to_version": result.to_version,
-            "kind": result.kind,
-            "counts": result.counts,
-            "total": page.total,
-            "page": page.page,
-            "pages": page.pages,
-            "page_size": page.page_size,
-            "sort": page.sort,
-            "direction": page.direction,
-            "query": page.query,
-            "rows": [_json_row(row) for row in page.rows],
-        }
+    return json_table(
+        result.tracks,
+        from_version=result.from_version,
+        to_version=result.to_version,
+        kind=result.kind,
+        counts=result.counts,
     )
 
 
@@ -166,7 +156,9 @@ def version_json(request, playlist_id, version):
 def version_csv(request, playlist_id, version):
     """One version of the playlist as a CSV download, in the playlist download's
     layout (Exportify's columns and ours, `warehouse.exports`), in its order."""
-    _, rows = _version_or_404(request, playlist_id, version)
+    described, rows = _version_or_404(request, playlist_id, version)
+    for row in rows:  # the playlist's name then, as the playlist download names it now
+        row["playlist_name"] = described["name"]
     file_name = _version_file(playlist_id, version, "csv")
     return streamed(exports.csv_chunks(rows), file_name, "csv")
 
