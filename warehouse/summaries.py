@@ -30,16 +30,23 @@ Names: a key's name is the one its latest counted load gave it (an id has
 one name in practice); a rebuild takes the greatest.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 
 from warehouse.schema import TABLE
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 SUMMARY = "warehouse_summary"
+# A load's changed rows (sign +1 written, -1 replaced or removed; COUNTED
+# columns): temporary, emptied after each load's `apply_changed`.
+CHANGED = "warehouse_summary_changed"
 KINDS = ("artist", "genre", "track", "album", "year")
 # The columns a summary counts from: rows that agree on these count the same.
 COUNTED = (
@@ -52,8 +59,6 @@ COUNTED = (
     "artist_ids",
     "artist_names",
 )
-# Keeps `playlist_id IN (…)` well under SQLite's bound-parameter limit.
-ID_CHUNK = 500
 
 _DIALECT = {
     "postgresql": {
@@ -94,75 +99,178 @@ def _counted(alias: str) -> str:
     return ", ".join(f"{alias}.{column}" for column in COUNTED)
 
 
-def _agrees(left: str, right: str) -> str:
-    """Same row (playlist and track) with the same counted values."""
-    same = _dialect("same")
-    return " AND ".join(
-        [f"{left}.playlist_id = {right}.playlist_id"]
-        + [f"{left}.{column} {same} {right}.{column}" for column in COUNTED]
+def record_staged(cursor: CursorWrapper, *, staging: str) -> None:
+    """Before the loader's merge of `staging` into the table: an empty table of
+    changed rows for this load. On SQLite, which cannot run a merge inside a
+    WITH, it also gets the staged rows that differ from their present row
+    (and those rows): what the merge will write, compared on COUNTED only."""
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {CHANGED} AS "
+        f"SELECT 1 AS sign, {_counted('t')} FROM {TABLE} t WHERE false"
     )
+    cursor.execute(f"DELETE FROM {CHANGED}")
+    if connection.vendor != "postgresql":
+        cursor.execute(_keep_pairs(f"SELECT s.* FROM {staging} s", materialized=True))
 
 
-def _playlists_in(alias: str, playlist_ids: Sequence[str]) -> tuple[str, list[Any]]:
+def merged(cursor: CursorWrapper, merge: str, params: Any) -> list[str]:
+    """Run the loader's `merge` (an INSERT … ON CONFLICT … DO UPDATE without
+    RETURNING); the playlist id of each row it wrote.
+
+    PostgreSQL: the rows it wrote (RETURNING) are paired in the same statement
+    with the present rows they replaced, which every part of one statement reads
+    as they were before it. So the counts' work follows what the merge changed:
+    nothing for a reload of the same rows, a tenth of a playlist for a 10% change."""
+    if connection.vendor != "postgresql":
+        cursor.execute(f"{merge} RETURNING {TABLE}.playlist_id", params)
+        return [playlist_id for (playlist_id,) in cursor.fetchall()]
+    returning = ", ".join(f"{TABLE}.{column}" for column in ("playlist_id", *COUNTED))
+    cursor.execute(
+        f"WITH written AS ({merge} RETURNING {returning}), "
+        + _keep_pairs("SELECT * FROM written", materialized=False, into_cte="kept")
+        + " SELECT playlist_id FROM written",
+        params,
+    )
+    return [playlist_id for (playlist_id,) in cursor.fetchall()]
+
+
+def removed(cursor: CursorWrapper, update: str, params: Any) -> list[str]:
+    """Run the loader's `update` that marks rows removed (without RETURNING);
+    the playlist id of each row it marked. Those rows' counted values leave."""
+    returning = ", ".join(f"{TABLE}.{column}" for column in ("playlist_id", *COUNTED))
+    columns = f"sign, {', '.join(COUNTED)}"
     if connection.vendor == "postgresql":
-        return f"{alias}.playlist_id = ANY(%s)", [list(playlist_ids)]
-    return f"{alias}.playlist_id IN ({', '.join(['%s'] * len(playlist_ids))})", list(playlist_ids)
+        cursor.execute(
+            f"WITH gone AS ({update} RETURNING {returning}), "
+            f"kept AS (INSERT INTO {CHANGED} ({columns}) "
+            f"SELECT -1, {', '.join(COUNTED)} FROM gone) SELECT playlist_id FROM gone",
+            params,
+        )
+        return [playlist_id for (playlist_id,) in cursor.fetchall()]
+    cursor.execute(f"{update} RETURNING {returning}", params)
+    rows = cursor.fetchall()
+    if rows:
+        cursor.executemany(
+            f"INSERT INTO {CHANGED} ({columns}) VALUES ({', '.join(['%s'] * (1 + len(COUNTED)))})",
+            [(-1, *row[1:]) for row in rows],
+        )
+    return [row[0] for row in rows]
 
 
-def _chunks(playlist_ids: Sequence[str]) -> list[Sequence[str]]:
-    """One chunk on PostgreSQL (an array parameter), ID_CHUNK ids on SQLite.
-    One statement per load keeps the upsert's lock order whole on PostgreSQL;
-    SQLite has one writer at a time anyway."""
-    if connection.vendor == "postgresql" or not playlist_ids:
-        return [playlist_ids]
-    return [playlist_ids[i : i + ID_CHUNK] for i in range(0, len(playlist_ids), ID_CHUNK)]
-
-
-def record_staged(cursor: CursorWrapper, *, staging: str, reloaded: Sequence[str]) -> None:
-    """Before the loader's merge: add the staged rows and take away the rows
-    present now of the `reloaded` playlists, leaving out pairs that agree."""
-    # On PostgreSQL the rows probed are named by playlist too: otherwise the
-    # planner may hash every present row of the table to probe a few thousand.
-    reloaded_only, reloaded_params = (
-        ("AND t.playlist_id = ANY(%s) ", [list(reloaded)])
-        if connection.vendor == "postgresql"
-        else ("", [])
+def _keep_pairs(source: str, *, materialized: bool, into_cte: str | None = None) -> str:
+    """SQL that puts into CHANGED, for each row of `source` (playlist_id and
+    COUNTED columns, the rows a load writes) that differs on COUNTED from the
+    present row of its key (or has none): +1 for it and -1 for that row.
+    `into_cte`: written as a WITH item of that name (PostgreSQL), else a statement."""
+    same = _dialect("same")
+    differs = " OR ".join(f"NOT (b.{column} {same} w.{column})" for column in COUNTED)
+    pairs = (
+        f"pairs AS {'MATERIALIZED ' if materialized else ''}("
+        f"SELECT {_counted('w')}, b.playlist_id AS old_playlist_id, "
+        + ", ".join(f"b.{column} AS old_{column}" for column in COUNTED)
+        + f" FROM ({source}) w LEFT JOIN {TABLE} b ON b.playlist_id = w.playlist_id "
+        f"AND b.track_id = w.track_id AND b.removed_at IS NULL "
+        f"WHERE b.playlist_id IS NULL OR {differs})"
     )
-    added = (
-        f"SELECT 1 AS sign, {_counted('s')} FROM {staging} s WHERE NOT EXISTS ("
-        f"SELECT 1 FROM {TABLE} t WHERE t.track_id = s.track_id AND t.removed_at IS NULL "
-        f"{reloaded_only}AND {_agrees('t', 's')})"
+    insert = (
+        f"INSERT INTO {CHANGED} (sign, {', '.join(COUNTED)}) "
+        f"SELECT 1, {', '.join(COUNTED)} FROM pairs UNION ALL "
+        f"SELECT -1, {', '.join(f'old_{column}' for column in COUNTED)} FROM pairs "
+        "WHERE old_playlist_id IS NOT NULL"
     )
-    chunks = _chunks(reloaded)
-    for index, chunk in enumerate(chunks):
-        sides: list[tuple[str, list[Any]]] = [(added, reloaded_params)] if index == 0 else []
-        if chunk:
-            where, params = _playlists_in("t", chunk)
-            taken = (
-                f"SELECT -1 AS sign, {_counted('t')} FROM {TABLE} t "
-                f"WHERE {where} AND t.removed_at IS NULL AND NOT EXISTS ("
-                f"SELECT 1 FROM {staging} s WHERE s.track_id = t.track_id "
-                f"AND {_agrees('s', 't')})"
-            )
-            sides.append((taken, params))
-        _apply(cursor, sides)
+    if into_cte:
+        return f"{pairs}, {into_cte} AS ({insert})"
+    return f"WITH {pairs} {insert}"
 
 
-def record_written(cursor: CursorWrapper, playlist_ids: Sequence[str]) -> None:
-    """After a first load wrote these playlists' rows straight into the table."""
-    for chunk in _chunks(playlist_ids):
-        if chunk:
-            where, params = _playlists_in("t", chunk)
-            _apply(
-                cursor,
-                [
-                    (
-                        f"SELECT 1 AS sign, {_counted('t')} FROM {TABLE} t "
-                        f"WHERE {where} AND t.removed_at IS NULL",
-                        params,
-                    )
-                ],
-            )
+def apply_changed(cursor: CursorWrapper) -> None:
+    """After the loader's merge and removals: add what CHANGED holds to the counts."""
+    with _without_jit(cursor):
+        _apply(cursor, [(f"SELECT * FROM {CHANGED}", [])])
+    cursor.execute(f"DELETE FROM {CHANGED}")
+
+
+def record_written(cursor: CursorWrapper, rows: "pd.DataFrame") -> None:
+    """After a first load wrote `rows` (the loader's frame) straight into the
+    table: they are all present, so their counts are summed here, per key, and
+    added with one upsert: no second read of the rows, no JSON taken apart in SQL."""
+    counts = _aggregated(rows)
+    if not counts:
+        return
+    ordered = sorted(counts.items())
+    kinds = [kind for (kind, _), _ in ordered]
+    keys = [key for (_, key), _ in ordered]
+    names = [name for _, (name, _) in ordered]
+    entries = [n for _, (_, n) in ordered]
+    upsert = (
+        f"ON CONFLICT (kind, key) DO UPDATE SET entries = {SUMMARY}.entries + excluded.entries, "
+        f"name = COALESCE(excluded.name, {SUMMARY}.name)"
+    )
+    if connection.vendor == "postgresql":
+        # Sorted by the database (its collation) like every other upsert: one lock order.
+        cursor.execute(
+            f"INSERT INTO {SUMMARY} (kind, key, name, entries) SELECT * FROM "
+            "unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) AS d(kind, key, name, n) "
+            f"ORDER BY kind, key {upsert}",
+            [kinds, keys, names, entries],
+        )
+    else:
+        cursor.executemany(
+            f"INSERT INTO {SUMMARY} (kind, key, name, entries) VALUES (%s, %s, %s, %s) {upsert}",
+            list(zip(kinds, keys, names, entries, strict=True)),
+        )
+
+
+def _aggregated(rows: "pd.DataFrame") -> dict[tuple[str, str], list[Any]]:
+    """(kind, key) → [name, entries] for these present rows, as `_contributions`
+    counts them (the name: the greatest one given)."""
+    counts: dict[tuple[str, str], list[Any]] = {}
+
+    def add(kind: str, key: Any, name: Any) -> None:
+        if key is None:
+            return
+        entry = counts.get((kind, key))
+        if entry is None:
+            counts[kind, key] = [name, 1]
+            return
+        entry[1] += 1
+        if name is not None and (entry[0] is None or name > entry[0]):
+            entry[0] = name
+
+    column = {c: rows[c].to_numpy(dtype=object, na_value=None).tolist() for c in COUNTED}
+    for i, track_id in enumerate(column["track_id"]):
+        add("track", track_id, column["track_name"][i])
+        add("album", column["album_id"][i], column["album_name"][i])
+        year = column["release_year"][i]
+        add("year", "" if year is None else str(int(year)), None)
+        artist_names = column["artist_names"][i]
+        for position, artist_id in enumerate(_elements(column["artist_ids"][i])):
+            names = _elements(artist_names)
+            add("artist", artist_id, names[position] if position < len(names) else None)
+        for genre in _elements(column["track_genres"][i]):
+            add("genre", genre, None)
+    return counts
+
+
+def _elements(value: Any) -> list[Any]:
+    """A list column's value (a list, an array or None) as a list."""
+    return [] if value is None else list(value)
+
+
+@contextmanager
+def _without_jit(cursor: CursorWrapper) -> Iterator[None]:
+    """PostgreSQL JIT-compiles a statement whose estimated cost is high, and
+    the set-returning JSON functions are estimated at 100 rows each: ~200 ms of
+    compiling for a statement that runs in a few. Off for the statement only."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+    (before, _) = cursor.fetchone()
+    try:
+        yield
+    finally:
+        cursor.execute("SELECT set_config('jit', %s, true)", [before])
 
 
 def _apply(cursor: CursorWrapper, sides: list[tuple[str, list[Any]]]) -> None:
