@@ -125,13 +125,16 @@ def merged(cursor: CursorWrapper, merge: str, params: Any) -> list[str]:
         cursor.execute(f"{merge} RETURNING {TABLE}.playlist_id", params)
         return [playlist_id for (playlist_id,) in cursor.fetchall()]
     returning = ", ".join(f"{TABLE}.{column}" for column in ("playlist_id", *COUNTED))
-    cursor.execute(
-        f"WITH written AS ({merge} RETURNING {returning}), "
-        + _keep_pairs("SELECT * FROM written", materialized=False, into_cte="kept")
-        + " SELECT playlist_id FROM written",
-        params,
-    )
-    return [playlist_id for (playlist_id,) in cursor.fetchall()]
+    # The plain merge is estimated far below JIT's threshold; a lookup per
+    # staged row would put it above, for ~100 ms of compiling.
+    with _without_jit(cursor):
+        cursor.execute(
+            f"WITH written AS ({merge} RETURNING {returning}), "
+            + _keep_pairs("SELECT * FROM written", materialized=False, into_cte="kept")
+            + " SELECT playlist_id FROM written",
+            params,
+        )
+        return [playlist_id for (playlist_id,) in cursor.fetchall()]
 
 
 def removed(cursor: CursorWrapper, update: str, params: Any) -> list[str]:
@@ -168,8 +171,7 @@ def _keep_pairs(source: str, *, materialized: bool, into_cte: str | None = None)
         f"pairs AS {'MATERIALIZED ' if materialized else ''}("
         f"SELECT {_counted('w')}, b.playlist_id AS old_playlist_id, "
         + ", ".join(f"b.{column} AS old_{column}" for column in COUNTED)
-        + f" FROM ({source}) w LEFT JOIN {TABLE} b ON b.playlist_id = w.playlist_id "
-        f"AND b.track_id = w.track_id AND b.removed_at IS NULL "
+        + f" FROM ({source}) w LEFT JOIN {_present_row('w')} "
         f"WHERE b.playlist_id IS NULL OR {differs})"
     )
     insert = (
@@ -181,6 +183,19 @@ def _keep_pairs(source: str, *, materialized: bool, into_cte: str | None = None)
     if into_cte:
         return f"{pairs}, {into_cte} AS ({insert})"
     return f"WITH {pairs} {insert}"
+
+
+def _present_row(alias: str) -> str:
+    """The join to the present row `b` of each row of `alias`, by primary key."""
+    on_key = f"b.playlist_id = {alias}.playlist_id AND b.track_id = {alias}.track_id"
+    if connection.vendor != "postgresql":
+        return f"{TABLE} b ON {on_key} AND b.removed_at IS NULL"
+    # One primary-key lookup per written row: LATERAL … OFFSET 0 keeps the
+    # planner (whose estimate is every staged row) from hashing the whole table.
+    return (
+        f"LATERAL (SELECT * FROM {TABLE} b WHERE {on_key} AND b.removed_at IS NULL "
+        "OFFSET 0) b ON true"
+    )
 
 
 def apply_changed(cursor: CursorWrapper) -> None:
@@ -267,10 +282,10 @@ def _without_jit(cursor: CursorWrapper) -> Iterator[None]:
         return
     cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
     (before, _) = cursor.fetchone()
-    try:
-        yield
-    finally:
-        cursor.execute("SELECT set_config('jit', %s, true)", [before])
+    yield
+    # Not on an error: the transaction is aborted then, and its rollback
+    # restores the setting (set_config(…, true) lasts the transaction at most).
+    cursor.execute("SELECT set_config('jit', %s, true)", [before])
 
 
 def _apply(cursor: CursorWrapper, sides: list[tuple[str, list[Any]]]) -> None:
