@@ -35,7 +35,8 @@ are deleted.
 rebuild_summaries`, and migration 0006 for an existing warehouse); `from_scratch`
 is the same aggregation as rows, for the benchmark and the tests.
 Names: a key's name is the one its latest counted load gave it (an id has
-one name in practice); a rebuild takes the greatest.
+one name in practice; within one load the greatest, on a first load the last
+row's); a rebuild takes the greatest.
 """
 
 from collections import Counter
