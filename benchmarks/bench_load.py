@@ -586,16 +586,11 @@ def _has_summaries():
 
 @contextlib.contextmanager
 def _summaries_kept(kept, spent=None):
-    """The loader as shipped (kept; the seconds its summary statements of their
-    own took are added to `spent["summaries"]`), or with that upkeep switched
-    off: no-ops, and the merge and the removals run as plain statements. (The
-    pairing done inside the merge's own statement on PostgreSQL is not in
-    `spent`; the with/without ratio includes it.)"""
+    """The loader as shipped (kept; the seconds its summary upkeep took are added
+    to `spent["summaries"]`), or with that upkeep made a no-op."""
     from warehouse import summaries
 
-    own = ("record_staged", "record_written", "apply_changed")
-    inside = ("merged", "removed")
-    originals = {name: getattr(summaries, name) for name in own + inside}
+    originals = {name: getattr(summaries, name) for name in ("record_staged", "record_written")}
 
     def timed(function):
         def wrapper(*args, **kwargs):
@@ -610,21 +605,9 @@ def _summaries_kept(kept, spent=None):
 
         return wrapper
 
-    def plain(cursor, statement, params):
-        from warehouse.schema import TABLE
-
-        cursor.execute(f"{statement} RETURNING {TABLE}.playlist_id", params)
-        return [playlist_id for (playlist_id,) in cursor.fetchall()]
-
     try:
-        if not kept:
-            for name in own:
-                setattr(summaries, name, lambda *a, **k: None)
-            for name in inside:
-                setattr(summaries, name, plain)
-        else:
-            for name in own:
-                setattr(summaries, name, timed(originals[name]))
+        for name, function in originals.items():
+            setattr(summaries, name, timed(function) if kept else lambda *a, **k: None)
         yield
     finally:
         for name, function in originals.items():

@@ -10,8 +10,8 @@ by bulk imports such as the Million Playlist Dataset), inside one transaction:
    writes nothing;
 3. present rows of these playlists missing from the staging table are marked
    `removed_at`; a track that comes back has it cleared by step 2;
-4. the warehouse-wide counts (`warehouse.summaries`) change by the rows steps
-   2 and 3 wrote minus the rows they replaced;
+4. the warehouse-wide counts (`warehouse.summaries`) change by the staged rows
+   minus the rows they replace;
 5. a playlist that changed gets its next version (`warehouse.history`): one
    `playlist_versions` row, and spans closed and opened for the tracks added,
    removed, moved or recounted only.
@@ -179,7 +179,7 @@ def load_playlists(
                 # Nothing of these playlists is stored yet: nothing to merge or
                 # mark removed, so the rows go straight into the table.
                 _write(cursor, rows, TABLE, COLUMN_NAMES, seen_at=seen_at, now=now)
-                summaries.record_written(cursor, rows)
+                summaries.record_written(cursor, playlist_ids)
                 written, removed = Counter(rows["playlist_id"]), Counter[str]()
             versions = record_versions(cursor, snapshots, frames, plans, known, now)
     return [
@@ -334,11 +334,10 @@ def _merge(
     cursor.execute(f"CREATE INDEX {STAGING}_key ON {STAGING} (playlist_id, track_id)")
     if connection.vendor == "postgresql":
         cursor.execute(f"ANALYZE {STAGING} (playlist_id, track_id)")
-    # The warehouse-wide counts follow what the merge and the removals change.
-    summaries.record_staged(cursor, staging=STAGING)
+    # The warehouse-wide counts, from what the merge is about to change.
+    summaries.record_staged(cursor, staging=STAGING, reloaded=reloaded)
     written = _merge_staging(cursor, now)
     removed = _mark_removed(cursor, reloaded, now)
-    summaries.apply_changed(cursor)
     cursor.execute(f"DROP TABLE {STAGING}")
     return written, removed
 
@@ -504,18 +503,18 @@ def _merge_staging(cursor: CursorWrapper, now: datetime) -> Counter[str]:
     per_load = {"first_seen_at": "%(now)s", "loaded_at": "%(now)s", "removed_at": "NULL"}
     selected = ", ".join(per_load.get(column, column) for column in COLUMN_NAMES)
     # "WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint.
-    # `merged` returns exactly the rows inserted or updated (not those the
+    # RETURNING yields exactly the rows inserted or updated (not those the
     # DO UPDATE … WHERE skipped), so a batch gets per-playlist counts.
-    written = summaries.merged(
-        cursor,
+    cursor.execute(
         f"INSERT INTO {TABLE} ({', '.join(COLUMN_NAMES)}) SELECT {selected} FROM {STAGING} "
         "WHERE true ON CONFLICT (playlist_id, track_id) DO UPDATE SET "
         + ", ".join(f"{column} = excluded.{column}" for column in updated)
         + " WHERE "
-        + " OR ".join(f"{TABLE}.{column} {distinct} excluded.{column}" for column in compared),
+        + " OR ".join(f"{TABLE}.{column} {distinct} excluded.{column}" for column in compared)
+        + f" RETURNING {TABLE}.playlist_id",
         {"now": _db_datetime(now)},
     )
-    return Counter(written)
+    return Counter(playlist_id for (playlist_id,) in cursor.fetchall())
 
 
 def _mark_removed(cursor: CursorWrapper, playlist_ids: list[str], now: datetime) -> Counter[str]:
@@ -524,15 +523,14 @@ def _mark_removed(cursor: CursorWrapper, playlist_ids: list[str], now: datetime)
     if not playlist_ids:
         return removed
     for chunk in _chunks(playlist_ids):
-        marked = summaries.removed(
-            cursor,
+        cursor.execute(
             f"UPDATE {TABLE} SET removed_at = %s, loaded_at = %s "
             f"WHERE playlist_id IN ({_marks(chunk)}) AND removed_at IS NULL AND NOT EXISTS ("
             f"SELECT 1 FROM {STAGING} s WHERE s.playlist_id = {TABLE}.playlist_id "
-            f"AND s.track_id = {TABLE}.track_id)",
+            f"AND s.track_id = {TABLE}.track_id) RETURNING playlist_id",
             [_db_datetime(now), _db_datetime(now), *chunk],
         )
-        removed.update(marked)
+        removed.update(playlist_id for (playlist_id,) in cursor.fetchall())
     return removed
 
 

@@ -12,53 +12,34 @@ rows (`removed_at IS NULL`) of `playlist_tracks` that credit it:
 | `album`  | `album_id` (rows with one)            | `album_name`    |
 | `year`   | `release_year` as text, `''` unknown  | NULL            |
 
-The loader keeps them inside its own transaction, so the counts commit or
-roll back with the rows, and their work follows what a load changed:
-* a first load (rows written straight into the table): `record_written` sums
-  the loader's frame per key in Python and adds the sums with one upsert;
-* a reload: the merge runs through `merged` and the removals through `removed`,
-  which put the changed rows into the temporary table CHANGED: +1 for each row
-  written, -1 for the present row it replaced and for each row marked removed,
-  leaving out a written row that agrees with the row it replaced on every
-  COUNTED column (a move, a new snapshot id, a popularity change). On
-  PostgreSQL the pairing is part of the merge's own statement (its RETURNING,
-  joined by primary key to the table, which every part of one statement reads
-  as it was before it): a reload of the same rows pairs nothing. SQLite cannot
-  put a merge in a WITH, so `record_staged` pairs the staged rows with their
-  present rows before the merge (one lookup per staged row);
-  `apply_changed` then adds CHANGED to the counts.
-Every addition is one upsert in key order (concurrent loads lock summary rows
-in the same order, so they queue instead of deadlocking); keys that reach 0
-are deleted.
+The loader calls `record_staged` (a reload: before its merge, while the new
+rows sit in the staging table) or `record_written` (a first load: after the
+rows went straight into the table) inside its own transaction, so the counts
+commit or roll back with the rows. After a load the present rows of a loaded
+playlist are exactly its staged rows, so the change to the counts is "staged
+rows minus the rows present before", where pairs that agree on every counted
+column cancel and are left out: a refresh that changes 1% of a playlist
+touches the counts of that 1%. The delta is summed per key in SQL and added
+with one upsert in key order (concurrent loads lock summary rows in the same
+order, so they queue instead of deadlocking); keys that reach 0 are deleted.
 
 `rebuild` recomputes everything from the fact table (`manage.py
 rebuild_summaries`, and migration 0006 for an existing warehouse); `from_scratch`
 is the same aggregation as rows, for the benchmark and the tests.
 Names: a key's name is the one its latest counted load gave it (an id has
-one name in practice; within one load the greatest, on a first load the last
-row's); a rebuild takes the greatest.
+one name in practice); a rebuild takes the greatest.
 """
 
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import orjson
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 
 from warehouse.schema import TABLE
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 SUMMARY = "warehouse_summary"
-# A load's changed rows (sign +1 written, -1 replaced or removed; COUNTED
-# columns): temporary, emptied after each load's `apply_changed`.
-CHANGED = "warehouse_summary_changed"
 KINDS = ("artist", "genre", "track", "album", "year")
 # The columns a summary counts from: rows that agree on these count the same.
 COUNTED = (
@@ -71,6 +52,8 @@ COUNTED = (
     "artist_ids",
     "artist_names",
 )
+# Keeps `playlist_id IN (…)` well under SQLite's bound-parameter limit.
+ID_CHUNK = 500
 
 _DIALECT = {
     "postgresql": {
@@ -111,199 +94,75 @@ def _counted(alias: str) -> str:
     return ", ".join(f"{alias}.{column}" for column in COUNTED)
 
 
-def record_staged(cursor: CursorWrapper, *, staging: str) -> None:
-    """Before the loader's merge of `staging` into the table: an empty table of
-    changed rows for this load. On SQLite, which cannot run a merge inside a
-    WITH, it also gets the staged rows that differ from their present row
-    (and those rows): what the merge will write, compared on COUNTED only."""
-    cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {CHANGED} AS "
-        f"SELECT 1 AS sign, {_counted('t')} FROM {TABLE} t WHERE false"
-    )
-    cursor.execute(f"DELETE FROM {CHANGED}")
-    if connection.vendor != "postgresql":
-        cursor.execute(_keep_pairs(f"SELECT s.* FROM {staging} s", materialized=True))
-
-
-def merged(cursor: CursorWrapper, merge: str, params: Any) -> list[str]:
-    """Run the loader's `merge` (an INSERT … ON CONFLICT … DO UPDATE without
-    RETURNING); the playlist id of each row it wrote.
-
-    PostgreSQL: the rows it wrote (RETURNING) are paired in the same statement
-    with the present rows they replaced, which every part of one statement reads
-    as they were before it. So the counts' work follows what the merge changed:
-    nothing for a reload of the same rows, a tenth of a playlist for a 10% change."""
-    if connection.vendor != "postgresql":
-        cursor.execute(f"{merge} RETURNING {TABLE}.playlist_id", params)
-        return [playlist_id for (playlist_id,) in cursor.fetchall()]
-    returning = ", ".join(f"{TABLE}.{column}" for column in ("playlist_id", *COUNTED))
-    # The plain merge is estimated far below JIT's threshold; a lookup per
-    # staged row would put it above, for ~100 ms of compiling.
-    with _without_jit(cursor):
-        cursor.execute(
-            f"WITH written AS ({merge} RETURNING {returning}), "
-            + _keep_pairs("SELECT * FROM written", materialized=False, into_cte="kept")
-            + " SELECT playlist_id FROM written",
-            params,
-        )
-        return [playlist_id for (playlist_id,) in cursor.fetchall()]
-
-
-def removed(cursor: CursorWrapper, update: str, params: Any) -> list[str]:
-    """Run the loader's `update` that marks rows removed (without RETURNING);
-    the playlist id of each row it marked. Those rows' counted values leave."""
-    returning = ", ".join(f"{TABLE}.{column}" for column in ("playlist_id", *COUNTED))
-    columns = f"sign, {', '.join(COUNTED)}"
-    if connection.vendor == "postgresql":
-        cursor.execute(
-            f"WITH gone AS ({update} RETURNING {returning}), "
-            f"kept AS (INSERT INTO {CHANGED} ({columns}) "
-            f"SELECT -1, {', '.join(COUNTED)} FROM gone) SELECT playlist_id FROM gone",
-            params,
-        )
-        return [playlist_id for (playlist_id,) in cursor.fetchall()]
-    cursor.execute(f"{update} RETURNING {returning}", params)
-    rows = cursor.fetchall()
-    if rows:
-        cursor.executemany(
-            f"INSERT INTO {CHANGED} ({columns}) VALUES ({', '.join(['%s'] * (1 + len(COUNTED)))})",
-            [(-1, *row[1:]) for row in rows],
-        )
-    return [row[0] for row in rows]
-
-
-def _keep_pairs(source: str, *, materialized: bool, into_cte: str | None = None) -> str:
-    """SQL that puts into CHANGED, for each row of `source` (playlist_id and
-    COUNTED columns, the rows a load writes) that differs on COUNTED from the
-    present row of its key (or has none): +1 for it and -1 for that row.
-    `into_cte`: written as a WITH item of that name (PostgreSQL), else a statement."""
+def _agrees(left: str, right: str) -> str:
+    """Same row (playlist and track) with the same counted values."""
     same = _dialect("same")
-    differs = " OR ".join(f"NOT (b.{column} {same} w.{column})" for column in COUNTED)
-    pairs = (
-        f"pairs AS {'MATERIALIZED ' if materialized else ''}("
-        f"SELECT {_counted('w')}, b.playlist_id AS old_playlist_id, "
-        + ", ".join(f"b.{column} AS old_{column}" for column in COUNTED)
-        + f" FROM ({source}) w LEFT JOIN {_present_row('w')} "
-        f"WHERE b.playlist_id IS NULL OR {differs})"
-    )
-    insert = (
-        f"INSERT INTO {CHANGED} (sign, {', '.join(COUNTED)}) "
-        f"SELECT 1, {', '.join(COUNTED)} FROM pairs UNION ALL "
-        f"SELECT -1, {', '.join(f'old_{column}' for column in COUNTED)} FROM pairs "
-        "WHERE old_playlist_id IS NOT NULL"
-    )
-    if into_cte:
-        return f"{pairs}, {into_cte} AS ({insert})"
-    return f"WITH {pairs} {insert}"
-
-
-def _present_row(alias: str) -> str:
-    """The join to the present row `b` of each row of `alias`, by primary key."""
-    on_key = f"b.playlist_id = {alias}.playlist_id AND b.track_id = {alias}.track_id"
-    if connection.vendor != "postgresql":
-        return f"{TABLE} b ON {on_key} AND b.removed_at IS NULL"
-    # One primary-key lookup per written row: LATERAL … OFFSET 0 keeps the
-    # planner (whose estimate is every staged row) from hashing the whole table.
-    return (
-        f"LATERAL (SELECT * FROM {TABLE} b WHERE {on_key} AND b.removed_at IS NULL "
-        "OFFSET 0) b ON true"
+    return " AND ".join(
+        [f"{left}.playlist_id = {right}.playlist_id"]
+        + [f"{left}.{column} {same} {right}.{column}" for column in COUNTED]
     )
 
 
-def apply_changed(cursor: CursorWrapper) -> None:
-    """After the loader's merge and removals: add what CHANGED holds to the counts."""
-    with _without_jit(cursor):
-        _apply(cursor, [(f"SELECT * FROM {CHANGED}", [])])
-    cursor.execute(f"DELETE FROM {CHANGED}")
-
-
-def record_written(cursor: CursorWrapper, rows: "pd.DataFrame") -> None:
-    """After a first load wrote `rows` (the loader's frame) straight into the
-    table: they are all present, so their counts are summed here, per key, and
-    added with one upsert: no second read of the rows, no JSON taken apart in SQL."""
-    counts = _aggregated(rows)
-    if not counts:
-        return
-    ordered = sorted(counts.items())
-    kinds = [kind for (kind, _), _ in ordered]
-    keys = [key for (_, key), _ in ordered]
-    names = [name for _, (name, _) in ordered]
-    entries = [n for _, (_, n) in ordered]
-    upsert = (
-        f"ON CONFLICT (kind, key) DO UPDATE SET entries = {SUMMARY}.entries + excluded.entries, "
-        f"name = COALESCE(excluded.name, {SUMMARY}.name)"
-    )
+def _playlists_in(alias: str, playlist_ids: Sequence[str]) -> tuple[str, list[Any]]:
     if connection.vendor == "postgresql":
-        # One JSON parameter: array parameters of 20,000 values are sent as an
-        # ARRAY[…] expression that takes PostgreSQL ~100 ms to plan. Sorted by
-        # the database (its collation) like every other upsert: one lock order.
-        cursor.execute(
-            f"INSERT INTO {SUMMARY} (kind, key, name, entries) "
-            "SELECT d.kind, d.key, d.name, d.n FROM jsonb_to_recordset(%s::jsonb) "
-            "AS d(kind text, key text, name text, n bigint) "
-            f"ORDER BY d.kind, d.key {upsert}",
-            [
-                orjson.dumps(
-                    [
-                        {"kind": kind, "key": key, "name": name, "n": n}
-                        for kind, key, name, n in zip(kinds, keys, names, entries, strict=True)
-                    ]
-                ).decode()
-            ],
-        )
-    else:
-        cursor.executemany(
-            f"INSERT INTO {SUMMARY} (kind, key, name, entries) VALUES (%s, %s, %s, %s) {upsert}",
-            list(zip(kinds, keys, names, entries, strict=True)),
-        )
+        return f"{alias}.playlist_id = ANY(%s)", [list(playlist_ids)]
+    return f"{alias}.playlist_id IN ({', '.join(['%s'] * len(playlist_ids))})", list(playlist_ids)
 
 
-def _aggregated(rows: "pd.DataFrame") -> dict[tuple[str, str], tuple[Any, int]]:
-    """(kind, key) → (name, entries) for these present rows, as `_contributions`
-    counts them. A name is the last row's for its key. Counter and dict over
-    whole columns: a loop per row in Python took ~0.5 s for 10,000 rows here."""
-
-    def column(name: str) -> list[Any]:
-        return list(rows[name].to_numpy(dtype=object, na_value=None))
-
-    def lists(name: str) -> list[Any]:
-        return [() if value is None else value for value in column(name)]
-
-    track_ids, album_ids = column("track_id"), column("album_id")
-    artist_ids, genres = lists("artist_ids"), lists("track_genres")
-    years = ["" if year is None else str(int(year)) for year in column("release_year")]
-    counted: dict[str, tuple[Counter[Any], dict[Any, Any]]] = {
-        "track": (Counter(track_ids), dict(zip(track_ids, column("track_name"), strict=True))),
-        "album": (Counter(album_ids), dict(zip(album_ids, column("album_name"), strict=True))),
-        "year": (Counter(years), {}),
-        "artist": (
-            Counter(chain.from_iterable(artist_ids)),
-            dict(chain.from_iterable(map(zip, artist_ids, lists("artist_names")))),
-        ),
-        "genre": (Counter(chain.from_iterable(genres)), {}),
-    }
-    return {
-        (kind, key): (names.get(key), n)
-        for kind, (counts, names) in counted.items()
-        for key, n in counts.items()
-        if key is not None
-    }
+def _chunks(playlist_ids: Sequence[str]) -> list[Sequence[str]]:
+    """One chunk on PostgreSQL (an array parameter), ID_CHUNK ids on SQLite.
+    One statement per load keeps the upsert's lock order whole on PostgreSQL;
+    SQLite has one writer at a time anyway."""
+    if connection.vendor == "postgresql" or not playlist_ids:
+        return [playlist_ids]
+    return [playlist_ids[i : i + ID_CHUNK] for i in range(0, len(playlist_ids), ID_CHUNK)]
 
 
-@contextmanager
-def _without_jit(cursor: CursorWrapper) -> Iterator[None]:
-    """PostgreSQL JIT-compiles a statement whose estimated cost is high, and
-    the set-returning JSON functions are estimated at 100 rows each: ~200 ms of
-    compiling for a statement that runs in a few. Off for the statement only."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
-    (before, _) = cursor.fetchone()
-    yield
-    # Not on an error: the transaction is aborted then, and its rollback
-    # restores the setting (set_config(…, true) lasts the transaction at most).
-    cursor.execute("SELECT set_config('jit', %s, true)", [before])
+def record_staged(cursor: CursorWrapper, *, staging: str, reloaded: Sequence[str]) -> None:
+    """Before the loader's merge: add the staged rows and take away the rows
+    present now of the `reloaded` playlists, leaving out pairs that agree."""
+    # On PostgreSQL the rows probed are named by playlist too: otherwise the
+    # planner may hash every present row of the table to probe a few thousand.
+    reloaded_only, reloaded_params = (
+        ("AND t.playlist_id = ANY(%s) ", [list(reloaded)])
+        if connection.vendor == "postgresql"
+        else ("", [])
+    )
+    added = (
+        f"SELECT 1 AS sign, {_counted('s')} FROM {staging} s WHERE NOT EXISTS ("
+        f"SELECT 1 FROM {TABLE} t WHERE t.track_id = s.track_id AND t.removed_at IS NULL "
+        f"{reloaded_only}AND {_agrees('t', 's')})"
+    )
+    chunks = _chunks(reloaded)
+    for index, chunk in enumerate(chunks):
+        sides: list[tuple[str, list[Any]]] = [(added, reloaded_params)] if index == 0 else []
+        if chunk:
+            where, params = _playlists_in("t", chunk)
+            taken = (
+                f"SELECT -1 AS sign, {_counted('t')} FROM {TABLE} t "
+                f"WHERE {where} AND t.removed_at IS NULL AND NOT EXISTS ("
+                f"SELECT 1 FROM {staging} s WHERE s.track_id = t.track_id "
+                f"AND {_agrees('s', 't')})"
+            )
+            sides.append((taken, params))
+        _apply(cursor, sides)
+
+
+def record_written(cursor: CursorWrapper, playlist_ids: Sequence[str]) -> None:
+    """After a first load wrote these playlists' rows straight into the table."""
+    for chunk in _chunks(playlist_ids):
+        if chunk:
+            where, params = _playlists_in("t", chunk)
+            _apply(
+                cursor,
+                [
+                    (
+                        f"SELECT 1 AS sign, {_counted('t')} FROM {TABLE} t "
+                        f"WHERE {where} AND t.removed_at IS NULL",
+                        params,
+                    )
+                ],
+            )
 
 
 def _apply(cursor: CursorWrapper, sides: list[tuple[str, list[Any]]]) -> None:

@@ -120,56 +120,6 @@ def test_a_batch_of_new_and_reloaded_playlists_is_counted_once():
     assert stored()[("track", shared.id)] == 2
 
 
-def changed_rows_per_load(monkeypatch):
-    """The number of changed rows (+1 written, -1 replaced or removed) each load
-    hands to the counts: the summaries' work follows it."""
-    seen = []
-    fold = summaries.apply_changed
-
-    def counting(cursor):
-        cursor.execute(f"SELECT COUNT(*) FROM {summaries.CHANGED}")
-        seen.append(cursor.fetchone()[0])
-        fold(cursor)
-
-    monkeypatch.setattr(summaries, "apply_changed", counting)
-    return seen
-
-
-def test_the_counts_work_on_what_a_reload_changed_only(monkeypatch):
-    tracks = [TrackFactory(artists=(LEAD,)) for _ in range(8)]
-    load(tracks, playlist_id="p1", snapshot_id="a")
-    seen = changed_rows_per_load(monkeypatch)
-    load(tracks, playlist_id="p1", snapshot_id="a", day=1)  # the same rows: nothing
-    # Moved and re-snapshotted: rows are rewritten, but nothing counted differs.
-    load(list(reversed(tracks)), playlist_id="p1", snapshot_id="b", day=2)
-    renamed = replace(tracks[3], name="Renamed")
-    load([*tracks[:3], renamed, *tracks[4:7]], playlist_id="p1", snapshot_id="c", day=3)
-    # The rename: its new row in, its old row out; the last track: removed.
-    assert seen == [0, 0, 3]
-    assert_exact()
-    assert stored()[("track", tracks[3].id)] == 1
-    assert ("track", tracks[7].id) not in stored()
-
-
-def test_a_first_load_counts_its_rows_from_the_frame():
-    # Several artists (names by position), no album, unknown year, a local file,
-    # and a batch of new playlists sharing tracks: summed once per key.
-    duet = TrackFactory(artists=(LEAD, GUEST), album_id=None, album_release_date=None)
-    shared = TrackFactory(artists=(SOLO, LEAD), album_release_date="2001-05-01")
-    snapshots = [
-        snapshot_of([duet, shared, LocalTrackFactory()], genres=GENRES, playlist_id="a"),
-        snapshot_of([shared], genres=GENRES, playlist_id="b"),
-    ]
-    results = transform_snapshots(snapshots)
-    load_playlists([(s, r.rows) for s, r in zip(snapshots, results, strict=True)], now=T0)
-    assert_exact()
-    assert stored()[("artist", "lead")] == 3
-    assert stored()[("year", "2001")] == 2
-    names = {(c.kind, c.key): c.name for c in SummaryCount.objects.all()}
-    assert names["artist", "guest"] == "Guest"
-    assert names["track", shared.id] == shared.name
-
-
 def test_a_failed_load_leaves_the_counts_as_they_were():
     load([TrackFactory(artists=(LEAD,))], playlist_id="p1")
     before = stored()
