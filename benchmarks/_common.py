@@ -43,6 +43,21 @@ def drop_pg_database(name=PG_DATABASE):
     _admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@contextmanager
+def throwaway_database(database, tmp, *, keep=False):
+    """The URL of a fresh database for a child: PostgreSQL's throwaway one (dropped
+    afterwards unless `keep`) or a SQLite file in `tmp`."""
+    if database != "postgresql":
+        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
+        return
+    recreate_pg_database()
+    try:
+        yield pg_url()
+    finally:
+        if not keep:
+            drop_pg_database()
+
+
 def _admin_execute(*statements):
     import psycopg2
 

@@ -269,16 +269,8 @@ def parent(args):
             print(report(results, args))
             return
         for database in databases:
-            if database == "postgresql":
-                _common.recreate_pg_database()
-                url = _common.pg_url()
-            else:
-                url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-            try:
+            with _common.throwaway_database(database, tmp, keep=args.keep) as url:
                 results.append(_common.run_child(MODULE, url, forwarded, tmp / f"{database}.json"))
-            finally:
-                if database == "postgresql" and not args.keep:
-                    _common.drop_pg_database()
     print(report(results, args))
 
 

@@ -711,18 +711,10 @@ def parent(args):
         ]
         for database in databases:
             log(f"--- {database} ---")
-            if database == "postgresql":
-                _common.recreate_pg_database()
-                url = _common.pg_url()
-            else:
-                url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-            try:
+            with _common.throwaway_database(database, tmp, keep=args.keep_db) as url:
                 all_results[database] = _common.run_child(
                     MODULE, url, child_args, tmp / f"{database}.json"
                 )
-            finally:
-                if database == "postgresql" and not args.keep_db:
-                    _common.drop_pg_database()
     report = render(all_results, machine, args)
     print(report)
     if args.json:
@@ -829,7 +821,7 @@ def render(all_results, machine, args):
         ]
         if index_costs:
             out.append(
-                "loader with / without the track index (0007), median of each (same run): "
+                "loader with / without the track index (0010), median of each (same run): "
                 + ", ".join(f"{step} {ratio:.2f}×" for step, ratio in index_costs)
             )
         if "summary_share" in results:
