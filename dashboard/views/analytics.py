@@ -373,9 +373,11 @@ def _timeline_chart(timeline):
 
 def _audio_context(playlist_id):
     """The audio-feature charts and their note, or None when no row has any."""
-    features = queries.playlist_audio_features(playlist_id)
-    if not features.with_features:
+    # Most playlists (every one read from Spotify) have none: asking the database
+    # whether any row has one spares reading every row's features into Python.
+    if not queries.has_audio_features(playlist_id):
         return None
+    features = queries.playlist_audio_features(playlist_id)
     charts = [
         _chart("tempo", "Tempo (BPM)", *_split_rows(features.tempo), axis="Tempo (BPM)"),
         _chart(
