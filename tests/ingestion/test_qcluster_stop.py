@@ -35,8 +35,8 @@ NEVER = 3600
 def stoppable_cluster(sandbox, queue, tmp_path):  # noqa: F811 - the fixture above
     clusters = []
 
-    def start(stop_seconds):
-        env = {**queue, "Q_STOP_SECONDS": str(stop_seconds), "LOG_LEVEL": "INFO"}
+    def start(stop_seconds, **more_env):
+        env = {**queue, "Q_STOP_SECONDS": str(stop_seconds), "LOG_LEVEL": "INFO", **more_env}
         cluster = Cluster(sandbox, tmp_path / f"qcluster-{len(clusters)}.log", 1, env)
         clusters.append(cluster)
         return cluster
@@ -53,12 +53,13 @@ def reading(run):
 
 
 def test_sigterm_hands_the_run_in_progress_back_and_the_cluster_exits(
-    sandbox, stoppable_cluster, tmp_path
+    sandbox, every_artist_cached, stoppable_cluster, tmp_path
 ):
-    # Every answer a little slow: the 10,000-item run is still reading when the signal comes.
-    sandbox.state.set_faults(latency_ms=50)
+    # Every answer slow: the 1,000-item run (ten pages) is still reading when the signal
+    # comes; the second cluster reads it without the delay.
+    sandbox.state.set_faults(latency_ms=400)
     cluster = stoppable_cluster(STOP_SECONDS)
-    run = request(DEMO_PLAYLISTS[10000])
+    run = request(DEMO_PLAYLISTS[1000])
     wait_for(lambda: reading(run), "the run to be reading its items")
 
     cluster.process.send_signal(signal.SIGTERM)
@@ -81,7 +82,9 @@ def test_a_second_sigterm_stops_a_cluster_whose_worker_cannot_stop(
     sandbox, every_artist_cached, stoppable_cluster, tmp_path
 ):
     playlist_id = DEMO_PLAYLISTS[1000]
-    cluster = stoppable_cluster(NEVER)
+    # The held load keeps SQLite's write lock: the sentinel's own writes (its stats in
+    # the database cache) wait SQLITE_BUSY_TIMEOUT for it, a clock the test sets short.
+    cluster = stoppable_cluster(NEVER, SQLITE_BUSY_TIMEOUT="1")
     with the_load_held(cluster, playlist_id, sandbox) as holding:
         run = request(playlist_id)
         wait_for(lambda: IngestRun.objects.filter(pk=run.pk, step="load").exists(), "the load")
