@@ -11,6 +11,11 @@ from devtools.sandbox import (
 
 
 def pytest_collection_modifyitems(config, items):
+    # The long tests first (real processes, the browser, the memory probes): the
+    # workers then share out the many short ones last, and none waits at the end on
+    # a long test that started late. The sort is stable, so it is the same on every
+    # worker (pytest-xdist requires it).
+    items.sort(key=lambda item: not any(map(item.get_closest_marker, ("slow", "browser"))))
     if connection.vendor == "postgresql":
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://…)")
