@@ -302,6 +302,17 @@ IMPORT_MAX_DECOMPRESSED_BYTES = env.int("IMPORT_MAX_DECOMPRESSED_BYTES", default
 UPLOADS_PER_HOUR = env.int("UPLOADS_PER_HOUR", default=20)
 UPLOAD_BYTES_PER_HOUR = env.int("UPLOAD_BYTES_PER_HOUR", default=200 * 1024 * 1024)
 
+# --- Library exports ------------------------------------------------------------
+# "Download all my playlists" of more rows than this is written by an export run
+# in the queue (progress on its page, then a download link) instead of streaming
+# from the request; 0 queues every one. `manage.py export` is never queued.
+EXPORT_QUEUE_ABOVE_ROWS = env.int("EXPORT_QUEUE_ABOVE_ROWS", default=50_000)
+# Where export runs write their files (private: only the run's owner downloads
+# one, through the app), and how long a finished file is kept before the reaper
+# deletes it (its run's page then says it expired).
+EXPORT_DIR = Path(env.str("EXPORT_DIR", default=str(DATA_DIR / "exports")))
+EXPORT_RETENTION_HOURS = env.float("EXPORT_RETENTION_HOURS", default=24.0)
+
 # --- Ingest runs ---------------------------------------------------------------
 # Attempts per run before it fails for good (rate limits and transient errors
 # are retried; "not found" or "not readable" fail at once).

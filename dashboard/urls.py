@@ -44,4 +44,5 @@ urlpatterns = [
     path("runs/<int:run_id>/", runs.progress, name="run"),
     path("runs/<int:run_id>/status.json", runs.status_json, name="run-status"),
     path("runs/<int:run_id>/retry/", runs.retry, name="run-retry"),
+    path("runs/<int:run_id>/download/", downloads.export_file, name="run-download"),
 ]

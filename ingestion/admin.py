@@ -90,7 +90,7 @@ class IngestRunAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field for fieldset in self.fieldsets for field in _flatten(fieldset[1]["fields"])]
 
-    @admin.display(description="playlist or file", ordering="name")
+    @admin.display(description="playlist, file or export", ordering="name")
     def playlist(self, run):
         return run.title
 
@@ -127,8 +127,9 @@ class IngestRunAdmin(admin.ModelAdmin):
     @admin.action(description="Run again", permissions=["operate"])
     def run_again(self, request, queryset):
         queued = 0
-        # A file import is run again from the shell, or by uploading the file again.
-        for run in queryset.exclude(kind=Kind.FILE):
+        # A file import is run again from the shell, or by uploading the file again;
+        # an export is of its requester's library (none left: nothing to export).
+        for run in queryset.exclude(kind=Kind.FILE).exclude(kind=Kind.EXPORT, requested_by=None):
             new, created = runs.request_again(run, user=request.user)
             queued += created
         self.message_user(

@@ -6,10 +6,11 @@ final status with an error a person can act on. The database (not Python)
 guarantees one active run per playlist for each person who asks (and each
 Spotify account it reads with): another person's run is not theirs to follow.
 
-A run is one of three kinds: reading a playlist from the Spotify API, importing
+A run is one of four kinds: reading a playlist from the Spotify API, importing
 an export file (which may hold many playlists: the run has no playlist id of its
-own and lists the playlists it loaded), or enriching an imported playlist with
-details from Spotify.
+own and lists the playlists it loaded), enriching an imported playlist with
+details from Spotify, or writing a person's library to a file they download
+from the run's page (ingestion.export_runs; no playlist id either).
 """
 
 from django.conf import settings
@@ -44,12 +45,14 @@ class Kind(models.TextChoices):
     PLAYLIST = "playlist", "Spotify playlist"
     FILE = "file", "File import"
     ENRICH = "enrich", "Enrichment"
+    EXPORT = "export", "Library export"
 
 
 class Step(models.TextChoices):
     EXTRACT = "extract", "Extract"
     TRANSFORM = "transform", "Transform"
     LOAD = "load", "Load"
+    WRITE = "write", "Write the file"
 
 
 class IngestRunQuerySet(models.QuerySet):
@@ -64,7 +67,7 @@ FILE_RUN_PLAYLISTS_LISTED = 1000
 
 class IngestRun(models.Model):
     kind = models.CharField(max_length=10, choices=Kind, default=Kind.PLAYLIST)
-    # Empty for a file run: the file may hold many playlists.
+    # Empty for a file or export run: they cover many playlists.
     playlist_id = models.CharField(max_length=100, db_index=True, blank=True)
     # What was asked for, as typed (a link, a URI, an id; a file's path).
     reference = models.TextField()
@@ -77,7 +80,8 @@ class IngestRun(models.Model):
 
     status = models.CharField(max_length=10, choices=RunStatus, default=RunStatus.QUEUED)
     step = models.CharField(max_length=10, choices=Step, blank=True, default="")
-    # Live counts while the run works.
+    # Live counts while the run works (an export run: rows written of its
+    # library's, in items_fetched/items_total, and playlists in playlists_*).
     items_fetched = models.PositiveIntegerField(default=0)
     items_total = models.PositiveIntegerField(default=0)
     artists_done = models.PositiveIntegerField(default=0)

@@ -1,8 +1,9 @@
 """Ingest runs as a workflow: request, claim, execute, retry, reap.
 
-Three kinds of run share it (see ingestion.models): reading a playlist from the
-Spotify API, importing a file (`ingestion.file_runs`), and enriching an imported
-playlist with details from Spotify (`ingestion.enrichment`).
+Four kinds of run share it (see ingestion.models): reading a playlist from the
+Spotify API, importing a file (`ingestion.file_runs`), enriching an imported
+playlist with details from Spotify (`ingestion.enrichment`), and writing a
+person's library to a file (`ingestion.export_runs`).
 
 django-q2 delivers at least once and may deliver twice, retries forever by
 default and has no backoff (see docs/django-q2-notes.md); so the application
@@ -35,6 +36,7 @@ from django_q.tasks import async_task, schedule
 
 from accounts import library
 from config.logs import run_context
+from ingestion import export_runs
 from ingestion.enrichment import enrich_playlist
 from ingestion.file_runs import discard_upload, import_file_run
 from ingestion.models import IngestRun, Kind, RunStatus, Step, Trigger
@@ -173,8 +175,18 @@ def request_file_import(
     return run
 
 
+def request_export(user, file_format, *, trigger, enqueue=True):
+    """Create a queued export run of `user`'s library (see ingestion.export_runs), or
+    return their active one of that format; (run, created)."""
+    return export_runs.request_export(user, file_format, trigger=trigger, enqueue=enqueue)
+
+
 def request_again(run, *, user=None, spotify_user=None):
-    """A new run doing what `run` did (for "Try again" and the admin); (run, created)."""
+    """A new run doing what `run` did (for "Try again" and the admin); (run, created).
+
+    An export is of its requester's library, whoever asks for it again."""
+    if run.kind == Kind.EXPORT:
+        return request_export(run.requested_by, run.parameters["format"], trigger=Trigger.RETRY)
     if run.kind == Kind.ENRICH:
         return request_enrichment(
             run.playlist_id, trigger=Trigger.RETRY, user=user, spotify_user=spotify_user
@@ -260,6 +272,8 @@ def _execute_run(run, client, retries, progress, on_result):
         with interruptible():
             if run.kind == Kind.FILE:
                 result = import_file_run(run, progress=heartbeat, on_result=on_result)
+            elif run.kind == Kind.EXPORT:
+                result = export_runs.export_library_run(run, progress=heartbeat)
             else:
                 result = _read_spotify(run, client, heartbeat)
     except StopRequested:
@@ -268,6 +282,7 @@ def _execute_run(run, client, retries, progress, on_result):
     except RunAbandoned:
         # Cancelled (cancel_run deleted an upload) or reaped (its retry reads it again).
         logger.info("Run %s was cancelled or reaped while running; stopped.", run.pk)
+        export_runs.discard_unless_succeeded(run)
         return None
     except Exception:
         # A bug, or input nothing above expected: the same error would come
@@ -283,6 +298,9 @@ def _execute_run(run, client, retries, progress, on_result):
         logger.exception("Run %s: recording its outcome failed", run.pk)
         result = unexpected_failure(run)
         finish_run(run, result, retries=False)
+    if run.kind == Kind.EXPORT:
+        # Cancelled between the file's completion and its outcome: not kept.
+        export_runs.discard_unless_succeeded(run)
     if run.kind == Kind.FILE and run.parameters.get("enrich"):
         request_enrichment_of_imported(run, result)
     return result
@@ -379,6 +397,10 @@ class Heartbeat:
         if step == "files":
             self.playlists_before = self.counts.get("playlists_done", 0)
             return {"step": Step.EXTRACT, "files_done": done, "files_total": total}
+        if step == "export_rows":
+            return {"step": Step.WRITE, "items_fetched": done, "items_total": total}
+        if step == "export_playlists":
+            return {"step": Step.WRITE, "playlists_done": done, "playlists_total": total}
         if step == "playlists":
             return {
                 "step": Step.LOAD,
@@ -386,6 +408,11 @@ class Heartbeat:
                 "playlists_total": self.playlists_before + total,
             }
         return {"step": step}
+
+    def flush(self):
+        """Write the counts now (an export's final ones); raises RunAbandoned likewise."""
+        if self.counts:
+            self.beat(timezone.now())
 
     def beat(self, now):
         owned = _owned(self.run).update(heartbeat_at=now, **self.counts)
@@ -423,6 +450,7 @@ def finish_run(run, result: IngestResult, *, retries=True):
     else:
         record_reader_access(run, result)
         discard_upload(run)  # over: an uploaded file is not read again
+        export_runs.discard_unless_succeeded(run)  # a failed export keeps no file
 
 
 def _outcome_fields(result):
@@ -496,6 +524,7 @@ def cancel_run(run):
     _append_log(run, "cancelled")
     # A running worker may still be reading it: on Linux it keeps what it opened.
     discard_upload(run)
+    export_runs.discard_unless_succeeded(run)  # a worker writing it stops at its heartbeat
     return True
 
 

@@ -1,6 +1,6 @@
 """django-q2 entry points: thin adapters that take ids and call ingestion.runs."""
 
-from ingestion import runs
+from ingestion import export_runs, runs
 from ingestion.models import Trigger
 from ingestion.shutdown import stop_requested
 
@@ -24,4 +24,7 @@ def refresh_tracked_playlists():
 
 
 def reap_stale_runs():
-    return f"{runs.reap_stale_runs()} stale runs reaped"
+    """The reaper's schedule: stale runs, and export files past their retention."""
+    reaped = runs.reap_stale_runs()
+    expired = export_runs.delete_expired_exports()
+    return f"{reaped} stale runs reaped, {expired} expired export files deleted"

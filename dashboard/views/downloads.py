@@ -5,16 +5,27 @@ Every download asks dashboard.access first: a playlist the person may not see an
 and a library holds only the playlists they may see. Files stream (StreamingHttpResponse
 over the generators of warehouse.exports), so their size never decides the memory a
 download takes.
+
+The library's buttons post: a library of more than EXPORT_QUEUE_ABOVE_ROWS rows is then
+written by an export run in the queue (ingestion.export_runs) and the person follows it
+on the run's page, which links to the file when it is written (`export_file`, served
+to the person who asked for it only). A plain GET streams the file as before.
 """
 
 import unicodedata
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import redirect
 from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
-from dashboard.access import visible_playlist_ids, visible_playlist_or_404
+from dashboard.access import visible_playlist_or_404
+from ingestion import export_runs
+from ingestion.models import IngestRun, Kind, Trigger
+from ingestion.runs import request_export
 from warehouse import exports, queries
 
 CONTENT_TYPES = {
@@ -53,33 +64,45 @@ def playlist_download(request, playlist_id, file_format):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def library_download(request, file_format):
-    """Every playlist the person may see, in one file."""
+    """Every playlist the person may see, in one file: streamed now, or (a POST for a
+    library over EXPORT_QUEUE_ABOVE_ROWS rows) by an export run whose page it opens."""
     if file_format not in LIBRARY_FORMATS:
         raise Http404("No such format.")
-    ids = sorted(visible_playlist_ids(request.user))
-    if file_format == "zip":
-        chunks = exports.zip_chunks(_csv_entries(ids))
-    elif file_format == "json":
-        chunks = exports.json_library_chunks(
-            queries.export_playlists(ids),
-            lambda playlist: queries.export_rows([playlist["playlist_id"]]),
-        )
-    else:
-        chunks = exports.parquet_chunks(
-            queries.export_batches(ids, rows_per_batch=exports.ROWS_PER_BATCH)
-        )
+    if request.method == "POST" and _queued(request.user):
+        run, _ = request_export(request.user, file_format, trigger=Trigger.WEB)
+        return redirect("dashboard:run", run_id=run.pk)
+    ids = export_runs.library_playlist_ids(request.user)
+    chunks = export_runs.library_chunks(ids, file_format)
     name = f"playlists-{timezone.localdate():%Y-%m-%d}.{file_format}"
     return streamed(chunks, name, file_format)
 
 
-def _csv_entries(ids):
-    """(file name, CSV chunks) per playlist, one query each as the ZIP reaches it."""
-    playlists = list(queries.export_playlists(ids))
-    names = exports.unique_names(exports.safe_file_name(p["name"], ".csv") for p in playlists)
-    for name, playlist in zip(names, playlists, strict=True):
-        batches = queries.export_batches([playlist["playlist_id"]])
-        yield name, exports.csv_batch_chunks(batches)
+def _queued(user):
+    limit = settings.EXPORT_QUEUE_ABOVE_ROWS
+    return limit <= 0 or export_runs.library_rows(user) > limit
+
+
+@login_required
+def export_file(request, run_id):
+    """An export run's file, to the person who asked for it (anyone else: 404, staff
+    too: it is that person's library); 404 too once it expired."""
+    run = IngestRun.objects.filter(pk=run_id, kind=Kind.EXPORT, requested_by=request.user).first()
+    path = export_runs.export_file(run) if run is not None else None
+    if path is None:
+        raise Http404("No such file.")
+    file_format = run.parameters["format"]
+    response = FileResponse(open(path, "rb"), content_type=CONTENT_TYPES[file_format])  # noqa: SIM115 - closed by the response
+    response["Content-Disposition"] = content_disposition(export_file_name(run))
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def export_file_name(run):
+    """What the downloaded file is called: the library download's name, of the run's day."""
+    day = timezone.localdate(run.finished_at or run.queued_at)
+    return f"playlists-{day:%Y-%m-%d}.{run.parameters['format']}"
 
 
 def streamed(chunks, file_name, file_format):

@@ -1,4 +1,7 @@
-"""The progress page of an ingest run, its JSON status, and "Try again"."""
+"""The progress page of an ingest run, its JSON status, and "Try again".
+
+An export run's page links to its file when it is written (for the person who
+asked for it), and says when the file expires, or that it has."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.connections import spotify_reader
 from dashboard.access import may_see, user_run_or_404
+from ingestion import export_runs
 from ingestion.models import FINAL_STATUSES, Kind, RunStatus
 from ingestion.references import InvalidPlaylistReference, parse_playlist_id
 from ingestion.runs import request_again
@@ -38,7 +42,7 @@ def retry_helps(run):
         return True
     if run.status != RunStatus.FAILED:
         return False
-    if run.kind == Kind.ENRICH:
+    if run.kind in (Kind.ENRICH, Kind.EXPORT):
         return True
     try:
         parse_playlist_id(run.reference)
@@ -47,8 +51,9 @@ def retry_helps(run):
     return run.error != not_found_message(run.playlist_id)
 
 
-def run_status(run):
-    """What the progress page shows, as JSON-ready data."""
+def run_status(run, user=None):
+    """What the progress page shows, as JSON-ready data (an export's download link
+    only for `user` who asked for it)."""
     now = timezone.now()
     final = run.status in FINAL_STATUSES
     done = run.status in DONE_STATUSES
@@ -85,12 +90,31 @@ def run_status(run):
         "error": run.error,
         "can_retry": retry_helps(run),
         "playlist_url": _playlist_url(run) if done else None,
+        **(_export_status(run, user) if run.kind == Kind.EXPORT else {}),
+    }
+
+
+def _export_status(run, user):
+    """An export run's file: its link and size while kept, else whether it expired."""
+    path = export_runs.export_file(run)
+    expires = export_runs.expires_at(run)
+    owner = user is not None and run.requested_by_id == user.pk
+    return {
+        "file_format": run.parameters.get("format", ""),
+        "download_url": reverse("dashboard:run-download", args=[run.pk])
+        if path is not None and owner
+        else None,
+        "file_bytes": path.stat().st_size if path is not None else None,
+        "expires_at": expires.isoformat() if expires and path is not None else None,
+        "expired": run.status == RunStatus.SUCCEEDED and path is None,
     }
 
 
 def _playlist_url(run):
     """The dashboard a finished run leads to: its playlist's, or a file's only
     playlist's (a file of several lists them on the run page instead)."""
+    if run.kind == Kind.EXPORT:
+        return None  # the run's page links to the file instead
     if run.kind != Kind.FILE:
         return reverse("dashboard:playlist", args=[run.playlist_id])
     if len(run.playlists) == 1:
@@ -103,7 +127,7 @@ def progress(request, run_id):
     run = user_run_or_404(request.user, run_id)
     context = {
         "run": run,
-        "status": run_status(run),
+        "status": run_status(run, request.user),
         # None until the playlist's first load, for a file import, and while
         # the user may not see the playlist's data.
         "playlist": (
@@ -111,6 +135,8 @@ def progress(request, run_id):
             if may_see(request.user, run.playlist_id)
             else None
         ),
+        "export_expires_at": export_runs.expires_at(run) if run.kind == Kind.EXPORT else None,
+        "retention_hours": settings.EXPORT_RETENTION_HOURS,
     }
     return render(request, "dashboard/run.html", context)
 
@@ -118,7 +144,7 @@ def progress(request, run_id):
 @login_required
 def status_json(request, run_id):
     run = user_run_or_404(request.user, run_id)
-    return JsonResponse(run_status(run))
+    return JsonResponse(run_status(run, request.user))
 
 
 @login_required
