@@ -24,7 +24,9 @@ What goes into the file is the library download's, written by the same
 import logging
 import os
 import secrets
+import traceback
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -98,30 +100,33 @@ def _csv_entries(ids, count_rows, count_playlist):
 
 def _counted_batches(batches: Iterable[pa.RecordBatch], count_rows, count_playlist=None):
     seen: set[str] = set()
-    for batch in batches:
-        if count_playlist is not None and batch.num_rows:
-            for playlist_id in pc.unique(batch.column("playlist_id")).to_pylist():
-                if playlist_id not in seen:
-                    seen.add(playlist_id)
-                    count_playlist()
-        yield batch
-        count_rows(batch.num_rows)
+    with closing(iter(batches)) as each:
+        for batch in each:
+            if count_playlist is not None and batch.num_rows:
+                for playlist_id in pc.unique(batch.column("playlist_id")).to_pylist():
+                    if playlist_id not in seen:
+                        seen.add(playlist_id)
+                        count_playlist()
+            yield batch
+            count_rows(batch.num_rows)
 
 
 def _counted_playlists(playlists, count_playlist):
-    for playlist in playlists:
-        yield playlist
-        count_playlist()
+    with closing(iter(playlists)) as each:
+        for playlist in each:
+            yield playlist
+            count_playlist()
 
 
 def _counted_rows(rows, count_rows, every=1000):
     pending = 0
-    for row in rows:
-        yield row
-        pending += 1
-        if pending == every:
-            count_rows(pending)
-            pending = 0
+    with closing(iter(rows)) as each:
+        for row in each:
+            yield row
+            pending += 1
+            if pending == every:
+                count_rows(pending)
+                pending = 0
     count_rows(pending)
 
 
@@ -193,9 +198,10 @@ def export_library_run(run, *, progress: Progress) -> IngestResult:
     part = path.with_name(path.name + ".part")
     try:
         _private_folder(path.parent)
-        with open(part, "wb") as file:
+        chunks = library_chunks(ids, file_format, on_rows=on_rows, on_playlist=on_playlist)
+        with open(part, "wb") as file, closing(chunks):
             os.chmod(part, 0o600)
-            for chunk in library_chunks(ids, file_format, on_rows=on_rows, on_playlist=on_playlist):
+            for chunk in chunks:
                 file.write(chunk)
         progress("export_playlists", len(ids), len(ids))
         progress("export_rows", done["rows"], done["rows"])
@@ -206,13 +212,17 @@ def export_library_run(run, *, progress: Progress) -> IngestResult:
     except OSError as error:
         _delete(part, path)
         logger.exception("Export run %s could not write %s", run.pk, path)
+        traceback.clear_frames(error.__traceback__)  # see below
         result.error = (
             f"The export file could not be written ({error.strerror or error}). "
             "Try again later; if it keeps failing, tell whoever runs this app."
         )
         return result
-    except BaseException:
+    except BaseException as error:
         _delete(part, path)
+        # The readers the writing stopped in (database cursors) close now, while the
+        # connection is theirs, not whenever whatever keeps the traceback drops it.
+        traceback.clear_frames(error.__traceback__)
         raise
     result.status = Status.SUCCEEDED
     result.tracks_loaded = done["rows"]
@@ -226,7 +236,10 @@ def _private_folder(folder: Path):
 
 def _delete(*paths):
     for path in paths:
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:  # its folder is not one (the failure being recorded)
+            logger.warning("Could not delete %s", path, exc_info=True)
 
 
 def discard_unless_succeeded(run):
@@ -270,7 +283,7 @@ def delete_expired_exports(now=None) -> int:
     deleted = 0
     expired = IngestRun.objects.filter(
         kind=Kind.EXPORT, status=RunStatus.SUCCEEDED, finished_at__lte=cutoff
-    ).exclude(parameters__expired=True)
+    ).exclude(parameters__has_key="expired")
     for run in expired:
         path = export_path(run)
         if path is not None and path.is_file():
@@ -291,7 +304,7 @@ def delete_expired_exports(now=None) -> int:
     kept = {
         name
         for name in IngestRun.objects.filter(kind=Kind.EXPORT, status=RunStatus.SUCCEEDED)
-        .exclude(parameters__expired=True)
+        .exclude(parameters__has_key="expired")
         .values_list("parameters__file", flat=True)
         if name
     }

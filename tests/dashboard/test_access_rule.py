@@ -20,7 +20,7 @@ from devtools.sandbox import (
     PRIVATE_PLAYLIST_ID,
 )
 from ingestion import runs
-from ingestion.models import IngestRun, RunStatus, Trigger
+from ingestion.models import IngestRun, Kind, RunStatus, Trigger
 from tests.dashboard.conftest import downloaded_text
 
 pytestmark = pytest.mark.django_db
@@ -128,6 +128,42 @@ def test_knowing_a_private_playlists_id_shows_nothing_of_it(
     (row,) = client.get(reverse("dashboard:home")).context["rows"]
     assert row.latest_run == bobs_secret
     assert row.track_count == bobs_secret.tracks_loaded > 0
+
+
+@pytest.mark.parametrize("file_format", ["zip", "json", "parquet"])
+def test_an_export_run_holds_only_what_its_requester_may_see_and_only_they_download_it(
+    client, alice, bob, charlie, staff, connect_spotify, add_as, bobs_secret, settings,
+    tmp_path, django_capture_on_commit_callbacks, file_format
+):  # fmt: skip
+    settings.EXPORT_DIR = tmp_path / "exports"
+    settings.EXPORT_QUEUE_ABOVE_ROWS = 0  # every library download is an export run
+    connect_spotify(alice, ALICE_USER_ID)
+    assert add_as(alice, PRIVATE_PLAYLIST_ID).status == RunStatus.FAILED  # knows the id
+    assert add_as(alice, OTHER_USER_PLAYLIST_ID).status == RunStatus.SUCCEEDED  # hers
+
+    def exported(user):
+        client.force_login(user)
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(reverse("dashboard:library-download", args=[file_format]))
+        run = IngestRun.objects.filter(requested_by=user, kind=Kind.EXPORT).latest("pk")
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        url = reverse("dashboard:run-download", args=[run.pk])
+        text = downloaded_text(client.get(url), file_format)
+        return run, url, text
+
+    alices_run, alices_file, text = exported(alice)
+    assert alices_run.playlists_total == 1  # her own playlist only
+    for secret in [PRIVATE_PLAYLIST_ID, SECRET_NAME, SECRET_DESCRIPTION, BOB_USER_ID]:
+        assert secret not in text, secret
+    bobs_run, bobs_file, bobs_text = exported(bob)
+    assert SECRET_NAME in bobs_text  # what alice's file does not hold is there to hold
+    for someone, others_file in ((alice, bobs_file), (bob, alices_file), (charlie, alices_file)):
+        client.force_login(someone)
+        assert client.get(others_file).status_code == 404, (someone, others_file)
+    client.force_login(charlie)
+    assert client.get(reverse("dashboard:run", args=[alices_run.pk])).status_code == 404
+    client.force_login(staff)  # follows any run, downloads no one's library
+    assert client.get(alices_file).status_code == 404
 
 
 def test_a_refused_playlist_says_why_on_the_dashboard(
