@@ -80,7 +80,9 @@ def library_chunks(
     if file_format == "json":
         return exports.json_library_chunks(
             _counted_playlists(queries.export_playlists(ids), count_playlist),
-            lambda playlist: _counted_rows(queries.export_rows([playlist["playlist_id"]]), count_rows),
+            lambda playlist: _counted_rows(
+                queries.export_rows([playlist["playlist_id"]]), count_rows
+            ),
         )
     if file_format == "parquet":
         batches = queries.export_batches(ids, rows_per_batch=exports.ROWS_PER_BATCH)
@@ -153,7 +155,10 @@ def request_export(user, file_format, *, trigger, enqueue=True):
             trigger=trigger,
             requested_by=user,
             # The file's name under EXPORT_DIR: not guessable, not the person's.
-            parameters={"format": file_format, "file": f"{secrets.token_urlsafe(18)}.{file_format}"},
+            parameters={
+                "format": file_format,
+                "file": f"{secrets.token_urlsafe(18)}.{file_format}",
+            },
         )
         if enqueue:
             transaction.on_commit(lambda: enqueue_run(run.pk))

@@ -71,7 +71,9 @@ def file_text(content, file_format):
     """What the file holds, as text to look for names in."""
     if file_format == "zip":
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            return "\n".join(name + "\n" + archive.read(name).decode() for name in archive.namelist())
+            return "\n".join(
+                name + "\n" + archive.read(name).decode() for name in archive.namelist()
+            )
     if file_format == "parquet":
         return str(pq.read_table(pa.BufferReader(content)).to_pylist())
     return content.decode()

@@ -18,6 +18,7 @@ from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -30,6 +31,7 @@ from django_q.models import OrmQ, Schedule
 from django_q.scheduler import scheduler
 from django_q.tasks import async_task
 
+from accounts import library
 from devtools.sandbox import (
     DEMO_PLAYLISTS,
     DEMO_REFRESH_TOKEN,
@@ -42,7 +44,7 @@ from devtools.synthetic.exports import (
     export_playlist,
     write_export_json,
 )
-from ingestion import runs
+from ingestion import export_runs, runs
 from ingestion.models import IngestRun, Kind, RunStatus, Trigger
 from ingestion.pipeline import ingest_playlist
 from warehouse.models import Playlist, PlaylistTrack
@@ -91,6 +93,8 @@ class Cluster:
                     "INGEST_RETRY_BACKOFF_SECONDS",
                 )
             },
+            # Where export runs write (a test's own folder, see export_dir).
+            "EXPORT_DIR": str(settings.EXPORT_DIR),
         }
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
@@ -203,6 +207,30 @@ def test_a_queued_run_succeeds(start_cluster):
     run = wait_for(lambda: finished(run), "the run to finish")
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.tracks_loaded == PlaylistTrack.objects.filter(playlist_id=run.playlist_id).count()
+
+
+def test_an_export_run_writes_its_requesters_library(
+    sandbox, every_artist_cached, start_cluster, django_user_model, settings, tmp_path
+):
+    settings.EXPORT_DIR = tmp_path / "exports"  # before the cluster starts: it reads it too
+    playlist_id = DEMO_PLAYLISTS[237]
+    assert ingest_playlist(playlist_id).status == "succeeded"
+    owner = django_user_model.objects.create_user("exporter")
+    library.grant(owner.pk, playlist_id, add=True)
+    start_cluster()
+
+    run, _ = runs.request_export(owner, "parquet", trigger=Trigger.WEB)
+    run = wait_for(lambda: finished(run), "the export to finish")
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    rows = PlaylistTrack.objects.filter(playlist_id=playlist_id, removed_at__isnull=True).count()
+    assert (run.items_fetched, run.items_total, run.tracks_loaded) == (rows, rows, rows)
+    assert (run.playlists_done, run.playlists_total) == (1, 1)
+    path = export_runs.export_file(run)
+    table = pq.read_table(path)
+    assert table.num_rows == rows
+    assert set(table.column("playlist_id").to_pylist()) == {playlist_id}
+    assert [p.name for p in settings.EXPORT_DIR.iterdir()] == [path.name]
 
 
 def test_the_same_playlist_asked_twice_at_once_runs_once(
