@@ -11,12 +11,14 @@ import io
 import os
 import stat
 import zipfile
+from datetime import timedelta
 
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import library
 from devtools.synthetic.snapshots import TrackFactory
@@ -210,6 +212,37 @@ def _fail(step, done, total):
         raise RuntimeError("failing on purpose")
 
 
+def test_a_run_the_reaper_fails_for_good_keeps_no_file(alice, libraries, export_dir, settings):
+    run = runs.claim_run(queued_export(alice).pk)
+    export_dir.mkdir(parents=True)
+    left = export_dir / (run.parameters["file"] + ".part")
+    left.write_bytes(b"PK")  # its worker died while writing
+    long_ago = timezone.now() - timedelta(hours=1)
+    IngestRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=long_ago, attempt=settings.INGEST_MAX_ATTEMPTS
+    )
+
+    assert runs.reap_stale_runs() == 1
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert files_in(export_dir) == []
+
+
+def test_a_reaped_run_is_retried_and_its_retry_writes_the_file(alice, libraries, export_dir):
+    run = runs.claim_run(queued_export(alice).pk)
+    IngestRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert runs.reap_stale_runs() == 1
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED
+    IngestRun.objects.filter(pk=run.pk).update(not_before=None)  # its backoff, skipped
+
+    run = executed(run)
+
+    assert (run.status, run.attempt) == (RunStatus.SUCCEEDED, 2)
+    assert files_in(export_dir) == [export_runs.export_file(run).name]
+
+
 # --- retention --------------------------------------------------------------------
 def test_files_are_kept_for_the_retention_period(alice, libraries, export_dir, settings):
     settings.EXPORT_RETENTION_HOURS = 24
@@ -376,3 +409,21 @@ def test_the_csv_of_the_exported_zip_reads_back(alice, libraries):
         mix = list(csv.DictReader(io.StringIO(archive.read("Mix.csv").decode(), newline="")))
     assert sorted(line["Track Name"] for line in mix) == ["Song A", "Song B"]
     assert os.path.getsize(export_runs.export_file(run)) > 0
+
+
+def test_the_run_page_and_the_download_take_a_fixed_number_of_queries(
+    client, alice, libraries, django_assert_num_queries
+):
+    run = executed(queued_export(alice))
+    client.force_login(alice)
+    page = reverse("dashboard:run", args=[run.pk])
+    status = reverse("dashboard:run-status", args=[run.pk])
+    download = reverse("dashboard:run-download", args=[run.pk])
+    # Session, user, the run, may_see of its (empty) playlist id, its requester (named).
+    with django_assert_num_queries(5):
+        assert client.get(page).status_code == 200
+    with django_assert_num_queries(3):  # session, user, the run
+        assert client.get(status).json()["download_url"] == download
+    with django_assert_num_queries(3):  # session, user, the run
+        response = client.get(download)
+    assert b"".join(response.streaming_content)
