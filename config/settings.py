@@ -389,6 +389,12 @@ CACHES = {
     )
 }
 
+# The pages across a person's playlists (library, overlap map, duplicates, comparison)
+# keep their figures in the cache above for this many seconds, keyed by the person and
+# a stamp of their playlists' loads (a load makes new keys; nothing is ever stale).
+# 0: no caching, every view counts again.
+ACROSS_CACHE_SECONDS = env.int("ACROSS_CACHE_SECONDS", default=7 * 24 * 3600)
+
 # --- Security: HTTPS behind a proxy, headers, throttles ---------------------------
 # Everything the browser is told to refuse, and how the app learns it is served
 # over HTTPS. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER (the

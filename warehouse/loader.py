@@ -33,6 +33,7 @@ import orjson
 import pandas as pd
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
+from django.db.models import F
 from django.utils import timezone
 
 from warehouse import summaries
@@ -155,6 +156,7 @@ def load_playlists(
         # what an earlier one committed and versions are consecutive.
         known = _locked_playlists(playlist_ids)
         seen_at = _upsert_playlists(snapshots, known, now)
+        _count_load(playlist_ids)
         with connection.cursor() as cursor:
             existing, present = _stored_rows(cursor, playlist_ids)
             plans = [
@@ -254,6 +256,13 @@ def _upsert_playlists(
         batch_size=ID_CHUNK,
     )
     return {playlist.playlist_id: playlist.snapshot_seen_at for playlist in playlists}
+
+
+def _count_load(playlist_ids: list[str]) -> None:
+    """One more load of each playlist (`Playlist.loads`, the caches' stamp), in the
+    load's transaction: whoever sees its rows sees the new count."""
+    for chunk in _chunks(playlist_ids):
+        Playlist.objects.filter(pk__in=chunk).update(loads=F("loads") + 1)
 
 
 def _locked_playlists(playlist_ids: list[str]) -> dict[str, Playlist]:

@@ -38,6 +38,10 @@ class Playlist(models.Model):
     total_items = models.PositiveIntegerField(default=0)
     last_ingested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Loads of this playlist so far (each one, even one that writes nothing), counted
+    # in the load's transaction: with `created_at`, a stamp that changes whenever its
+    # rows or its dimension may have, for caches (`warehouse.queries.playlists_stamp`).
+    loads = models.PositiveIntegerField(default=0)
 
     class Meta:
         db_table = "warehouse_playlists"

@@ -11,6 +11,7 @@ playlists (`user_overview`) count artists and genres by distinct track.
 """
 
 import bisect
+import hashlib
 import statistics
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -1082,16 +1083,34 @@ class DuplicatesPage:
 _GroupPlan = tuple[tuple[int, str, int, str], list[str], list[matching.Link]]
 
 
-def duplicate_groups(*, playlist_ids: Iterable[str], loose: bool = False) -> list[DuplicateGroup]:
+def duplicate_groups(
+    *,
+    playlist_ids: Iterable[str],
+    loose: bool = False,
+    plans: Sequence[_GroupPlan] | None = None,
+) -> list[DuplicateGroup]:
     """Every group of rows that are the same track, within and across the
-    playlists, biggest first (see `duplicates_page` for one page of them)."""
+    playlists, biggest first (see `duplicates_page` for one page of them, and
+    for `plans`)."""
     ids = sorted(set(playlist_ids))
-    plans = _duplicate_plans(ids, loose=loose)
+    if plans is None:
+        plans = _duplicate_plans(ids, loose=loose)
     return _duplicate_members(ids, plans)
 
 
+def duplicate_plans(*, playlist_ids: Iterable[str], loose: bool = False) -> list[_GroupPlan]:
+    """Every group, in order, without its members (what `duplicates_page` pages
+    through: a caller may keep it, see `plans` there)."""
+    return _duplicate_plans(sorted(set(playlist_ids)), loose=loose)
+
+
 def duplicates_page(
-    *, playlist_ids: Iterable[str], loose: bool = False, page: int | str = 1, per_page: int = 50
+    *,
+    playlist_ids: Iterable[str],
+    loose: bool = False,
+    page: int | str = 1,
+    per_page: int = 50,
+    plans: Sequence[_GroupPlan] | None = None,
 ) -> DuplicatesPage:
     """One page of `duplicate_groups` (3 queries, whatever the library's size).
 
@@ -1101,10 +1120,12 @@ def duplicates_page(
     several track ids, or another track of the same primary artist within 2 s
     of their length: neighbours in length order, found by window functions)
     are read row by row for the matching rules. Only the page's groups have
-    their members (and their places in the playlists) read.
+    their members (and their places in the playlists) read. `plans`, if given,
+    are `duplicate_plans` of the same playlists and looseness (then 1 query).
     """
     ids = sorted(set(playlist_ids))
-    plans = _duplicate_plans(ids, loose=loose)
+    if plans is None:
+        plans = _duplicate_plans(ids, loose=loose)
     pages = max(1, -(-len(plans) // per_page))
     current = min(max(1, _int(page, 1)), pages)
     start = (current - 1) * per_page
@@ -1534,6 +1555,32 @@ def tracks_also_in(
     return found
 
 
+def playlists_stamp(*, playlist_ids: Iterable[str]) -> str:
+    """A short text that changes whenever what these playlists' rows say may have
+    (1 query): their ids, and each one's creation time and count of loads, which
+    the loader raises in the transaction writing its rows (a playlist no longer in
+    the warehouse counts as none). The pages across playlists key their cache by it.
+
+    Read it *before* the data it stamps: a load committing in between leaves the
+    newer data under the older stamp, which no later request asks for."""
+    ids = sorted(set(playlist_ids))
+    known: dict[str, tuple[Any, int]] = {}
+    for start in range(0, len(ids), 500):  # under SQLite's parameter limit
+        chunk = ids[start : start + 500]
+        known.update(
+            (playlist_id, (created, loads))
+            for playlist_id, created, loads in Playlist.objects.filter(pk__in=chunk).values_list(
+                "playlist_id", "created_at", "loads"
+            )
+        )
+    digest = hashlib.sha256()
+    for playlist_id in ids:
+        created, loads = known.get(playlist_id, (None, -1))
+        stamp = created.isoformat() if created else "-"
+        digest.update(f"{playlist_id}\x1f{stamp}\x1f{loads}\x1e".encode())
+    return f"{len(ids)}-{digest.hexdigest()[:32]}"
+
+
 # --- the library: every distinct track across the playlists ---------------------------
 LIBRARY_SORTS = {
     "track": "LOWER(MAX(t.track_name))",
@@ -1556,11 +1603,18 @@ def library_tracks_page(
     page: int | str = 1,
     page_size: int = DEFAULT_PAGE_SIZE,
     min_playlists: int | str = 1,
+    distinct_tracks: int | None = None,
 ) -> TracksPage:
     """One page of the distinct tracks present in the playlists, each with the
     number of playlists it is in (`playlists`), sorted, searched and paged by the
-    database like the track table (2 queries). `min_playlists` keeps the tracks
-    in at least that many playlists."""
+    database like the track table (2 queries; 1 when `distinct_tracks`, the
+    library's count of distinct tracks, is known and nothing narrows the table).
+    `min_playlists` keeps the tracks in at least that many playlists.
+
+    The page's tracks are chosen first, grouping each track's rows by their sort
+    key alone (the default, how many playlists: the index of present rows by
+    track, `playlist_tracks_track_present_idx`, holds all it needs); only those
+    tracks have their details read."""
     ids = sorted(set(playlist_ids))
     sort = sort if sort in LIBRARY_SORTS else LIBRARY_DEFAULT_SORT
     direction = direction if direction in ("asc", "desc") else "desc"
@@ -1581,17 +1635,31 @@ def library_tracks_page(
             + ")"
         )
         params += [pattern] * 3
-    grouped = f"FROM {TABLE} t WHERE {where} GROUP BY t.track_id HAVING COUNT(*) >= %s"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM (SELECT t.track_id {grouped}) g", [*params, at_least])
-        (total,) = cursor.fetchone()
+    having = "HAVING COUNT(*) >= %s" if at_least > 1 else ""
+    having_params = [at_least] if at_least > 1 else []
+    grouped = f"FROM {TABLE} t WHERE {where} GROUP BY t.track_id {having}"
+    if distinct_tracks is not None and not query and at_least == 1:
+        total = distinct_tracks
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM (SELECT t.track_id {grouped}) g", [*params, *having_params]
+            )
+            (total,) = cursor.fetchone()
     pages = max(1, -(-total // page_size))
     current = min(max(1, _int(page, 1)), pages)
     key = LIBRARY_SORTS[sort].format(first_artist=_sql("first", column="t.artist_names"))
     nulls = "NULLS LAST" if connection.vendor == "postgresql" else ""
-    order = f"{key} IS NULL, {key} {direction.upper()} {nulls}, t.track_id"
+
+    def order(by: str, track: str) -> str:
+        return f"{by} IS NULL, {by} {direction.upper()} {nulls}, {track}"
+
     rows = _fetch(
         f"""
+        WITH chosen AS (
+            SELECT t.track_id, {key} AS sort_key {grouped}
+            ORDER BY {order(key, "t.track_id")} LIMIT %s OFFSET %s
+        )
         SELECT t.track_id, MAX(t.track_name) AS track_name,
                MAX(CAST(t.artist_names AS TEXT)) AS artist_names,
                MAX(t.album_name) AS album_name, MAX(t.release_year) AS release_year,
@@ -1600,9 +1668,11 @@ def library_tracks_page(
                MAX(CASE WHEN t.is_local THEN 1 ELSE 0 END) AS is_local,
                MIN(t.added_at) AS added_at, COUNT(*) AS playlists,
                SUM(t.occurrences) AS occurrences
-        {grouped} ORDER BY {order} LIMIT %s OFFSET %s
+        FROM chosen c JOIN {TABLE} t ON t.track_id = c.track_id
+        WHERE {where}
+        GROUP BY t.track_id, c.sort_key ORDER BY {order("c.sort_key", "t.track_id")}
         """,
-        [*params, at_least, page_size, (current - 1) * page_size],
+        [*params, *having_params, page_size, (current - 1) * page_size, *params],
     )
     for row in rows:
         row["artist_names"] = _json_list(row["artist_names"])

@@ -7,8 +7,12 @@ from `warehouse.queries`; this module shapes them for the templates.
 """
 
 import csv
+import hashlib
+import logging
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -37,8 +41,51 @@ LIBRARY_COLUMNS = (
 )
 
 
+logger = logging.getLogger(__name__)
+# Raised whenever what is cached changes shape: older entries are then never read.
+CACHE_FORMAT = 1
+
+
 def _visible(user):
     return set(visible_playlist_ids(user))
+
+
+def _cache_key(user, what, ids):
+    """The cache key of `what` over the playlists `ids` for `user`: the person, and
+    the stamp of the playlists' loads (`queries.playlists_stamp`, read now, before
+    the data). Another person, another playlist, an access change or any load of
+    one of them: another key."""
+    stamp = queries.playlists_stamp(playlist_ids=ids)
+    return f"across:{CACHE_FORMAT}:user-{user.pk}:{what}:{stamp}"
+
+
+def _cached(user, what, ids, compute, *, compute_if_missing=True):
+    """`compute()`, a function of the present rows of the playlists `ids` alone (the
+    ones `user` may see: the caller asked the access rule), kept in the shared cache
+    (settings.CACHES["default"]) for ACROSS_CACHE_SECONDS. Only the first view
+    after a change counts; a cache that fails only costs the counting."""
+    seconds = settings.ACROSS_CACHE_SECONDS
+    if seconds <= 0:
+        return compute() if compute_if_missing else None
+    key = _cache_key(user, what, ids)
+    try:
+        found = cache.get(key)
+    except Exception:  # an unreachable Redis must not take the pages down
+        logger.warning("across cache: reading %s failed", what, exc_info=True)
+        found = None
+    if found is not None or not compute_if_missing:
+        return found
+    value = compute()
+    try:
+        cache.set(key, value, seconds)
+    except Exception:
+        logger.warning("across cache: writing %s failed", what, exc_info=True)
+    return value
+
+
+def _ordered(ids):
+    """A short name of the ids in their order (a comparison's columns follow it)."""
+    return hashlib.sha256("\x1f".join(ids).encode()).hexdigest()[:16]
 
 
 def _asked_or_404(visible, asked):
@@ -62,11 +109,21 @@ def duplicates(request):
     playlist_id = request.GET.get("playlist", "")
     ids = _asked_or_404(visible, [playlist_id]) if playlist_id else sorted(visible)
     loose = request.GET.get("loose") == "1"
+    plans = _cached(
+        request.user,
+        f"duplicates:{'loose' if loose else 'strict'}",
+        ids,
+        lambda: queries.duplicate_plans(playlist_ids=ids, loose=loose),
+    )
     if request.GET.get("format") == "csv":
-        groups = queries.duplicate_groups(playlist_ids=ids, loose=loose)
+        groups = queries.duplicate_groups(playlist_ids=ids, loose=loose, plans=plans)
         return _duplicates_csv(groups, playlist_id or "all")
     found = queries.duplicates_page(
-        playlist_ids=ids, loose=loose, page=request.GET.get("page", 1), per_page=GROUPS_PER_PAGE
+        playlist_ids=ids,
+        loose=loose,
+        page=request.GET.get("page", 1),
+        per_page=GROUPS_PER_PAGE,
+        plans=plans,
     )
     page = found.page
     context = {
@@ -144,7 +201,12 @@ def compare(request):
     if len(ids) < 2:
         choices = sorted(names.items(), key=lambda item: item[1].casefold())
         return render(request, "dashboard/compare.html", {"choices": choices, "chosen": ids})
-    result = queries.compare_playlists(playlist_ids=ids)
+    result = _cached(
+        request.user,
+        f"compare:{_ordered(ids)}",
+        ids,
+        lambda: queries.compare_playlists(playlist_ids=ids),
+    )
     context = {
         "comparison": result,
         "playlists": [
@@ -231,7 +293,8 @@ def _comparison_figures(result):
 def overlap(request):
     """Shared tracks between every pair of my playlists: a shaded table, and the
     pairs sorted by overlap; each cell links to the comparison."""
-    data = queries.overlap_matrix(playlist_ids=_visible(request.user))
+    ids = sorted(_visible(request.user))
+    data = _cached(request.user, "overlap", ids, lambda: queries.overlap_matrix(playlist_ids=ids))
     names = {p["playlist_id"]: p["name"] for p in data.playlists}
     mapped = _most_shared(data)
     compare_url = reverse("dashboard:compare")  # once: 1,600 cells would reverse it 1,600 times
@@ -315,7 +378,9 @@ def _compare_url(a, b, base):
 def library(request):
     """Every distinct track across my playlists, how many each is in, figures and charts."""
     ids = sorted(_visible(request.user))
-    summary = queries.library_summary(playlist_ids=ids)
+    summary = _cached(
+        request.user, "library", ids, lambda: queries.library_summary(playlist_ids=ids)
+    )
     context = {"summary": summary, "playlist_count": len(ids), "figures": None}
     if summary.figures.tracks:
         charts = [
@@ -328,7 +393,7 @@ def library(request):
             figures=_library_figures(summary.figures, len(ids)),
             charts=charts,
             chart_data=analytics._chart_data(charts),
-            table=_library_table(request, ids),
+            table=_library_table(request, ids, summary),
         )
     return render(request, "dashboard/library.html", context)
 
@@ -336,15 +401,19 @@ def library(request):
 @login_required
 def library_tracks(request):
     """The library's table alone (HTML fragment, or JSON with `?format=json`)."""
-    table = _library_table(request, sorted(_visible(request.user)))
+    ids = sorted(_visible(request.user))
+    # The library's count of distinct tracks, if its figures are at hand.
+    summary = _cached(request.user, "library", ids, None, compute_if_missing=False)
+    table = _library_table(request, ids, summary)
     if request.GET.get("format") == "json":
         return analytics.json_table(table["page"])
     return render(request, "dashboard/_track_table.html", {"table": table})
 
 
-def _library_table(request, ids):
+def _library_table(request, ids, summary=None):
     params = request.GET
     page = queries.library_tracks_page(
+        distinct_tracks=summary.figures.distinct_tracks if summary else None,
         playlist_ids=ids,
         sort=params.get("sort", queries.LIBRARY_DEFAULT_SORT),
         direction=params.get("dir", "desc"),

@@ -94,3 +94,16 @@ def downloaded_text(response, file_format):
     if file_format == "parquet":
         return str(pq.read_table(pa.BufferReader(content)).to_pylist())
     return content.decode()
+
+
+@pytest.fixture
+def database_cache(settings):
+    """The shared cache as a database table (the default without REDIS_URL), whatever
+    the environment says: its reads and writes are queries the tests can count, and
+    the test's transaction rolls them back."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+    }

@@ -10,7 +10,13 @@ from django.urls import reverse
 from devtools.synthetic.snapshots import TrackFactory
 from ingestion.snapshot import ArtistRef
 
-pytestmark = pytest.mark.django_db
+# The pages keep their figures in the shared cache: a database table here, so that
+# the counts below include its reads and writes (first view: counted and kept;
+# the next one: read back).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("database_cache")]
+# Keeping a computed value in the database cache: its count (to cull), then, in a
+# savepoint, whether the key exists and the insert.
+CACHE_WRITE = 5
 
 ARTIST = ArtistRef(id="art1", name="Queen")
 
@@ -73,8 +79,12 @@ def test_the_duplicates_page_costs_a_fixed_number_of_queries(
     client, alice, shelves, django_assert_num_queries
 ):
     client.force_login(alice)
-    # session, user, visible playlists; the rows of tracks that may match another, the
-    # repeats counted per track, the members of the page's groups (only those are read)
+    # session, user, visible playlists, their stamp, the cache; the rows of tracks that
+    # may match another, the repeats counted per track (both kept in the cache), the
+    # members of the page's groups (only those are read)
+    with django_assert_num_queries(8 + CACHE_WRITE):
+        client.get(reverse("dashboard:duplicates"))
+    # again: the groups read back from the cache, only the page's members from the table
     with django_assert_num_queries(6):
         client.get(reverse("dashboard:duplicates"))
 
@@ -82,9 +92,13 @@ def test_the_duplicates_page_costs_a_fixed_number_of_queries(
 # --- compare ---------------------------------------------------------------------------
 def test_compare_two_of_mine(client, alice, shelves, django_assert_num_queries):
     client.force_login(alice)
-    # session, user, visible, names, comparison (3), table count, page and ranks, also in
-    with django_assert_num_queries(11):
+    # session, user, visible, names, stamp, cache, comparison (3, kept), table count,
+    # page and ranks, also in
+    with django_assert_num_queries(13 + CACHE_WRITE):
         response = client.get(compare_url("pa", "pb"))
+    with django_assert_num_queries(10):  # the comparison read back from the cache
+        again = client.get(compare_url("pa", "pb"))
+    assert again.context["comparison"] == response.context["comparison"]
     result = response.context["comparison"]
     assert (result.tracks.shared, result.tracks.union) == (2, 4)
     assert result.tracks.jaccard == 0.5
@@ -123,9 +137,12 @@ def test_compare_with_fewer_than_two_offers_my_playlists(client, alice, shelves)
 # --- overlap ---------------------------------------------------------------------------
 def test_the_overlap_map_shows_my_pairs_only(client, alice, shelves, django_assert_num_queries):
     client.force_login(alice)
-    # session, user, visible, the pairs, the playlists' sizes and names
-    with django_assert_num_queries(6):
+    # session, user, visible, stamp, cache, the pairs, the playlists' sizes, their names
+    with django_assert_num_queries(8 + CACHE_WRITE):
         response = client.get(reverse("dashboard:overlap"))
+    with django_assert_num_queries(5):  # the map read back from the cache
+        again = client.get(reverse("dashboard:overlap"))
+    assert again.context["overlap"].pairs == response.context["overlap"].pairs
     overlap = response.context["overlap"]
     assert [p["playlist_id"] for p in overlap.playlists] == ["pa", "pb"]
     assert [(p["a"], p["b"], p["shared"]) for p in overlap.pairs] == [("pa", "pb", 2)]
@@ -139,9 +156,13 @@ def test_the_library_counts_my_distinct_tracks(
     client, alice, bob, shelves, django_assert_num_queries
 ):
     client.force_login(alice)
-    # session, user, visible, summary (5), table count and page
-    with django_assert_num_queries(10):
+    # session, user, visible, stamp, cache, summary (5, kept), the table's page (its
+    # count is the summary's distinct tracks)
+    with django_assert_num_queries(11 + CACHE_WRITE):
         response = client.get(reverse("dashboard:library"))
+    with django_assert_num_queries(6):  # the figures read back from the cache
+        again = client.get(reverse("dashboard:library"))
+    assert again.context["figures"] == response.context["figures"]
     page = response.context["table"]["page"]
     assert page.total == 4
     assert {row["track_id"]: row["playlists"] for row in page.rows} == {
