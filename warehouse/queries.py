@@ -1743,77 +1743,72 @@ class Library:
 
 def library_summary(*, playlist_ids: Iterable[str], limit: int = 10) -> Library:
     """The playlist dashboard's figures and charts over the distinct tracks of the
-    playlists (5 queries): artists and genres count each track once, release
+    playlists (4 queries): artists and genres count each track once, release
     years and lengths are those of the distinct tracks."""
     ids = sorted(set(playlist_ids))
     figures = _figures(ids, artists=False, median=False)
     artists, figures.artists = _top_artists(ids, limit)
-    years = _distinct_years(ids)
+    years, durations = _distinct_years_and_durations(ids)
     figures.median_year = years.median  # of the distinct tracks
     return Library(
         figures=figures,
         top_artists=artists,
         genres=_top_genres(ids, limit),
         years=years,
-        durations=_distinct_durations(ids),
+        durations=durations,
     )
 
 
-def _distinct_values(ids: Sequence[str], expression: str) -> dict[Any, int]:
-    """Distinct tracks counted by `expression` over their (first-row) values."""
-    if not ids:
-        return {}
-    where, params = _where("t", ids)
-    rows = _fetch(
-        f"""
-        SELECT value, COUNT(*) AS tracks FROM (
-            SELECT t.track_id, MAX({expression}) AS value FROM {TABLE} t WHERE {where}
-            GROUP BY t.track_id
-        ) d GROUP BY value
-        """,
-        params,
-    )
-    return {row["value"]: row["tracks"] for row in rows}
-
-
-def _distinct_years(ids: Sequence[str]) -> ReleaseYears:
-    counts = _distinct_values(ids, "t.release_year")
-    years = [
-        {"release_year": y, "tracks": n}
-        for y, n in sorted((y, n) for y, n in counts.items() if y is not None)
-    ]
-    decades: dict[int, int] = {}
-    for row in years:
-        decades[row["release_year"] // 10 * 10] = (
-            decades.get(row["release_year"] // 10 * 10, 0) + row["tracks"]
-        )
-    return ReleaseYears(
-        years=[{"year": row["release_year"], "tracks": row["tracks"]} for row in years],
-        decades=[{"decade": d, "tracks": n} for d, n in sorted(decades.items())],
-        unknown=counts.get(None, 0),
-        median=_weighted_median(years),
-    )
-
-
-def _distinct_durations(ids: Sequence[str]) -> Durations:
+def _distinct_years_and_durations(ids: Sequence[str]) -> tuple[ReleaseYears, Durations]:
+    """The distinct tracks counted by release year and by length bucket, from one
+    grouping of the rows by track (1 query: each (year, bucket) pair counted)."""
     last = DURATION_BUCKETS
     bucket = (
         f"CASE WHEN t.track_duration_ms IS NULL THEN NULL "
         f"WHEN t.track_duration_ms >= {last * DURATION_BUCKET_MS} THEN {last} "
         f"ELSE t.track_duration_ms / {DURATION_BUCKET_MS} END"
     )
-    counts = _distinct_values(ids, bucket)
-    return Durations(
+    by_year: dict[Any, int] = {}
+    by_bucket: dict[Any, int] = {}
+    if ids:
+        where, params = _where("t", ids)
+        for row in _fetch(
+            f"""
+            SELECT year, bucket, COUNT(*) AS tracks FROM (
+                SELECT t.track_id, MAX(t.release_year) AS year, MAX({bucket}) AS bucket
+                FROM {TABLE} t WHERE {where} GROUP BY t.track_id
+            ) d GROUP BY year, bucket
+            """,
+            params,
+        ):
+            by_year[row["year"]] = by_year.get(row["year"], 0) + row["tracks"]
+            by_bucket[row["bucket"]] = by_bucket.get(row["bucket"], 0) + row["tracks"]
+    years = [
+        {"release_year": y, "tracks": n}
+        for y, n in sorted((y, n) for y, n in by_year.items() if y is not None)
+    ]
+    decades: dict[int, int] = {}
+    for row in years:
+        decade = row["release_year"] // 10 * 10
+        decades[decade] = decades.get(decade, 0) + row["tracks"]
+    release_years = ReleaseYears(
+        years=[{"year": row["release_year"], "tracks": row["tracks"]} for row in years],
+        decades=[{"decade": d, "tracks": n} for d, n in sorted(decades.items())],
+        unknown=by_year.get(None, 0),
+        median=_weighted_median(years),
+    )
+    durations = Durations(
         buckets=[
             {
                 "label": f"{m}+ min" if m == last else f"{m}–{m + 1} min",
                 "min_minutes": m,
-                "tracks": counts.get(m, 0),
+                "tracks": by_bucket.get(m, 0),
             }
             for m in range(last + 1)
         ],
-        unknown=counts.get(None, 0),
+        unknown=by_bucket.get(None, 0),
     )
+    return release_years, durations
 
 
 # --- history: versions, "as of", diffs -------------------------------------------------

@@ -171,9 +171,9 @@ def test_without_caching_every_view_counts_again(
 ):
     settings.ACROSS_CACHE_SECONDS = 0
     client.force_login(alice)
-    # session, user, visible, summary (5), the table's page
+    # session, user, visible, summary (4), the table's page
     for _ in range(2):
-        with django_assert_num_queries(9):
+        with django_assert_num_queries(8):
             client.get(reverse("dashboard:library"))
     assert across_keys() == []
 

@@ -156,9 +156,9 @@ def test_the_library_counts_my_distinct_tracks(
     client, alice, bob, shelves, django_assert_num_queries
 ):
     client.force_login(alice)
-    # session, user, visible, stamp, cache, summary (5, kept), the table's page (its
+    # session, user, visible, stamp, cache, summary (4, kept), the table's page (its
     # count is the summary's distinct tracks)
-    with django_assert_num_queries(11 + CACHE_WRITE):
+    with django_assert_num_queries(10 + CACHE_WRITE):
         response = client.get(reverse("dashboard:library"))
     with django_assert_num_queries(6):  # the figures read back from the cache
         again = client.get(reverse("dashboard:library"))

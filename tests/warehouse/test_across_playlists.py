@@ -288,10 +288,38 @@ def test_the_library_summary_counts_each_track_once(django_assert_num_queries):
     b = TrackFactory(id="b", album_release_date="2000-01-01", duration_ms=200_000)
     load("p1", [a, b])
     load("p2", [a])
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):  # figures, artists, genres, years and lengths
         summary = queries.library_summary(playlist_ids=["p1", "p2"])
     assert summary.figures.distinct_tracks == 2
     assert summary.figures.median_year == 1995.0  # of the distinct tracks, not the entries
     assert summary.years.years == [{"year": 1990, "tracks": 1}, {"year": 2000, "tracks": 1}]
     assert [bucket["tracks"] for bucket in summary.durations.buckets][:4] == [0, 1, 0, 1]
     assert sum(artist["tracks"] for artist in summary.top_artists) == 2
+
+
+def test_the_library_table_orders_and_pages_by_playlists_then_track(django_assert_num_queries):
+    """The default order (most playlists first, then by id) is chosen from the track
+    ids alone (on PostgreSQL, through the index of present rows): the same pages
+    as the other sorts' plain grouping gives."""
+    tracks = {n: TrackFactory(id=f"t{n}", name=f"Song {n}") for n in range(1, 6)}
+    load("p1", [tracks[n] for n in (1, 2, 3, 4, 5)])
+    load("p2", [tracks[n] for n in (2, 4, 5)])
+    load("p3", [tracks[n] for n in (4, 5)])
+    load("p4", [tracks[n] for n in (3, 1)])
+    load("p4", [tracks[3]], snapshot_id="s2")  # t1 removed from p4: not counted there
+    ids = ["p1", "p2", "p3", "p4"]
+    with django_assert_num_queries(1):  # the count known: the page only
+        first = queries.library_tracks_page(playlist_ids=ids, page_size=25, distinct_tracks=5)
+    assert [(r["track_id"], r["playlists"]) for r in first.rows] == [
+        ("t4", 3),
+        ("t5", 3),
+        ("t2", 2),
+        ("t3", 2),
+        ("t1", 1),
+    ]
+    assert first.rows[0]["track_name"] == "Song 4" and first.rows[0]["occurrences"] == 3
+    ascending = queries.library_tracks_page(playlist_ids=ids, direction="asc", min_playlists=2)
+    assert [r["track_id"] for r in ascending.rows] == ["t2", "t3", "t4", "t5"]
+    assert ascending.total == 4
+    by_name = queries.library_tracks_page(playlist_ids=ids, sort="track", direction="asc")
+    assert [r["track_id"] for r in by_name.rows] == ["t1", "t2", "t3", "t4", "t5"]
