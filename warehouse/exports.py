@@ -32,18 +32,16 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from warehouse.schema import COLUMN_NAMES, FILE_DETAIL_COLUMNS
+from warehouse.schema import AUDIO_FEATURE_NAMES, COLUMN_NAMES, FILE_DETAIL_COLUMNS
 
 Row = Mapping[str, Any]
-# The columns of `playlist_tracks` a download has, and the playlist's name. Not yet
-# the label and audio features of Exportify files (FILE_DETAIL_COLUMNS): their 13
-# columns took a 100,000-row Parquet download from 43 to 62 MB, over its 60 MB
-# budget (tests/dashboard/test_download_memory.py); they wait for a leaner writer.
-_NOT_DOWNLOADED = frozenset(name for name, _, _ in FILE_DETAIL_COLUMNS)
-DOWNLOADED_COLUMNS = tuple(name for name in COLUMN_NAMES if name not in _NOT_DOWNLOADED)
+# Every column of `playlist_tracks` (the label and audio features of Exportify files,
+# FILE_DETAIL_COLUMNS, included), and the playlist's name.
+DOWNLOADED_COLUMNS = COLUMN_NAMES
 ROW_COLUMNS = (*DOWNLOADED_COLUMNS, "playlist_name")
 PLAYLIST_COLUMNS = (
     "playlist_id",
@@ -62,6 +60,20 @@ ROWS_PER_BATCH = 10_000
 PARQUET_COMPRESSION = "zstd"
 
 # --- CSV -------------------------------------------------------------------------------
+AUDIO_FEATURE_HEADERS = (
+    "Danceability",
+    "Energy",
+    "Key",
+    "Loudness",
+    "Mode",
+    "Speechiness",
+    "Acousticness",
+    "Instrumentalness",
+    "Liveness",
+    "Valence",
+    "Tempo",
+    "Time Signature",
+)
 EXPORTIFY_COLUMNS = (
     "Track URI",
     "Track Name",
@@ -83,6 +95,11 @@ EXPORTIFY_COLUMNS = (
     "Added By",
     "Added At",
     "Genres",
+    # exportify.app's audio features and label, where its files have them (after the
+    # genres; its "Album Genres" and "Copyrights" are not in the warehouse), under its
+    # English names (ingestion.files.exportify_headers), which our importer reads back.
+    *AUDIO_FEATURE_HEADERS,
+    "Label",
 )
 OUR_COLUMNS = ("Release Year", "Occurrences", "First Seen At", "Removed At", "Local File")
 CSV_HEADER = (*EXPORTIFY_COLUMNS, *OUR_COLUMNS)
@@ -170,6 +187,8 @@ def csv_cells(batch: pa.RecordBatch) -> list[pa.Array]:
         _prefixed("spotify:user:", column("added_by")),
         _moments(column("added_at")),
         _neutralised(_joined(column("track_genres"), ",")),
+        *(column(name).cast(pa.string()) for name in AUDIO_FEATURE_NAMES),
+        _neutralised(column("album_label")),
         # Ours:
         column("release_year").cast(pa.string()),
         column("occurrences").cast(pa.string()),
@@ -239,6 +258,7 @@ _NEVER_QUOTED = frozenset(
     ("Album Artist URI(s)", "Album Artist Name(s)", "Album Image URL", "Disc Number")
     + ("Track Number", "Track Duration (ms)", "Track Preview URL", "Explicit", "Popularity")
     + ("Added At", "Release Year", "Occurrences", "First Seen At", "Removed At", "Local File")
+    + AUDIO_FEATURE_HEADERS
 )
 # Python's csv.writer (minimal quoting) quotes a cell holding one of these.
 _NEEDS_QUOTES = '[,"\r\n]'
@@ -322,6 +342,7 @@ def json_library_chunks(
 # --- Parquet ---------------------------------------------------------------------------
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
 _STRINGS = pa.list_(pa.string())
+_ARROW_TYPES = {"text": pa.string(), "real": pa.float64(), "smallint": pa.int16()}
 PARQUET_SCHEMA = pa.schema(
     [
         pa.field("playlist_id", pa.string(), nullable=False),
@@ -351,6 +372,8 @@ PARQUET_SCHEMA = pa.schema(
         pa.field("removed_at", _TIMESTAMP),
         pa.field("source", pa.string(), nullable=False),
         pa.field("loaded_at", _TIMESTAMP, nullable=False),
+        # Exportify files' label and audio features (null for other sources).
+        *(pa.field(name, _ARROW_TYPES[sql_type]) for name, sql_type, _ in FILE_DETAIL_COLUMNS),
     ]
 )
 
@@ -377,6 +400,54 @@ def json_lines_batch(lines: bytes) -> pa.RecordBatch:
     table = pa_json.read_json(pa.py_buffer(lines), parse_options=_JSON_PARSING)
     (batch,) = table.select(PARQUET_SCHEMA.names).cast(PARQUET_SCHEMA).combine_chunks().to_batches()
     return batch
+
+
+# PostgreSQL's `COPY (SELECT …) TO STDOUT (FORMAT csv)` of `ROW_COLUMNS`: its text as
+# PostgreSQL writes it (booleans t/f, timestamps "2024-03-01 12:30:05+00", NULL an
+# unquoted empty field and "" a quoted one, jsonb arrays as their JSON text).
+_LIST_COLUMNS = tuple(f.name for f in PARQUET_SCHEMA if pa.types.is_list(f.type))
+_COPY_READING = pa_csv.ReadOptions(column_names=list(ROW_COLUMNS))
+_COPY_PARSING = pa_csv.ParseOptions(newlines_in_values=True)  # a name may hold a line end
+_COPY_CONVERSION = pa_csv.ConvertOptions(
+    column_types={
+        field.name: pa.string() if field.name in _LIST_COLUMNS else field.type
+        for field in PARQUET_SCHEMA
+    },
+    null_values=[""],
+    strings_can_be_null=True,
+    quoted_strings_can_be_null=False,
+    true_values=["t"],
+    false_values=["f"],
+)
+_LIST_PARSING = pa_json.ParseOptions(
+    explicit_schema=pa.schema([PARQUET_SCHEMA.field(name) for name in _LIST_COLUMNS]),
+    unexpected_field_behavior="error",
+)
+
+
+def copied_csv_batch(data: bytes) -> pa.RecordBatch:
+    """Rows as PostgreSQL's COPY writes them in CSV (the columns of `ROW_COLUMNS`, in
+    that order, no header) as one record batch of `PARQUET_SCHEMA`, without a Python
+    object per row: Arrow's CSV reader types the columns, and the JSON array columns
+    (genres, artist ids and names) are typed by its JSON reader, one line of the three
+    per row put together column-wise."""
+    table = pa_csv.read_csv(
+        pa.py_buffer(data),
+        read_options=_COPY_READING,
+        parse_options=_COPY_PARSING,
+        convert_options=_COPY_CONVERSION,
+    )
+    parts: list[Any] = []
+    for number, name in enumerate(_LIST_COLUMNS):
+        parts += [("," if number else "") + f'"{name}":', table.column(name).combine_chunks()]
+    lines = pc.binary_join_element_wise("{", *parts, "}", "")
+    text = pc.binary_join(pa.ListArray.from_arrays([0, len(lines)], lines), "\n")[0]
+    lists = pa_json.read_json(pa.py_buffer(text.as_buffer()), parse_options=_LIST_PARSING)
+    columns = [
+        (lists if field.name in _LIST_COLUMNS else table).column(field.name).combine_chunks()
+        for field in PARQUET_SCHEMA
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=PARQUET_SCHEMA)
 
 
 class BinarySink(Protocol):

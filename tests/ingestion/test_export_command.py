@@ -163,7 +163,9 @@ def test_a_failed_export_leaves_nothing_behind(warehouse, tmp_path, monkeypatch)
     def broken(lines):
         raise OSError("disk full")
 
+    # Typing a batch fails: SQLite's JSON lines, PostgreSQL's COPY text.
     monkeypatch.setattr(queries, "json_lines_batch", broken)
+    monkeypatch.setattr(queries, "copied_csv_batch", broken)
     path = tmp_path / "broken.parquet"
 
     with pytest.raises(OSError, match="disk full"):

@@ -24,6 +24,7 @@ from ingestion.transform import transform_snapshot
 from warehouse import exports, queries
 from warehouse.loader import load_playlist
 from warehouse.models import PlaylistTrack
+from warehouse.schema import AUDIO_FEATURE_NAMES
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +34,7 @@ NO_GENRE = ArtistRef(id="a3", name="<b>Bold</b> & Co")
 GENRES = {"a1": ["art pop", "electronica"], "a2": ["hip hop"], "a3": []}
 ADDED = dt.datetime(2024, 3, 1, 12, 30, 5, tzinfo=dt.UTC)
 # Columns that say when and how a row was loaded, not what it holds.
+AUDIO = (0.512, 0.25, 0, -7.125, 1, 0.04, 0.9, 0.0, 0.1, 0.333, 120.0, 4)
 LOAD_COLUMNS = {"playlist_id", "first_seen_at", "last_seen_at", "loaded_at", "source"}
 
 
@@ -52,7 +54,8 @@ def awkward():
     """A playlist with everything that is hard to export: a repeat, a local file,
     unicode, HTML and comma names, a track without genres, an unknown release year,
     a formula-looking name."""
-    first = TrackFactory(name="Jóga ♫", artists=(SOLO,))
+    # An Exportify file's label and audio features (key 0 and loudness below 0 are values).
+    first = TrackFactory(name="Jóga ♫", artists=(SOLO,), label="One Little, Indian", audio=AUDIO)
     duet = TrackFactory(name='<script>alert("x")</script>', artists=(COMMA, SOLO))
     no_genre = TrackFactory(
         name="No genre", artists=(NO_GENRE,), album_release_date=None,
@@ -123,6 +126,16 @@ def test_csv_writes_exportify_columns_and_one_line_per_item(awkward):
     assert local["Track URI"].startswith("spotify:local:")
     assert local["Local File"] == "true"
     assert local["Artist URI(s)"] == ""
+    # Exportify's audio features and label follow the genres, under its own names.
+    genres = list(lines[0]).index("Genres")
+    assert list(lines[0])[genres + 1 : genres + 14] == [
+        "Danceability", "Energy", "Key", "Loudness", "Mode", "Speechiness", "Acousticness",
+        "Instrumentalness", "Liveness", "Valence", "Tempo", "Time Signature", "Label",
+    ]  # fmt: skip
+    assert (first["Danceability"], first["Key"], first["Loudness"]) == ("0.512", "0", "-7.125")
+    assert (first["Instrumentalness"], first["Tempo"], first["Time Signature"]) == ("0", "120", "4")
+    assert first["Label"] == "One Little, Indian"
+    assert duet["Tempo"] == duet["Key"] == duet["Label"] == ""
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
@@ -179,6 +192,9 @@ def reference_cells(row):
     def moment(value):
         return "" if value is None else value.isoformat().replace("+00:00", "Z")
 
+    def number(value):  # as JavaScript (and so Exportify) writes it: 120, not 120.0
+        return "" if value is None else repr(value).removesuffix(".0")
+
     def safe(value):
         return "'" + value if value and value[0] in exports.FORMULA_STARTS else value
 
@@ -197,10 +213,16 @@ def reference_cells(row):
         text(row["track_duration_ms"]), "", flag(row["track_explicit"]),
         text(row["track_popularity"]), safe(row["track_isrc"] or ""),
         f"spotify:user:{row['added_by']}" if row["added_by"] else "", moment(row["added_at"]),
-        safe(",".join(row["track_genres"] or [])), text(row["release_year"]),
+        safe(",".join(row["track_genres"] or [])),
+        *(number(row[name]) for name in AUDIO_NAMES), safe(row["album_label"] or ""),
+        text(row["release_year"]),
         text(row["occurrences"]), moment(row["first_seen_at"]), moment(row["removed_at"]),
         flag(row["is_local"]),
     ]  # fmt: skip
+
+
+AUDIO_NAMES = AUDIO_FEATURE_NAMES
+WHOLE_AUDIO = ("audio_key", "audio_mode", "audio_time_signature")
 
 
 def tricky_row(index, value):
@@ -219,6 +241,10 @@ def tricky_row(index, value):
         "added_by": value or None, "is_local": index % 6 == 0, "first_seen_at": moment,
         "last_seen_at": moment, "removed_at": moment if index % 7 == 3 else None,
         "source": "api", "loaded_at": moment,
+        "album_label": value or None,
+        **{name: None if (index + number) % 3 == 0 else float(index * number) / 8 - 1.5
+           for number, name in enumerate(AUDIO_NAMES) if name not in WHOLE_AUDIO},
+        **{name: None if index % 4 == 2 else index % 12 for name in WHOLE_AUDIO},
     }  # fmt: skip
 
 
@@ -323,6 +349,13 @@ def test_parquet_has_real_types_and_values(awkward):
     assert rows[1]["added_at"] is None
     assert rows[2]["release_year"] is None and rows[2]["track_genres"] == []
     assert rows[3]["is_local"] is True and rows[3]["track_isrc"] is None
+    # Exportify's label and audio features: typed, null where a file did not say.
+    assert table.schema.field("audio_tempo").type == pa.float64()
+    assert table.schema.field("audio_key").type == pa.int16()
+    assert table.schema.field("album_label").type == pa.string()
+    assert rows[0]["album_label"] == "One Little, Indian"
+    assert tuple(rows[0][name] for name in AUDIO_NAMES) == AUDIO
+    assert all(rows[1][name] is None for name in (*AUDIO_NAMES, "album_label"))
 
 
 def test_duckdb_reads_the_parquet_without_options(awkward, tmp_path):
