@@ -2317,8 +2317,9 @@ def _export_sql(
     download as it comes) the window's order is the export order, so PostgreSQL
     sorts once (or reads them in order from the index of present rows)."""
     rows = PlaylistTrack.objects.all()
-    if playlist_ids is not None:  # else every row, of a playlist by the join
-        rows = rows.filter(playlist_id__in=list(playlist_ids))
+    wanted = None if playlist_ids is None else list(playlist_ids)
+    if wanted is not None:  # else every row, of a playlist by the join
+        rows = rows.filter(playlist_id__in=wanted)
     if present_only:
         rows = rows.filter(removed_at__isnull=True)
     searched = bool((query or "").strip())
@@ -2349,7 +2350,8 @@ def _export_sql(
             "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
         )
     direction = "DESC" if direction == "desc" else "ASC"
-    order = ["r.playlist_id"]
+    # One playlist's id is one value, which PostgreSQL would sort by all the same.
+    order = [] if wanted is not None and len(set(wanted)) == 1 else ["r.playlist_id"]
     if not present_only:
         order.append("r.removed_at ASC NULLS FIRST")
     if by_position:

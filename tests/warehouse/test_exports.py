@@ -287,6 +287,26 @@ def test_json_of_record_batches_is_the_json_of_rows(awkward):
     )
 
 
+def test_json_of_record_batches_escapes_and_formats_as_orjson(awkward):
+    """Columns without control characters take the column-wise escaping (quotes,
+    backslashes); floats, timestamps with microseconds and null list elements too."""
+    (playlist,) = queries.export_playlists(["p1"])
+    plain = [value for value in TRICKY if not any(ord(c) < 32 for c in value)]
+    numbers = [0.1, 1e-7, 1e20, -0.0, 120.0, float("nan"), 1 / 3, None]
+    rows = [
+        {**tricky_row(index, value + "\\ back\\slash \\\""),
+         "track_duration_sec": numbers[index % len(numbers)],
+         "artist_ids": [None, value] if index % 2 else [], "audio_tempo": numbers[index % 3]}
+        for index, value in enumerate(plain * 2)
+    ]  # fmt: skip
+    batches = list(exports.record_batches(rows, size=5))
+
+    written = b"".join(exports.json_batch_chunks(playlist, batches))
+
+    assert written == b"".join(exports.json_playlist_chunks(playlist, rows))
+    assert b'\\\\ back\\\\slash' in written and b"1e-7" in written
+
+
 def test_json_is_one_object_with_metadata_and_tracks(awkward):
     (playlist,) = queries.export_playlists(["p1"])
     document = orjson.loads(b"".join(exports.json_playlist_chunks(playlist, rows_of("p1"))))
