@@ -144,11 +144,12 @@ def csv_batch_chunks(batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
 
 def csv_lines(batch: pa.RecordBatch) -> bytes:
     """The batch's CSV lines, one per row (cells in `CSV_HEADER` order, see `csv_cells`)."""
-    cells = [
-        pc.fill_null(cell, "") if name in _NEVER_QUOTED else _csv_quoted(cell)
-        for name, cell in zip(CSV_HEADER, csv_cells(batch), strict=True)
-    ]
-    lines = pc.binary_join_element_wise(*cells, ",")
+    parts: list[Any] = [""]  # literal text (separators, empty cells) and cells, in turn
+    for number, (name, cell) in enumerate(zip(CSV_HEADER, csv_cells(batch), strict=True)):
+        parts[-1] += "," if number else ""
+        if cell.null_count < len(cell):  # else every cell empty (often: album artists…)
+            parts += [pc.fill_null(cell, "") if name in _NEVER_QUOTED else _csv_quoted(cell), ""]
+    lines = pc.binary_join_element_wise(*parts, "")
     text = pc.binary_join(pa.ListArray.from_arrays([0, len(lines)], lines), "\r\n")[0]
     data: bytes = text.as_buffer().to_pybytes()
     return data + b"\r\n"
@@ -314,11 +315,16 @@ def _json_tracks(batch: pa.RecordBatch) -> list[bytes]:
     (one text), as `orjson.dumps` writes each row's dict."""
     if not batch.num_rows:
         return []
-    parts: list[Any] = []
+    parts: list[Any] = [""]  # literal text and columns of text, in turn
     for number, name in enumerate(TRACK_JSON_COLUMNS):
-        key = orjson.dumps(name).decode() + ":"
-        parts += [("{" if number == 0 else ",") + key, _json_values(batch.column(name))]
-    objects = pc.binary_join_element_wise(*parts, "}", "")
+        parts[-1] += ("{" if number == 0 else ",") + orjson.dumps(name).decode() + ":"
+        values = batch.column(name)
+        if values.null_count == len(values):  # often: a column only some files have
+            parts[-1] += "null"
+        else:
+            parts += [_json_values(values), ""]
+    parts[-1] += "}"
+    objects = pc.binary_join_element_wise(*parts, "")
     text = pc.binary_join(pa.ListArray.from_arrays([0, len(objects)], objects), ",")[0]
     return [text.as_buffer().to_pybytes()]
 
