@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import greenlet
+import greenlet  # type: ignore[import-untyped]
 import orjson
 import pyarrow as pa
 from django.conf import settings
@@ -41,9 +41,8 @@ from django.db.models import (
     TextField,
     Value,
     When,
-    Window,
 )
-from django.db.models.expressions import OrderBy, RawSQL, RowRange
+from django.db.models.expressions import OrderBy, RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower, TruncMonth
 from django.utils import timezone
@@ -2272,7 +2271,8 @@ class _CopySink:
     """A file for `copy_expert`: every `rows` lines go to the greenlet waiting for them."""
 
     def __init__(self, rows: int) -> None:
-        self.rows, self.lines = rows, []
+        self.rows = rows
+        self.lines: list[bytes] = []
         self.discard = False
 
     def write(self, line: bytes) -> None:
@@ -2292,7 +2292,7 @@ def _stop_copy(raw: Any, copying: greenlet.greenlet, sink: _CopySink) -> None:
     if cancel:
         raw.connection.cancel()
     copying.parent = greenlet.getcurrent()
-    from psycopg2.errors import QueryCanceled  # PostgreSQL only
+    from psycopg2.errors import QueryCanceled  # type: ignore[import-untyped]
 
     try:
         copying.switch()

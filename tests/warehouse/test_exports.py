@@ -304,7 +304,7 @@ def test_json_of_record_batches_escapes_and_formats_as_orjson(awkward):
     written = b"".join(exports.json_batch_chunks(playlist, batches))
 
     assert written == b"".join(exports.json_playlist_chunks(playlist, rows))
-    assert b'\\\\ back\\\\slash' in written and b"1e-7" in written
+    assert b"\\\\ back\\\\slash" in written and b"1e-7" in written
 
 
 def test_json_is_one_object_with_metadata_and_tracks(awkward):
@@ -440,6 +440,25 @@ def test_export_rows_of_no_playlist_is_empty(awkward):
     assert list(queries.export_rows([])) == []
     assert list(queries.export_playlists([])) == []
     assert len(list(queries.export_rows(None))) == 4  # None: the whole warehouse
+
+
+def stopped_early_then_read_again():
+    many = load([PlaylistItemFactory() for _ in range(30)], playlist_id="p30")
+    batches = queries.export_batches([many.playlist_id], rows_per_batch=4)
+    first = next(batches)
+    batches.close()  # a download cancelled: PostgreSQL's COPY is stopped and drained
+    assert first.num_rows == 4
+    # The connection answers the next query, and the rows are all there.
+    assert [row["position"] for row in rows_of(many.playlist_id)] == list(range(30))
+
+
+def test_an_export_stopped_early_leaves_the_connection_usable():
+    stopped_early_then_read_again()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_stopped_early_outside_a_transaction_leaves_the_connection_usable():
+    stopped_early_then_read_again()  # on PostgreSQL, the COPY is cancelled
 
 
 def test_export_positions_are_places_as_the_track_table_shows_them(awkward):
