@@ -457,6 +457,7 @@ _LIST_COLUMNS = tuple(f.name for f in PARQUET_SCHEMA if pa.types.is_list(f.type)
 # One thread: a batch is small, and the database and other requests want the cores.
 _COPY_READING = pa_csv.ReadOptions(column_names=list(ROW_COLUMNS), use_threads=False)
 _COPY_PARSING = pa_csv.ParseOptions(newlines_in_values=True)  # a name may hold a line end
+_RECORD_PARSING = pa_csv.ParseOptions(newlines_in_values=True, escape_char="\\")
 _COPY_CONVERSION = pa_csv.ConvertOptions(
     column_types={
         field.name: pa.string() if field.name in _LIST_COLUMNS else field.type
@@ -475,16 +476,17 @@ _LIST_PARSING = pa_json.ParseOptions(
 )
 
 
-def copied_csv_batch(data: bytes) -> pa.RecordBatch:
+def copied_csv_batch(data: bytes, *, record_text: bool = False) -> pa.RecordBatch:
     """Rows as PostgreSQL's COPY writes them in CSV (the columns of `ROW_COLUMNS`, in
     that order, no header) as one record batch of `PARQUET_SCHEMA`, without a Python
     object per row: Arrow's CSV reader types the columns, and the JSON array columns
     (genres, artist ids and names) are typed by its JSON reader, one line of the three
-    per row put together column-wise."""
+    per row put together column-wise. `record_text`: the lines are records' text
+    without their parentheses (`ROW(…)::text`: CSV's quoting, backslashes doubled)."""
     table = pa_csv.read_csv(
         pa.py_buffer(data),
         read_options=_COPY_READING,
-        parse_options=_COPY_PARSING,
+        parse_options=_RECORD_PARSING if record_text else _COPY_PARSING,
         convert_options=_COPY_CONVERSION,
     )
     parts: list[Any] = []

@@ -14,7 +14,7 @@ import bisect
 import hashlib
 import statistics
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -2241,30 +2241,59 @@ def export_batches(
 
 
 def _copied_batches(sql: str, params: Sequence[Any], rows: int) -> Iterator[pa.RecordBatch]:
-    """The rows of `sql` through `COPY … TO STDOUT (FORMAT csv)`, `rows` at a time.
+    """The rows of `sql` as PostgreSQL writes them in CSV, `rows` at a time.
 
-    psycopg2's `copy_expert` writes the whole output to a file before it returns,
-    so it runs in a greenlet of its own whose file hands over every `rows` lines
-    (psycopg2 writes a line per call) and waits for the next batch to be asked
-    for: the download streams, and memory holds one batch of text."""
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        statement = raw.mogrify(sql, params).decode()
-        sink = _CopySink(rows)
-        copying = greenlet.greenlet(
-            lambda: raw.copy_expert(f"COPY ({statement}) TO STDOUT (FORMAT csv)", sink)
+    Out of a transaction: `COPY … TO STDOUT (FORMAT csv)` on a connection of its own,
+    so that the caller may query between batches (an export run's heartbeat does):
+    on the same connection a query would end the COPY and silently drop the rest of
+    its rows. psycopg2's `copy_expert` writes the whole output to a file before it
+    returns, so it runs in a greenlet of its own whose file hands over every `rows`
+    lines (psycopg2 writes a line per call) and waits for the next batch to be asked
+    for: the download streams, and memory holds one batch of text.
+
+    In a transaction (whose rows another connection cannot see) the rows come through
+    a server-side cursor instead, each as its record's text (`ROW(…)::text`, quoted
+    like CSV with backslashes doubled): 1.6× the COPY's time for 10,000 rows."""
+    if connection.in_atomic_block:
+        yield from _row_text_batches(sql, params, rows)
+        return
+    connection.ensure_connection()
+    copier = connection.get_new_connection(connection.get_connection_params())
+    try:
+        copier.autocommit = True
+        with copier.cursor() as raw:
+            raw.execute("SET TIME ZONE 'UTC'")
+            statement = raw.mogrify(sql, params).decode()
+            sink = _CopySink(rows)
+            copying = greenlet.greenlet(
+                lambda: raw.copy_expert(f"COPY ({statement}) TO STDOUT (FORMAT csv)", sink)
+            )
+            try:
+                while not copying.dead:
+                    copying.parent = greenlet.getcurrent()
+                    lines = copying.switch()
+                    if copying.dead:  # copy_expert returned: the last lines
+                        lines, sink.lines = sink.lines, []
+                    if lines:
+                        yield copied_csv_batch(b"".join(lines))
+            finally:
+                if not copying.dead:  # stopped early (a download cancelled)
+                    _stop_copy(copier, copying, sink)
+    finally:
+        copier.close()
+
+
+def _row_text_batches(sql: str, params: Sequence[Any], rows: int) -> Iterator[pa.RecordBatch]:
+    columns = ", ".join(f"r.{column}" for column in ROW_COLUMNS)
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(
+            "SELECT substr(t, 2, length(t) - 2) FROM "  # without the record's parentheses
+            f"(SELECT ROW({columns})::text AS t FROM ({sql}) AS r) AS records",
+            params,
         )
-        try:
-            while not copying.dead:
-                copying.parent = greenlet.getcurrent()
-                lines = copying.switch()
-                if copying.dead:  # copy_expert returned: the last lines
-                    lines, sink.lines = sink.lines, []
-                if lines:
-                    yield copied_csv_batch(b"".join(lines))
-        finally:
-            if not copying.dead:  # stopped early (a download cancelled): drain
-                _stop_copy(raw, copying, sink)
+        while lines := cursor.fetchmany(rows):
+            text = "\n".join(line for (line,) in lines).encode()
+            yield copied_csv_batch(text, record_text=True)
 
 
 class _CopySink:
@@ -2284,21 +2313,16 @@ class _CopySink:
             greenlet.getcurrent().parent.switch(lines)
 
 
-def _stop_copy(raw: Any, copying: greenlet.greenlet, sink: _CopySink) -> None:
-    """Finish a COPY whose rows are no longer wanted, leaving the connection usable: out
-    of a transaction the server is asked to cancel it; the rest is read and dropped."""
-    sink.discard = True
-    cancel = not connection.in_atomic_block
-    if cancel:
-        raw.connection.cancel()
-    copying.parent = greenlet.getcurrent()
+def _stop_copy(copier: Any, copying: greenlet.greenlet, sink: _CopySink) -> None:
+    """Finish a COPY whose rows are no longer wanted: the server is asked to cancel it,
+    and what it sent meanwhile is read and dropped."""
     from psycopg2.errors import QueryCanceled  # type: ignore[import-untyped]
 
-    try:
+    sink.discard = True
+    copier.cancel()
+    copying.parent = greenlet.getcurrent()
+    with suppress(QueryCanceled):
         copying.switch()
-    except QueryCanceled:
-        if not cancel:
-            raise
 
 
 def _export_sql(

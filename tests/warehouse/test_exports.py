@@ -11,6 +11,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from django.db import transaction
 
 from devtools.synthetic.snapshots import (
     LocalTrackFactory,
@@ -459,6 +460,40 @@ def test_an_export_stopped_early_leaves_the_connection_usable():
 @pytest.mark.django_db(transaction=True)
 def test_an_export_stopped_early_outside_a_transaction_leaves_the_connection_usable():
     stopped_early_then_read_again()  # on PostgreSQL, the COPY is cancelled
+
+
+def test_queries_between_batches_lose_no_rows():
+    stopped_early_then_read_again()
+    batches = queries.export_batches(["p30"], rows_per_batch=4)
+    seen = []
+    for batch in batches:  # an export run's heartbeat writes between batches
+        seen += batch.column("position").to_pylist()
+        PlaylistTrack.objects.filter(playlist_id="p30").update(occurrences=1)
+    assert seen == list(range(30))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_queries_between_batches_outside_a_transaction_lose_no_rows():
+    test_queries_between_batches_lose_no_rows()  # on PostgreSQL: the COPY's own connection
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_copy_and_the_rows_read_in_a_transaction_are_the_same(awkward):
+    """On PostgreSQL: out of a transaction the rows come from COPY's CSV, in one from
+    each record's text (quoted like CSV, backslashes doubled): the same batches."""
+    odd = 'a\\b "q" (x)\nline, y\\'
+    track = TrackFactory(name=odd, album_name="", artists=(ArtistRef(id="a9", name=odd),))
+    load([PlaylistItemFactory(track=track, added_at=None)], playlist_id="p2", name=odd)
+    options = {"present_only": False, "rows_per_batch": 3}
+
+    copied = pa.Table.from_batches(queries.export_batches(["p1", "p2"], **options))
+    with transaction.atomic():
+        recorded = pa.Table.from_batches(queries.export_batches(["p1", "p2"], **options))
+
+    assert copied.num_rows == 5
+    assert copied.to_pylist() == recorded.to_pylist()
+    assert copied.column("track_name").to_pylist()[-1] == odd
+    assert copied.column("album_name").to_pylist()[-1] == ""
 
 
 def test_export_positions_are_places_as_the_track_table_shows_them(awkward):
