@@ -160,7 +160,7 @@ def test_removed_rows_are_included_unless_present_only(warehouse, tmp_path):
 
 
 def test_a_failed_export_leaves_nothing_behind(warehouse, tmp_path, monkeypatch):
-    def broken(lines):
+    def broken(lines, **options):
         raise OSError("disk full")
 
     # Typing a batch fails: SQLite's JSON lines, PostgreSQL's COPY text.
