@@ -2195,7 +2195,7 @@ def export_rows(
     query: str | None = "",
 ) -> Iterator[Row]:
     """The playlists' rows as exports read them (`exports.ROW_COLUMNS`), streamed
-    from the database a chunk at a time (a server-side cursor on PostgreSQL).
+    from the database a batch at a time (`export_batches`).
 
     Ordered by playlist id, then present rows before removed ones, then by `sort`
     (the track table's sorts) and position. `query` filters like the track table.
