@@ -109,24 +109,25 @@ def longest_increasing(keys: Sequence[int | None]) -> set[int]:
     """Indexes of a longest strictly increasing subsequence of the non-None keys."""
     tails: list[int] = []  # smallest tail key of an increasing run of each length
     tail_index: list[int] = []
-    previous: dict[int, int] = {}
+    previous = [-1] * len(keys)
     for index, key in enumerate(keys):
         if key is None:
             continue
-        length = bisect.bisect_left(tails, key)
-        if length == len(tails):
+        if not tails or key > tails[-1]:  # the usual case in a list mostly in order
+            length = len(tails)
             tails.append(key)
             tail_index.append(index)
         else:
+            length = bisect.bisect_left(tails, key)
             tails[length] = key
             tail_index[length] = index
         if length:
             previous[index] = tail_index[length - 1]
     kept: set[int] = set()
-    index_or_none = tail_index[-1] if tail_index else None
-    while index_or_none is not None:
-        kept.add(index_or_none)
-        index_or_none = previous.get(index_or_none)
+    index = tail_index[-1] if tail_index else -1
+    while index >= 0:
+        kept.add(index)
+        index = previous[index]
     return kept
 
 

@@ -669,7 +669,9 @@ def playlist_tracks_page(
     tracks = _narrowed(tracks, filters or {})
     whole = not (query or also_in or not_in or filters)
     version = _AS_OF.get()
-    # A whole version's size and order are its spans': no join with the rows.
+    if version is not None and whole and sort == "position":
+        return _version_page(playlist_id, version, direction, page, page_size)
+    # A whole version's size is its spans': no join with the rows.
     spans = _version_spans(playlist_id, version) if version is not None and whole else None
     total = spans.count() if spans is not None else tracks.count()
     pages = max(1, -(-total // page_size))
@@ -681,10 +683,7 @@ def playlist_tracks_page(
     order = key.desc(nulls_last=True) if direction == "desc" else key.asc(nulls_last=True)
     start = (page - 1) * page_size
     columns = list(TRACK_COLUMNS) + (["as_of_key", "as_of_occurrences"] if as_of_version else [])
-    if spans is not None and sort == "position":
-        rows = _in_span_order(tracks, spans, order, start, page_size, columns)
-    else:
-        rows = list(tracks.order_by(order, position).values(*columns)[start : start + page_size])
+    rows = list(tracks.order_by(order, position).values(*columns)[start : start + page_size])
     if as_of_version:
         for row in rows:
             row["position"] = row.pop("as_of_key")
@@ -707,14 +706,14 @@ def _rank_positions(playlist_id: str, rows: list[Row]) -> None:
     """Replace the rows' order keys by their 0-based place in the playlist (1 query)."""
     if not rows:
         return
-    keys = [row["position"] for row in rows]
     version = _AS_OF.get()
-    if version is None:
-        places = _places([playlist_id] * len(rows), keys)
-    else:
-        ordered = _version_keys(playlist_id, version)
-        places = [bisect.bisect_left(ordered, key) for key in keys]
-    for row, place in zip(rows, places, strict=True):
+    if version is not None:
+        places = _version_places(playlist_id, version, [row["track_id"] for row in rows])
+        for row in rows:
+            row["position"] = places[row["track_id"]]
+        return
+    keys = [row["position"] for row in rows]
+    for row, place in zip(rows, _places([playlist_id] * len(rows), keys), strict=True):
         row["position"] = place
 
 
@@ -722,26 +721,64 @@ def _version_spans(playlist_id: str, version: int) -> QuerySet[PlaylistTrackSpan
     return PlaylistTrackSpan.objects.filter(_covering(version), playlist_id=playlist_id)
 
 
-def _version_keys(playlist_id: str, version: int) -> list[int]:
-    """The order keys of a version's tracks, ascending, read from the spans alone."""
-    spans = _version_spans(playlist_id, version)
-    return list(spans.order_by("sort_key").values_list("sort_key", flat=True))
+def _version_places(playlist_id: str, version: int, track_ids: Sequence[str]) -> dict[str, int]:
+    """These tracks' 0-based places in a version, numbered by the database (1 query:
+    only the tracks asked for come back, not the version's every order key)."""
+    found = _tuples(
+        f"SELECT track_id, place FROM ({_PLACED}) placed WHERE track_id IN ({_sql('ids')})",
+        [playlist_id, version, version, orjson.dumps(list(track_ids)).decode()],
+    )
+    return dict(found)
 
 
-def _in_span_order(
-    tracks: QuerySet[PlaylistTrack],
-    spans: QuerySet[PlaylistTrackSpan],
-    order: OrderBy,
-    start: int,
-    size: int,
-    columns: list[str],
-) -> list[Row]:
-    """A page of a whole version in its order: the page's spans first (the spans
-    alone), then their rows (2 queries; joining every row to sort them cost more)."""
-    key = F("sort_key").desc() if order.descending else F("sort_key").asc()
-    ids = list(spans.order_by(key).values_list("track_id", flat=True)[start : start + size])
-    rows = {row["track_id"]: row for row in tracks.filter(track_id__in=ids).values(*columns)}
-    return [rows[track_id] for track_id in ids if track_id in rows]
+# The columns of a version's page, read raw (`_version_page`): the rows' own,
+# with the version's order key and count.
+_PAGE_COLUMNS = [column for column in TRACK_COLUMNS if column not in ("position", "occurrences")]
+
+
+def _version_page(
+    playlist_id: str, version: int, direction: str, page: int | str, page_size: int
+) -> TracksPage:
+    """A page of a whole version in its order, with its size (1 query: the page's
+    spans, counted by a window over the version's, then joined to their rows
+    only; 2 more for a page past the end). Sorting every row joined to its span
+    cost more."""
+    descending = direction == "desc"
+    wanted = max(1, _int(page, 1))
+    rows, total = _version_page_rows(playlist_id, version, descending, wanted, page_size)
+    if not rows:  # past the end (or empty): the last page
+        total = _version_spans(playlist_id, version).count()
+        pages = max(1, -(-total // page_size))
+        if wanted > pages and total:
+            wanted = pages
+            rows, _ = _version_page_rows(playlist_id, version, descending, wanted, page_size)
+        else:
+            wanted = min(wanted, pages)
+    pages = max(1, -(-total // page_size))
+    start = (wanted - 1) * page_size
+    _number_in_order(rows, start, total, descending=descending)
+    return TracksPage(rows, total, wanted, pages, page_size, "position", direction, "")
+
+
+def _version_page_rows(
+    playlist_id: str, version: int, descending: bool, page: int, page_size: int
+) -> tuple[list[Row], int]:
+    order = "DESC" if descending else "ASC"
+    selected = ", ".join(f"t.{column}" for column in _PAGE_COLUMNS)
+    rows = _fetch(
+        f"SELECT {selected}, p.occurrences, p.total FROM ("
+        "SELECT track_id, sort_key, occurrences, COUNT(*) OVER () AS total "
+        f"FROM {SPANS} s WHERE s.playlist_id = %s AND {_COVERS.format(s='s')} "
+        f"ORDER BY s.sort_key {order} LIMIT %s OFFSET %s) p "
+        f"JOIN {TABLE} t ON t.playlist_id = %s AND t.track_id = p.track_id "
+        f"ORDER BY p.sort_key {order}",
+        [playlist_id, version, version, page_size, (page - 1) * page_size, playlist_id],
+    )
+    total = rows[0]["total"] if rows else 0
+    for row in rows:
+        del row["total"]
+        _decode_json(row)
+    return rows, total
 
 
 def _matching(tracks: QuerySet[PlaylistTrack], query: str | None) -> QuerySet[PlaylistTrack]:
@@ -1938,44 +1975,41 @@ class Changes:
 _COVERS = "{s}.valid_from <= %s AND ({s}.valid_to IS NULL OR {s}.valid_to > %s)"
 
 
+# A version's spans with their 0-based place in it (parameters: playlist, version, version).
+_PLACED = (
+    "SELECT track_id, occurrences, ROW_NUMBER() OVER (ORDER BY sort_key) - 1 AS place "
+    f"FROM {SPANS} s WHERE s.playlist_id = %s AND {_COVERS.format(s='s')}"
+)
+
+
 def playlist_changes(*, playlist_id: str, from_version: int, to_version: int) -> Changes:
-    """What changed between two versions, from the spans alone (2 queries: each
-    version's tracks in order, joined to the other's). A move is a track out of
-    the longest run kept in order, as the loader counts it: the one step done
-    in Python, over the tracks' order keys."""
-    after = _tuples(
-        f"SELECT b.track_id, b.occurrences, a.sort_key FROM {SPANS} b "
-        f"LEFT JOIN {SPANS} a ON a.playlist_id = b.playlist_id AND a.track_id = b.track_id "
-        f"AND {_COVERS.format(s='a')} "
-        f"WHERE b.playlist_id = %s AND {_COVERS.format(s='b')} ORDER BY b.sort_key",
-        [from_version, from_version, playlist_id, to_version, to_version],
+    """What changed between two versions, from the spans alone (1 query: both
+    versions' places, numbered and joined by the database). A move is a track out
+    of the longest run kept in order, as the loader counts it: the one step done
+    in Python, over the places the later version's tracks had in the earlier one."""
+    rows = _tuples(
+        f"WITH a AS ({_PLACED}), b AS ({_PLACED}) "
+        "SELECT 0, b.place, b.track_id, b.occurrences, a.place FROM b "
+        "LEFT JOIN a ON a.track_id = b.track_id "
+        "UNION ALL SELECT 1, a.place, a.track_id, a.occurrences, NULL FROM a "
+        "WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.track_id = a.track_id) ORDER BY 1, 2",
+        [playlist_id, from_version, from_version, playlist_id, to_version, to_version],
     )
-    before = _tuples(
-        f"SELECT a.sort_key, a.occurrences, CASE WHEN b.track_id IS NULL THEN a.track_id END "
-        f"FROM {SPANS} a LEFT JOIN {SPANS} b ON b.playlist_id = a.playlist_id "
-        f"AND b.track_id = a.track_id AND {_COVERS.format(s='b')} "
-        f"WHERE a.playlist_id = %s AND {_COVERS.format(s='a')} ORDER BY a.sort_key",
-        [to_version, to_version, playlist_id, from_version, from_version],
-    )
-    old_keys = [key for key, _, _ in before]
-    common = [(place, row) for place, row in enumerate(after) if row[2] is not None]
-    kept = longest_increasing([old_key for _, (_, _, old_key) in common])
+    added: list[Change] = []
+    removed: list[Change] = []
+    common: list[tuple[Any, ...]] = []
+    for side, place, track_id, count, place_before in rows:
+        if side:
+            removed.append(Change(track_id, place, count))
+        elif place_before is None:
+            added.append(Change(track_id, place, count))
+        else:
+            common.append((track_id, place, count, place_before))
+    kept = longest_increasing([row[3] for row in common])
     return Changes(
-        added=[
-            Change(track_id, place, count)
-            for place, (track_id, count, old_key) in enumerate(after)
-            if old_key is None
-        ],
-        removed=[
-            Change(track_id, place, count)
-            for place, (_, count, track_id) in enumerate(before)
-            if track_id is not None
-        ],
-        moved=[
-            Change(track_id, place, count, bisect.bisect_left(old_keys, old_key))
-            for index, (place, (track_id, count, old_key)) in enumerate(common)
-            if index not in kept
-        ],
+        added=added,
+        removed=removed,
+        moved=[Change(*row) for index, row in enumerate(common) if index not in kept],
     )
 
 
@@ -2051,14 +2085,15 @@ def _decode_json(row: Row) -> None:
     """A raw row's values as the ORM would give them, on both databases: JSON
     decoded, and on SQLite booleans (0/1) and moments (text) converted."""
     for column in _JSON_COLUMNS:
-        if isinstance(row[column], str):
+        if isinstance(row.get(column), str):
             row[column] = orjson.loads(row[column])
     if connection.vendor == "sqlite":
         for column in _BOOLEAN_COLUMNS:
-            if row[column] is not None:
+            if row.get(column) is not None:
                 row[column] = bool(row[column])
         for column in _MOMENT_COLUMNS:
-            row[column] = _moment(row[column])
+            if column in row:
+                row[column] = _moment(row[column])
 
 
 # The fact table's moments, which SQLite's driver hands over as text.

@@ -227,20 +227,20 @@ def test_the_diff_and_a_past_version_cost_the_same_queries_for_3_and_600_tracks(
         playlists.append(playlist)
     for playlist in playlists:
         diff = reverse("dashboard:diff", args=[playlist.pk])
-        # session, user, access (2), latest version, the changes (2), the page;
+        # session, user, access (2), latest version, the changes (1), the page;
         # a search adds its count.
-        with django_assert_num_queries(8):
+        with django_assert_num_queries(7):
             assert client.get(diff, {"from": 1, "to": 2, "kind": "moved"}).status_code == 200
-        with django_assert_num_queries(9):
+        with django_assert_num_queries(8):
             assert (
                 client.get(diff, {"from": 1, "to": 2, "q": "a", "sort": "track"}).status_code == 200
             )
         # The table as of version 1: session, user, access (2), versions, whether it has
-        # audio features (their columns), the version's size and page from its spans, the
-        # page's rows, visible playlists, their "also in".
+        # audio features (their columns), the page with the version's size (one query:
+        # its spans joined to their rows), visible playlists, their "also in".
         table = reverse("dashboard:tracks", args=[playlist.pk])
-        with django_assert_num_queries(11):
+        with django_assert_num_queries(9):
             assert client.get(table, {"version": 1}).status_code == 200
-        # Sorted otherwise: count, page and the ranks (the version's order keys).
+        # Sorted otherwise: count, page and the page's places (numbered by the database).
         with django_assert_num_queries(11):
             assert client.get(table, {"version": 1, "sort": "track"}).status_code == 200
