@@ -18,7 +18,7 @@ from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import greenlet  # type: ignore[import-untyped]
 import orjson
@@ -44,7 +44,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import OrderBy, RawSQL
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Lower, TruncMonth
+from django.db.models.functions import Cast, Lower, RowNumber, TruncMonth
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -669,8 +669,10 @@ def playlist_tracks_page(
     tracks = _narrowed(tracks, filters or {})
     whole = not (query or also_in or not_in or filters)
     version = _AS_OF.get()
-    if version is not None and whole and sort == "position":
-        return _version_page(playlist_id, version, direction, page, page_size)
+    if version is not None and whole:
+        if sort == "position":
+            return _version_page(playlist_id, version, direction, page, page_size)
+        return _version_sorted_page(tracks, playlist_id, version, sort, direction, page, page_size)
     # A whole version's size is its spans': no join with the rows.
     spans = _version_spans(playlist_id, version) if version is not None and whole else None
     total = spans.count() if spans is not None else tracks.count()
@@ -758,6 +760,56 @@ def _version_page(
     start = (wanted - 1) * page_size
     _number_in_order(rows, start, total, descending=descending)
     return TracksPage(rows, total, wanted, pages, page_size, "position", direction, "")
+
+
+def _version_sorted_page(
+    tracks: QuerySet[PlaylistTrack],
+    playlist_id: str,
+    version: int,
+    sort: str,
+    direction: str,
+    page: int | str,
+    page_size: int,
+) -> TracksPage:
+    """A page of a whole version sorted otherwise than by its order (2 queries:
+    the page's track ids with the version's size and each one's place, counted by
+    windows over the version's rows, sorting narrow rows only; then the page's
+    rows; 2 more for a page past the end)."""
+    key = SORTS[sort]
+    order = key.desc(nulls_last=True) if direction == "desc" else key.asc(nulls_last=True)
+    ranked = tracks.annotate(
+        total=Window(Count("track_id")),
+        place=Window(RowNumber(), order_by=F("as_of_key").asc()),
+    ).order_by(order, F("as_of_key"))
+    wanted = max(1, _int(page, 1))
+
+    def page_of(number: int) -> list[tuple[Any, ...]]:
+        start = (number - 1) * page_size
+        listed = ranked.values_list("track_id", "total", "place", "as_of_occurrences")
+        return list(listed[start : start + page_size])
+
+    listed = page_of(wanted)
+    if listed:
+        total = listed[0][1]
+    else:  # past the end (or empty): the last page
+        total = _version_spans(playlist_id, version).count()
+        if wanted > max(1, -(-total // page_size)) and total:
+            wanted = -(-total // page_size)
+            listed = page_of(wanted)
+        else:
+            wanted = 1
+    pages = max(1, -(-total // page_size))
+    found = PlaylistTrack.objects.filter(
+        playlist_id=playlist_id, track_id__in=[track_id for track_id, *_ in listed]
+    ).values(*TRACK_COLUMNS)
+    by_id = {row["track_id"]: row for row in found} if listed else {}
+    rows = []
+    for track_id, _, place, occurrences in listed:
+        row = by_id[track_id]
+        row["position"] = place - 1
+        row["occurrences"] = occurrences
+        rows.append(row)
+    return TracksPage(rows, total, wanted, pages, page_size, sort, direction, "")
 
 
 def _version_page_rows(
@@ -1949,11 +2001,10 @@ def playlist_rows_as_of(*, playlist_id: str, version: int) -> list[Row]:
     return rows
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """One track of a diff: its place in the version it is listed from (the
     later one; the earlier one for a removal), its count there, and for a move
-    its place in the earlier version."""
+    its place in the earlier version. A tuple: a far diff makes thousands."""
 
     track_id: str
     position: int
@@ -1983,33 +2034,47 @@ _PLACED = (
 
 
 def playlist_changes(*, playlist_id: str, from_version: int, to_version: int) -> Changes:
-    """What changed between two versions, from the spans alone (1 query: both
-    versions' places, numbered and joined by the database). A move is a track out
-    of the longest run kept in order, as the loader counts it: the one step done
-    in Python, over the places the later version's tracks had in the earlier one."""
-    rows = _tuples(
-        f"WITH a AS ({_PLACED}), b AS ({_PLACED}) "
-        "SELECT 0, b.place, b.track_id, b.occurrences, a.place FROM b "
-        "LEFT JOIN a ON a.track_id = b.track_id "
-        "UNION ALL SELECT 1, a.place, a.track_id, a.occurrences, NULL FROM a "
-        "WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.track_id = a.track_id) ORDER BY 1, 2",
-        [playlist_id, from_version, from_version, playlist_id, to_version, to_version],
+    """What changed between two versions, from the spans alone (1 query: the spans
+    covering either version, in order; no join, no window). Each version's places
+    are counted along that order in Python. A move is a track out of the longest
+    run kept in order, as the loader counts it, over the places the later
+    version's tracks had in the earlier one."""
+    spans = _tuples(
+        f"SELECT track_id, valid_from, valid_to, occurrences FROM {SPANS} s "
+        f"WHERE s.playlist_id = %s AND (({_COVERS.format(s='s')}) OR ({_COVERS.format(s='s')})) "
+        "ORDER BY s.sort_key",
+        [playlist_id, from_version, from_version, to_version, to_version],
     )
-    added: list[Change] = []
-    removed: list[Change] = []
-    common: list[tuple[Any, ...]] = []
-    for side, place, track_id, count, place_before in rows:
-        if side:
-            removed.append(Change(track_id, place, count))
-        elif place_before is None:
-            added.append(Change(track_id, place, count))
-        else:
-            common.append((track_id, place, count, place_before))
-    kept = longest_increasing([row[3] for row in common])
+    before: list[tuple[str, int]] = []  # (track id, count) in order
+    place_before: dict[str, int] = {}
+    after: list[tuple[str, int]] = []
+    for track_id, valid_from, valid_to, count in spans:
+        if valid_from <= from_version and (valid_to is None or valid_to > from_version):
+            place_before[track_id] = len(before)
+            before.append((track_id, count))
+        if valid_from <= to_version and (valid_to is None or valid_to > to_version):
+            after.append((track_id, count))
+    # Places in the later version of the tracks in both, and their places before.
+    common = [(place, place_before.get(track_id)) for place, (track_id, _) in enumerate(after)]
+    common = [(place, old) for place, old in common if old is not None]
+    kept = longest_increasing([old for _, old in common])
+    later = {track_id for track_id, _ in after}
     return Changes(
-        added=added,
-        removed=removed,
-        moved=[Change(*row) for index, row in enumerate(common) if index not in kept],
+        added=[
+            Change(track_id, place, count)
+            for place, (track_id, count) in enumerate(after)
+            if track_id not in place_before
+        ],
+        removed=[
+            Change(track_id, place, count)
+            for place, (track_id, count) in enumerate(before)
+            if track_id not in later
+        ],
+        moved=[
+            Change(after[place][0], place, after[place][1], old)
+            for index, (place, old) in enumerate(common)
+            if index not in kept
+        ],
     )
 
 
