@@ -30,11 +30,13 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     FilteredRelation,
     Func,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -2239,11 +2241,19 @@ def playlist_diff_page(
     )
     listed: list[Change] = getattr(changes, kind)
     by_id = {change.track_id: change for change in listed}
-    rows = PlaylistTrack.objects.filter(
-        playlist_id=playlist_id, track_id__in=_ids_parameter(list(by_id))
-    )
     # The order keys the places come from: the later version's, the earlier's for removals.
-    rows = _in_version(rows, from_version if kind == "removed" else to_version)
+    listed_in = from_version if kind == "removed" else to_version
+    rows = PlaylistTrack.objects.filter(playlist_id=playlist_id)
+    if kind == "moved":
+        rows = _in_version(rows.filter(track_id__in=_ids_parameter(list(by_id))), listed_in)
+    else:
+        # Added or removed: in one version, not in the other; as set work in the
+        # database (an anti-join), not a list of thousands of ids to look up.
+        other = to_version if kind == "removed" else from_version
+        spans = PlaylistTrackSpan.objects.filter(
+            _covering(other), playlist_id=OuterRef("playlist_id"), track_id=OuterRef("track_id")
+        )
+        rows = _in_version(rows, listed_in).filter(~Exists(spans))
     if sort == "before":
         rows = _in_version(rows, from_version, alias="was")
     rows = _matching(rows, query)
@@ -2258,8 +2268,11 @@ def playlist_diff_page(
         mine = PlaylistTrack.objects.filter(playlist_id=playlist_id)
         shown = _by_places(mine, listed, sort, direction == "desc", start, page_size)
     else:
-        ordered = rows.order_by(order, F("at__sort_key")).values(*TRACK_COLUMNS)
-        shown = list(ordered[start : start + page_size] if listed else [])
+        # The page's ids sorted as narrow rows, then only their rows (in one query):
+        # sorting thousands of whole rows cost more.
+        ordered = rows.order_by(order, F("at__sort_key"))
+        page_ids = ordered.values("track_id")[start : start + page_size]
+        shown = list(ordered.filter(track_id__in=page_ids).values(*TRACK_COLUMNS)) if listed else []
     for row in shown:
         change = by_id[row["track_id"]]
         row["position"] = change.position
