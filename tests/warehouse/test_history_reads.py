@@ -171,3 +171,82 @@ def test_the_track_table_as_of_a_version_is_that_versions_rows(aged_playlist, so
                 assert sorted(seen) == sorted(expected)
             else:
                 assert seen == expected, (version, direction)
+
+
+def _longest_increasing_before(keys):
+    """`longest_increasing` as it was before its in-order shortcut (a bisect per key)."""
+    import bisect
+
+    tails, tail_index, previous = [], [], {}
+    for index, key in enumerate(keys):
+        if key is None:
+            continue
+        length = bisect.bisect_left(tails, key)
+        if length == len(tails):
+            tails.append(key)
+            tail_index.append(index)
+        else:
+            tails[length] = key
+            tail_index[length] = index
+        if length:
+            previous[index] = tail_index[length - 1]
+    kept, index = set(), tail_index[-1] if tail_index else None
+    while index is not None:
+        kept.add(index)
+        index = previous.get(index)
+    return kept
+
+
+def _longest_length(keys):
+    """The length of a longest strictly increasing run, by the O(n²) recurrence."""
+    best = {}
+    for i, key in enumerate(keys):
+        if key is not None:
+            best[i] = 1 + max([best[j] for j in best if keys[j] < key], default=0)
+    return max(best.values(), default=0)
+
+
+def test_longest_increasing_keeps_its_choice_and_is_longest():
+    rng = random.Random(3)
+    for size in (0, 1, 2, 5, 30, 200):
+        for _ in range(20):
+            keys = list(range(size))
+            for _ in range(rng.randrange(size + 1)):  # mostly in order, some moved
+                keys.insert(rng.randrange(size + 1), keys.pop(rng.randrange(size)))
+            keys = [None if rng.random() < 0.1 else key for key in keys]
+            kept = longest_increasing(keys)
+            assert kept == _longest_increasing_before(keys)
+            chosen = [keys[i] for i in sorted(kept)]
+            assert None not in chosen and chosen == sorted(set(chosen))
+            if size <= 30:
+                assert len(kept) == _longest_length(keys)
+
+
+@pytest.mark.parametrize("sort", ["position", "track"])
+def test_a_page_past_the_end_as_of_a_version_is_its_last_page(aged_playlist, sort):
+    whole = queries.playlist_rows_as_of(playlist_id=PLAYLIST, version=4)
+    for direction in ("asc", "desc"):
+        with queries.as_of(4):
+            last = queries.playlist_tracks_page(
+                playlist_id=PLAYLIST, sort=sort, direction=direction, page=3, page_size=25
+            )
+            past = queries.playlist_tracks_page(
+                playlist_id=PLAYLIST, sort=sort, direction=direction, page=99, page_size=25
+            )
+            junk = queries.playlist_tracks_page(
+                playlist_id=PLAYLIST, sort=sort, direction=direction, page="x", page_size=25
+            )
+        assert (past.page, past.pages, past.total) == (3, 3, len(whole)) == (
+            last.page,
+            last.pages,
+            last.total,
+        )
+        assert past.rows == last.rows and len(last.rows) == len(whole) - 50
+        assert junk.page == 1 and len(junk.rows) == 25
+
+
+def test_the_track_table_as_of_a_version_before_the_first_is_empty(aged_playlist):
+    for sort in ("position", "track"):
+        with queries.as_of(0):
+            empty = queries.playlist_tracks_page(playlist_id=PLAYLIST, sort=sort, page=2)
+        assert (empty.rows, empty.total, empty.page, empty.pages) == ([], 0, 1, 1)
