@@ -30,13 +30,11 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
-    Exists,
     ExpressionWrapper,
     F,
     FilteredRelation,
     Func,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -2243,17 +2241,10 @@ def playlist_diff_page(
     by_id = {change.track_id: change for change in listed}
     # The order keys the places come from: the later version's, the earlier's for removals.
     listed_in = from_version if kind == "removed" else to_version
-    rows = PlaylistTrack.objects.filter(playlist_id=playlist_id)
-    if kind == "moved":
-        rows = _in_version(rows.filter(track_id__in=_ids_parameter(list(by_id))), listed_in)
-    else:
-        # Added or removed: in one version, not in the other; as set work in the
-        # database (an anti-join), not a list of thousands of ids to look up.
-        other = to_version if kind == "removed" else from_version
-        spans = PlaylistTrackSpan.objects.filter(
-            _covering(other), playlist_id=OuterRef("playlist_id"), track_id=OuterRef("track_id")
-        )
-        rows = _in_version(rows, listed_in).filter(~Exists(spans))
+    rows = PlaylistTrack.objects.filter(
+        playlist_id=playlist_id, track_id__in=_ids_parameter(list(by_id))
+    )
+    rows = _in_version(rows, listed_in)
     if sort == "before":
         rows = _in_version(rows, from_version, alias="was")
     rows = _matching(rows, query)
