@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -2012,18 +2013,52 @@ class Change(NamedTuple):
     position_before: int | None = None
 
 
-@dataclass
 class Changes:
     """A diff's tracks without their details: added and moved in the later
-    version's order, removed in the earlier one's."""
+    version's order, removed in the earlier one's. Each kind's list is made
+    when it is first read (a page shows one kind, and the counts of all)."""
 
-    added: list[Change]
-    removed: list[Change]
-    moved: list[Change]
+    def __init__(
+        self,
+        after: tuple[list[str], list[int]],
+        before: tuple[list[str], list[int]],
+        places: dict[str, list[int]],
+        moved_before: list[int],
+    ) -> None:
+        self._after, self._before = after, before
+        self._places, self._moved_before = places, moved_before
+        self.counts = {kind: len(found) for kind, found in places.items()}
+
+    def _listed(self, kind: str, places_before: list[int] | None = None) -> list[Change]:
+        ids, counts = self._before if kind == "removed" else self._after
+        if places_before is None:
+            return [Change(ids[place], place, counts[place]) for place in self._places[kind]]
+        return [
+            Change(ids[place], place, counts[place], old)
+            for place, old in zip(self._places[kind], places_before, strict=True)
+        ]
+
+    @cached_property
+    def added(self) -> list[Change]:
+        return self._listed("added")
+
+    @cached_property
+    def removed(self) -> list[Change]:
+        return self._listed("removed")
+
+    @cached_property
+    def moved(self) -> list[Change]:
+        return self._listed("moved", self._moved_before)
 
 
 # A span `{s}` covering a version (parameters: the version, twice).
 _COVERS = "{s}.valid_from <= %s AND ({s}.valid_to IS NULL OR {s}.valid_to > %s)"
+# Which of two versions a span `s` covers: 1 the first, 2 the second, 3 both
+# (parameters: the first version twice, the second twice).
+_SIDE = (
+    f"CASE WHEN {_COVERS.format(s='s')} THEN 1 ELSE 0 END "
+    f"+ CASE WHEN {_COVERS.format(s='s')} THEN 2 ELSE 0 END"
+)
 
 
 # A version's spans with their 0-based place in it (parameters: playlist, version, version).
@@ -2035,46 +2070,53 @@ _PLACED = (
 
 def playlist_changes(*, playlist_id: str, from_version: int, to_version: int) -> Changes:
     """What changed between two versions, from the spans alone (1 query: the spans
-    covering either version, in order; no join, no window). Each version's places
-    are counted along that order in Python. A move is a track out of the longest
+    covering either version, in order, and which; no join, no window). Each
+    version's places are counted along that order in Python. A move is a track out of the longest
     run kept in order, as the loader counts it, over the places the later
     version's tracks had in the earlier one."""
-    spans = _tuples(
-        f"SELECT track_id, valid_from, valid_to, occurrences FROM {SPANS} s "
-        f"WHERE s.playlist_id = %s AND (({_COVERS.format(s='s')}) OR ({_COVERS.format(s='s')})) "
-        "ORDER BY s.sort_key",
-        [playlist_id, from_version, from_version, to_version, to_version],
-    )
-    before: list[tuple[str, int]] = []  # (track id, count) in order
+    # Each version's track ids and counts in order, as flat lists, read off the
+    # cursor a row at a time: a diff of far versions lists 10,000s of tracks, and
+    # keeping a tuple per track (fetchall) made Python's garbage collector sweep the
+    # whole heap every few diffs (~100 ms of CPU each time).
+    before_ids: list[str] = []
+    before_counts: list[int] = []
+    after_ids: list[str] = []
+    after_counts: list[int] = []
     place_before: dict[str, int] = {}
-    after: list[tuple[str, int]] = []
-    for track_id, valid_from, valid_to, count in spans:
-        if valid_from <= from_version and (valid_to is None or valid_to > from_version):
-            place_before[track_id] = len(before)
-            before.append((track_id, count))
-        if valid_from <= to_version and (valid_to is None or valid_to > to_version):
-            after.append((track_id, count))
-    # Places in the later version of the tracks in both, and their places before.
-    common = [(place, place_before.get(track_id)) for place, (track_id, _) in enumerate(after)]
-    common = [(place, old) for place, old in common if old is not None]
-    kept = longest_increasing([old for _, old in common])
-    later = {track_id for track_id, _ in after}
+    versions = [from_version, from_version, to_version, to_version]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT track_id, {_SIDE}, occurrences FROM {SPANS} s WHERE s.playlist_id = %s "
+            f"AND (({_COVERS.format(s='s')}) OR ({_COVERS.format(s='s')})) ORDER BY s.sort_key",
+            [*versions, playlist_id, *versions],
+        )
+        for track_id, side, count in cursor:
+            if side & 1:
+                place_before[track_id] = len(before_ids)
+                before_ids.append(track_id)
+                before_counts.append(count)
+            if side & 2:
+                after_ids.append(track_id)
+                after_counts.append(count)
+    # The tracks in both: their places in the later version and in the earlier one.
+    common = [place for place, track_id in enumerate(after_ids) if track_id in place_before]
+    olds = [place_before[after_ids[place]] for place in common]
+    kept = longest_increasing(olds)
+    later = set(after_ids)
+    moved = [index for index in range(len(common)) if index not in kept]
     return Changes(
-        added=[
-            Change(track_id, place, count)
-            for place, (track_id, count) in enumerate(after)
-            if track_id not in place_before
-        ],
-        removed=[
-            Change(track_id, place, count)
-            for place, (track_id, count) in enumerate(before)
-            if track_id not in later
-        ],
-        moved=[
-            Change(after[place][0], place, after[place][1], old)
-            for index, (place, old) in enumerate(common)
-            if index not in kept
-        ],
+        after=(after_ids, after_counts),
+        before=(before_ids, before_counts),
+        places={
+            "added": [
+                place for place, track_id in enumerate(after_ids) if track_id not in place_before
+            ],
+            "removed": [
+                place for place, track_id in enumerate(before_ids) if track_id not in later
+            ],
+            "moved": [common[index] for index in moved],
+        },
+        moved_before=[olds[index] for index in moved],
     )
 
 
@@ -2269,7 +2311,7 @@ def playlist_diff_page(
         row["position"] = change.position
         row["occurrences"] = change.occurrences
         row["position_before"] = change.position_before
-    counts = {name: len(getattr(changes, name)) for name in DIFF_KINDS}
+    counts = changes.counts
     tracks = TracksPage(shown, total, page, pages, page_size, sort, direction, query)
     return DiffPage(from_version, to_version, kind, counts, tracks)
 
