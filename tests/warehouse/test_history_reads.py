@@ -236,11 +236,8 @@ def test_a_page_past_the_end_as_of_a_version_is_its_last_page(aged_playlist, sor
             junk = queries.playlist_tracks_page(
                 playlist_id=PLAYLIST, sort=sort, direction=direction, page="x", page_size=25
             )
-        assert (past.page, past.pages, past.total) == (3, 3, len(whole)) == (
-            last.page,
-            last.pages,
-            last.total,
-        )
+        assert (past.page, past.pages, past.total) == (3, 3, len(whole))
+        assert (last.page, last.pages, last.total) == (3, 3, len(whole))
         assert past.rows == last.rows and len(last.rows) == len(whole) - 50
         assert junk.page == 1 and len(junk.rows) == 25
 
