@@ -106,9 +106,12 @@ def setup_django():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.test_settings")
     os.environ.setdefault("DEBUG", "false")
     sys.path.insert(0, str(REPO_ROOT))
+    import gc
+
     import django
 
     django.setup()
+    gc.freeze()  # as the web process does after its start-up (config/wsgi.py)
 
 
 def migrate():
