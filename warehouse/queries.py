@@ -2091,7 +2091,8 @@ def playlist_changes(*, playlist_id: str, from_version: int, to_version: int) ->
             f"AND (({_COVERS.format(s='s')}) OR ({_COVERS.format(s='s')})) ORDER BY s.sort_key",
             [*versions, playlist_id, *versions],
         )
-        for track_id, side, count in cursor:
+        # The driver's own cursor: Django's wrapper adds a generator step per row.
+        for track_id, side, count in cursor.cursor:
             if side & 1:
                 place_before[track_id] = len(before_ids)
                 before_ids.append(track_id)
@@ -2099,9 +2100,18 @@ def playlist_changes(*, playlist_id: str, from_version: int, to_version: int) ->
             if side & 2:
                 after_ids.append(track_id)
                 after_counts.append(count)
-    # The tracks in both: their places in the later version and in the earlier one.
-    common = [place for place, track_id in enumerate(after_ids) if track_id in place_before]
-    olds = [place_before[after_ids[place]] for place in common]
+    # The later version's tracks: new ones, and those in both with their places in the
+    # later version and in the earlier one.
+    added: list[int] = []
+    common: list[int] = []
+    olds: list[int] = []
+    for place, track_id in enumerate(after_ids):
+        old = place_before.get(track_id)
+        if old is None:
+            added.append(place)
+        else:
+            common.append(place)
+            olds.append(old)
     kept = longest_increasing(olds)
     later = set(after_ids)
     moved = [index for index in range(len(common)) if index not in kept]
@@ -2109,9 +2119,7 @@ def playlist_changes(*, playlist_id: str, from_version: int, to_version: int) ->
         after=(after_ids, after_counts),
         before=(before_ids, before_counts),
         places={
-            "added": [
-                place for place, track_id in enumerate(after_ids) if track_id not in place_before
-            ],
+            "added": added,
             "removed": [
                 place for place, track_id in enumerate(before_ids) if track_id not in later
             ],
