@@ -23,6 +23,11 @@ urlpatterns = [
         name="version-csv",
     ),
     path(
+        "playlists/<str:playlist_id>/versions/<int:version>.parquet",
+        history.version_parquet,
+        name="version-parquet",
+    ),
+    path(
         "playlists/<str:playlist_id>/download.<str:file_format>",
         downloads.playlist_download,
         name="download",

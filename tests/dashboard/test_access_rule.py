@@ -74,7 +74,11 @@ def assert_sees_nothing_of(client, user, playlist_id, *, secrets, others_run):
     for kind in ("added", "removed", "moved"):
         params = {"from": 1, "to": 1, "kind": kind, "sort": "track", "q": "a", "format": "json"}
         assert client.get(diff, params).status_code == 404, kind
-    for version_file in ("dashboard:version-json", "dashboard:version-csv"):
+    for version_file in (
+        "dashboard:version-json",
+        "dashboard:version-csv",
+        "dashboard:version-parquet",
+    ):
         assert client.get(reverse(version_file, args=[playlist_id, 1])).status_code == 404
     overview = client.get(reverse("dashboard:overview"))
     assert overview.context["overview"].figures.tracks == 0

@@ -1,7 +1,9 @@
 """The History tab (versions, size chart), its JSON, and the diff page."""
 
 import datetime as dt
+import io
 
+import pyarrow.parquet as pq
 import pytest
 from django.urls import reverse
 
@@ -120,6 +122,7 @@ def test_another_person_gets_404_on_every_history_page(client, bob, changing_pla
         (reverse("dashboard:diff", args=[playlist.pk]), {"kind": "moved", "format": "json"}),
         (reverse("dashboard:version-json", args=[playlist.pk, 1]), {}),
         (reverse("dashboard:version-csv", args=[playlist.pk, 1]), {}),
+        (reverse("dashboard:version-parquet", args=[playlist.pk, 1]), {}),
     ):
         assert client.get(url, params).status_code == 404, url
 
@@ -210,6 +213,28 @@ def test_a_version_downloads_as_csv_in_the_playlist_downloads_layout(
     uris = [line.split(",")[0] for line in lines[1:]]
     assert uris == [f"spotify:track:{t.id}" for t in [newcomer, *tracks]]
     assert client.get(reverse("dashboard:version-csv", args=[playlist.pk, 9])).status_code == 404
+
+
+def test_a_version_downloads_as_parquet_in_the_playlist_downloads_schema(
+    client, alice, changing_playlist
+):
+    playlist, tracks, newcomer = changing_playlist
+    client.force_login(alice)
+    # The latest version's Parquet holds what the playlist's own Parquet download holds.
+    latest = client.get(reverse("dashboard:version-parquet", args=[playlist.pk, 3]))
+    now = client.get(reverse("dashboard:download", args=[playlist.pk, "parquet"]))
+    assert latest.status_code == 200 and "attachment" in latest["Content-Disposition"]
+    latest_table = pq.read_table(io.BytesIO(b"".join(latest.streaming_content)))
+    now_table = pq.read_table(io.BytesIO(b"".join(now.streaming_content)))
+    assert latest_table.schema == now_table.schema
+    assert latest_table.to_pylist() == now_table.to_pylist()
+    older = client.get(reverse("dashboard:version-parquet", args=[playlist.pk, 2]))
+    table = pq.read_table(io.BytesIO(b"".join(older.streaming_content)))
+    assert table.column("track_id").to_pylist() == [t.id for t in [newcomer, *tracks]]
+    assert set(table.column("playlist_name").to_pylist()) == {"Mix"}  # its name then
+    assert (
+        client.get(reverse("dashboard:version-parquet", args=[playlist.pk, 9])).status_code == 404
+    )
 
 
 def test_the_diff_and_a_past_version_cost_the_same_queries_for_3_and_600_tracks(
