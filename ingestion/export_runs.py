@@ -56,11 +56,9 @@ def library_playlist_ids(user) -> list[str]:
     return sorted(library.visible_playlist_ids(user))
 
 
-def library_rows(user) -> int:
-    """Rows a library download of `user` writes (present rows of their visible playlists)."""
-    return PlaylistTrack.objects.filter(
-        playlist_id__in=library.visible_playlist_ids(user), removed_at__isnull=True
-    ).count()
+def library_rows(ids: list[str]) -> int:
+    """Rows a library download of the playlists `ids` writes (their present rows)."""
+    return PlaylistTrack.objects.filter(playlist_id__in=ids, removed_at__isnull=True).count()
 
 
 def library_chunks(
@@ -187,7 +185,7 @@ def export_library_run(run, *, progress: Progress) -> IngestResult:
         return result
     file_format = run.parameters["format"]
     ids = library_playlist_ids(user)
-    rows_total = library_rows(user)
+    rows_total = library_rows(ids)
     done = {"rows": 0, "playlists": 0}
 
     def on_rows(rows):

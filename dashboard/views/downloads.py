@@ -70,18 +70,18 @@ def library_download(request, file_format):
     library over EXPORT_QUEUE_ABOVE_ROWS rows) by an export run whose page it opens."""
     if file_format not in LIBRARY_FORMATS:
         raise Http404("No such format.")
-    if request.method == "POST" and _queued(request.user):
+    ids = export_runs.library_playlist_ids(request.user)
+    if request.method == "POST" and _queued(ids):
         run, _ = request_export(request.user, file_format, trigger=Trigger.WEB)
         return redirect("dashboard:run", run_id=run.pk)
-    ids = export_runs.library_playlist_ids(request.user)
     chunks = export_runs.library_chunks(ids, file_format)
     name = f"playlists-{timezone.localdate():%Y-%m-%d}.{file_format}"
     return streamed(chunks, name, file_format)
 
 
-def _queued(user):
+def _queued(ids):
     limit = settings.EXPORT_QUEUE_ABOVE_ROWS
-    return limit <= 0 or export_runs.library_rows(user) > limit
+    return limit <= 0 or export_runs.library_rows(ids) > limit
 
 
 @login_required
