@@ -128,11 +128,12 @@ def progress(request, run_id):
     context = {
         "run": run,
         "status": run_status(run, request.user),
-        # None until the playlist's first load, for a file import, and while
-        # the user may not see the playlist's data.
+        # None until the playlist's first load, for a file import or an export
+        # (no playlist id: nothing to ask the access rule), and while the user may
+        # not see the playlist's data.
         "playlist": (
             Playlist.objects.filter(pk=run.playlist_id).first()
-            if may_see(request.user, run.playlist_id)
+            if run.playlist_id and may_see(request.user, run.playlist_id)
             else None
         ),
         "export_expires_at": export_runs.expires_at(run) if run.kind == Kind.EXPORT else None,
