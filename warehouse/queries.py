@@ -19,8 +19,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
-from itertools import compress, count, filterfalse, repeat
-from operator import is_not, not_
+from itertools import compress, filterfalse, repeat
+from itertools import count as itertools_count
+from operator import is_not
 from typing import Any, NamedTuple
 
 import greenlet  # type: ignore[import-untyped]
@@ -2085,73 +2086,87 @@ _PLACED = (
     "SELECT track_id, occurrences, ROW_NUMBER() OVER (ORDER BY sort_key) - 1 AS place "
     f"FROM {SPANS} s WHERE s.playlist_id = %s AND {_COVERS.format(s='s')}"
 )
-# The spans covering either of two versions in order, each with whether it covers
-# the first and the second (parameters: the first version twice, the second twice,
-# the playlist, then both again). On PostgreSQL an index-only scan of
-# `playlist_track_spans_order` (migration 0012): no sort, no table pages.
+# Which of two versions a span `s` covers: 1 the first, 2 the second, 3 both
+# (parameters: the first version twice, the second twice).
+_SIDE = (
+    f"CASE WHEN {_COVERS.format(s='s')} THEN 1 ELSE 0 END "
+    f"+ CASE WHEN {_COVERS.format(s='s')} THEN 2 ELSE 0 END"
+)
+# The spans covering either of two versions in order, and which (parameters: the
+# first version twice, the second twice, the playlist, then both again). On
+# PostgreSQL an index-only scan of `playlist_track_spans_order` (migration 0012):
+# no sort, no table pages.
 _EITHER = (
-    f"SELECT track_id, occurrences, ({_COVERS.format(s='s')}), ({_COVERS.format(s='s')}) "
-    f"FROM {SPANS} s WHERE s.playlist_id = %s "
+    f"SELECT track_id, {_SIDE}, occurrences FROM {SPANS} s WHERE s.playlist_id = %s "
     f"AND (({_COVERS.format(s='s')}) OR ({_COVERS.format(s='s')})) ORDER BY s.sort_key"
 )
-# Rows taken off the cursor at a time: few enough that they die young (the
-# garbage collector never carries them into its older generations), enough that
-# splitting them into columns is C work (zip, compress), not a Python step per row.
-_SPAN_BATCH = 256
-
-
-def _either_version(
-    playlist_id: str, from_version: int, to_version: int
-) -> tuple[list[str], list[int], list[str], list[int]]:
-    """Each version's track ids and counts in its order, as flat lists (1 query)."""
-    before_ids: list[str] = []
-    before_counts: list[int] = []
-    after_ids: list[str] = []
-    after_counts: list[int] = []
-    versions = [from_version, from_version, to_version, to_version]
-    with connection.cursor() as cursor:
-        cursor.execute(_EITHER, [*versions, playlist_id, *versions])
-        # The driver's own cursor: Django's wrapper adds a step per row. A diff
-        # of far versions reads ~17,000 spans; keeping a tuple per span (fetchall)
-        # made the garbage collector sweep the whole heap every few diffs.
-        raw = cursor.cursor
-        while batch := raw.fetchmany(_SPAN_BATCH):
-            ids, counts, in_before, in_after = zip(*batch, strict=True)
-            before_ids += compress(ids, in_before)
-            before_counts += compress(counts, in_before)
-            after_ids += compress(ids, in_after)
-            after_counts += compress(counts, in_after)
-    return before_ids, before_counts, after_ids, after_counts
 
 
 def playlist_changes(*, playlist_id: str, from_version: int, to_version: int) -> Changes:
     """What changed between two versions, from the spans alone (1 query: the spans
     covering either version, in order, and which; no join, no window). Each
-    version's places are its lists' indexes. A move is a track out of the longest
+    version's places are counted along that order in Python. A move is a track out of the longest
     run kept in order, as the loader counts it, over the places the later
     version's tracks had in the earlier one."""
-    before_ids, before_counts, after_ids, after_counts = _either_version(
-        playlist_id, from_version, to_version
-    )
-    # Every step below is one pass of C over the lists (map, compress,
-    # filterfalse): a step of Python per track cost more than the query.
-    place_before = dict(zip(before_ids, count()))
-    # The later version's tracks' places in the earlier one (None: added).
-    olds = list(map(place_before.get, after_ids))
-    known = list(map(is_not, olds, repeat(None)))
-    # None is skipped, so the run is the same as over the tracks in both alone.
+    # Each version's track ids and counts in order, as flat lists, read off the
+    # cursor a row at a time: a diff of far versions lists 10,000s of tracks, and
+    # keeping a tuple per track (fetchall) made Python's garbage collector sweep the
+    # whole heap every few diffs (~100 ms of CPU each time).
+    before_ids: list[str] = []
+    before_counts: list[int] = []
+    after_ids: list[str] = []
+    after_counts: list[int] = []
+    # Per place in the later version, the place before: a span covering both
+    # versions gives it as it is read; a span that begins after the earlier
+    # version (None until then) takes the place its track's ended span had.
+    olds: list[int | None] = []
+    opened: list[int] = []  # the later places of spans that begin after the earlier version
+    ended: dict[str, int] = {}  # track → earlier place, of spans that end before the later one
+    versions = [from_version, from_version, to_version, to_version]
+    with connection.cursor() as cursor:
+        cursor.execute(_EITHER, [*versions, playlist_id, *versions])
+        # The driver's own cursor: Django's wrapper adds a generator step per row.
+        for track_id, side, count in cursor.cursor:
+            if side == 3:  # the usual span: in both, where only ids, no lookups, are kept
+                olds.append(len(before_ids))
+                before_ids.append(track_id)
+                before_counts.append(count)
+                after_ids.append(track_id)
+                after_counts.append(count)
+            elif side == 1:
+                ended[track_id] = len(before_ids)
+                before_ids.append(track_id)
+                before_counts.append(count)
+            else:
+                opened.append(len(after_ids))
+                olds.append(None)
+                after_ids.append(track_id)
+                after_counts.append(count)
+    # Only the tracks whose span changed are looked up by id: a track whose span
+    # ended and another began is in both versions (moved, or kept in a new span).
+    added: list[int] = []
+    stayed: set[str] = set()
+    for place in opened:
+        track_id = after_ids[place]
+        old = ended.get(track_id)
+        if old is None:
+            added.append(place)
+        else:
+            olds[place] = old
+            stayed.add(track_id)
+    # None (added) is skipped: the run is the one over the tracks in both alone.
     kept = longest_increasing(olds)
-    moved = list(filterfalse(kept.__contains__, compress(count(), known)))
-    later = set(after_ids)
+    in_both = map(is_not, olds, repeat(None))
+    moved = list(filterfalse(kept.__contains__, compress(itertools_count(), in_both)))
     return Changes(
         after=(after_ids, after_counts),
         before=(before_ids, before_counts),
         places={
-            "added": list(compress(count(), map(not_, known))),
-            "removed": list(compress(count(), map(not_, map(later.__contains__, before_ids)))),
+            "added": added,
+            "removed": sorted(place for track_id, place in ended.items() if track_id not in stayed),
             "moved": moved,
         },
-        moved_before=list(map(olds.__getitem__, moved)),
+        moved_before=[old for old in map(olds.__getitem__, moved) if old is not None],
     )
 
 
@@ -2282,6 +2297,7 @@ def _by_column(
         PlaylistTrack.objects.filter(playlist_id=playlist_id)
         .annotate(sort_value=SORTS[sort])
         .values("track_id", "sort_value")
+        .order_by()  # the model's ordering would make the database sort every row
     )
     rows_sql, rows_params = keyed.query.sql_with_params()
     found = _tuples(
