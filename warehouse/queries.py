@@ -55,7 +55,7 @@ from django.utils.dateparse import parse_datetime
 
 from warehouse import matching, summaries
 from warehouse.exports import PLAYLIST_COLUMNS, ROW_COLUMNS, copied_csv_batch, json_lines_batch
-from warehouse.history import SPANS, longest_increasing
+from warehouse.history import SPANS, longest_increasing, longest_increasing_length
 from warehouse.models import (
     NAMED_TRACK_PREFIX,
     Playlist,
@@ -2025,43 +2025,65 @@ class Changes:
     """A diff's tracks without their details: added and moved in the later
     version's order, removed in the earlier one's. Each kind's list is made
     when it is first read (a page shows one kind, and the counts of all); a
-    page reads only its own tracks (`track_ids`, `change`)."""
+    page reads only its own tracks (`track_ids`, `change`). Which tracks moved
+    is worked out only when the moves are read: their count needs only the
+    length of the longest run kept in order, not the run."""
 
     def __init__(
         self,
         after: tuple[list[str], list[int]],
         before: tuple[list[str], list[int]],
         places: dict[str, list[int]],
-        moved_before: list[int],
+        olds: list[int | None],
     ) -> None:
+        """`places`: the added and removed tracks' places; `olds`: per place in the
+        later version, the place before (None for an added track)."""
         self._after, self._before = after, before
-        self._places, self._moved_before = places, moved_before
-        self.counts = {kind: len(found) for kind, found in places.items()}
+        self._added_removed, self._olds = places, olds
+        in_both = len(after[0]) - len(places["added"])
+        self.counts = {
+            "added": len(places["added"]),
+            "removed": len(places["removed"]),
+            "moved": in_both - longest_increasing_length(olds),
+        }
+
+    @cached_property
+    def _moves(self) -> tuple[list[int], list[int]]:
+        """The moved tracks' later places and their places before."""
+        # None (added) is skipped: the run is the one over the tracks in both alone.
+        kept = longest_increasing(self._olds)
+        in_both = map(is_not, self._olds, repeat(None))
+        moved = list(filterfalse(kept.__contains__, compress(itertools_count(), in_both)))
+        return moved, [old for old in map(self._olds.__getitem__, moved) if old is not None]
+
+    def _places(self, kind: str) -> list[int]:
+        return self._moves[0] if kind == "moved" else self._added_removed[kind]
 
     def track_ids(self, kind: str) -> list[str]:
         """The ids of one kind's tracks, in its list's order."""
         ids = self._before[0] if kind == "removed" else self._after[0]
-        return list(map(ids.__getitem__, self._places[kind]))
+        return list(map(ids.__getitem__, self._places(kind)))
 
     def places_before(self, kind: str) -> list[int] | None:
         """The moves' places in the earlier version, in the list's order (None for
         the other kinds)."""
-        return self._moved_before if kind == "moved" else None
+        return self._moves[1] if kind == "moved" else None
 
     def change(self, kind: str, index: int) -> Change:
         """The `index`-th track of one kind's list."""
         ids, counts = self._before if kind == "removed" else self._after
-        place = self._places[kind][index]
-        before = self._moved_before[index] if kind == "moved" else None
+        place = self._places(kind)[index]
+        before = self._moves[1][index] if kind == "moved" else None
         return Change(ids[place], place, counts[place], before)
 
-    def _listed(self, kind: str, places_before: list[int] | None = None) -> list[Change]:
+    def _listed(self, kind: str) -> list[Change]:
         ids, counts = self._before if kind == "removed" else self._after
-        if places_before is None:
-            return [Change(ids[place], place, counts[place]) for place in self._places[kind]]
+        if kind != "moved":
+            return [Change(ids[place], place, counts[place]) for place in self._places(kind)]
+        moved, places_before = self._moves
         return [
             Change(ids[place], place, counts[place], old)
-            for place, old in zip(self._places[kind], places_before, strict=True)
+            for place, old in zip(moved, places_before, strict=True)
         ]
 
     @cached_property
@@ -2074,7 +2096,7 @@ class Changes:
 
     @cached_property
     def moved(self) -> list[Change]:
-        return self._listed("moved", self._moved_before)
+        return self._listed("moved")
 
 
 # A span `{s}` covering a version (parameters: the version, twice).
@@ -2107,7 +2129,8 @@ def playlist_changes(*, playlist_id: str, from_version: int, to_version: int) ->
     covering either version, in order, and which; no join, no window). Each
     version's places are counted along that order in Python. A move is a track out of the longest
     run kept in order, as the loader counts it, over the places the later
-    version's tracks had in the earlier one."""
+    version's tracks had in the earlier one (found when the moves are read;
+    their count needs only the run's length)."""
     # Each version's track ids and counts in order, as flat lists, read off the
     # cursor a row at a time: a diff of far versions lists 10,000s of tracks, and
     # keeping a tuple per track (fetchall) made Python's garbage collector sweep the
@@ -2127,7 +2150,7 @@ def playlist_changes(*, playlist_id: str, from_version: int, to_version: int) ->
         cursor.execute(_EITHER, [*versions, playlist_id, *versions])
         # The driver's own cursor: Django's wrapper adds a generator step per row.
         for track_id, side, count in cursor.cursor:
-            if side == 3:  # the usual span: in both, where only ids, no lookups, are kept
+            if side == 3:  # most spans: in both versions, at the places counted so far
                 olds.append(len(before_ids))
                 before_ids.append(track_id)
                 before_counts.append(count)
@@ -2154,19 +2177,14 @@ def playlist_changes(*, playlist_id: str, from_version: int, to_version: int) ->
         else:
             olds[place] = old
             stayed.add(track_id)
-    # None (added) is skipped: the run is the one over the tracks in both alone.
-    kept = longest_increasing(olds)
-    in_both = map(is_not, olds, repeat(None))
-    moved = list(filterfalse(kept.__contains__, compress(itertools_count(), in_both)))
     return Changes(
         after=(after_ids, after_counts),
         before=(before_ids, before_counts),
         places={
             "added": added,
             "removed": sorted(place for track_id, place in ended.items() if track_id not in stayed),
-            "moved": moved,
         },
-        moved_before=[old for old in map(olds.__getitem__, moved) if old is not None],
+        olds=olds,
     )
 
 

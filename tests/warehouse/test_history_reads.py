@@ -10,7 +10,7 @@ import pytest
 from devtools.synthetic.snapshots import TrackFactory, snapshot_of
 from ingestion.transform import transform_snapshot
 from warehouse import queries
-from warehouse.history import longest_increasing
+from warehouse.history import longest_increasing, longest_increasing_length
 from warehouse.loader import load_playlist
 
 pytestmark = pytest.mark.django_db
@@ -247,7 +247,7 @@ def _longest_length(keys):
     return max(best.values(), default=0)
 
 
-def test_longest_increasing_keeps_its_choice_and_is_longest():
+def test_longest_increasing_keeps_its_choice_and_is_longest_and_its_length_is_counted_alone():
     rng = random.Random(3)
     for size in (0, 1, 2, 5, 30, 200):
         for _ in range(20):
@@ -257,6 +257,7 @@ def test_longest_increasing_keeps_its_choice_and_is_longest():
             keys = [None if rng.random() < 0.1 else key for key in keys]
             kept = longest_increasing(keys)
             assert kept == _longest_increasing_before(keys)
+            assert longest_increasing_length(keys) == len(kept)
             chosen = [keys[i] for i in sorted(kept)]
             assert None not in chosen and chosen == sorted(set(chosen))
             if size <= 30:
