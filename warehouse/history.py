@@ -131,6 +131,20 @@ def longest_increasing(keys: Sequence[int | None]) -> set[int]:
     return kept
 
 
+def longest_increasing_length(keys: Sequence[int | None]) -> int:
+    """The length of `longest_increasing(keys)`, without finding the run (no links
+    to follow back): what a count of moves needs."""
+    tails: list[int] = []  # smallest tail key of an increasing run of each length
+    for key in keys:
+        if key is None:
+            continue
+        if not tails or key > tails[-1]:
+            tails.append(key)
+        else:
+            tails[bisect.bisect_left(tails, key)] = key
+    return len(tails)
+
+
 def _fill_keys(old_keys: Sequence[int | None], kept: set[int]) -> list[int] | None:
     """Kept ranks keep their old key; every run of others is spread between its
     kept neighbours (ORDER_GAP apart past either end). None when a run does not fit."""

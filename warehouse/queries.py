@@ -19,6 +19,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
+from itertools import compress, filterfalse, repeat
+from itertools import count as itertools_count
+from operator import is_not
 from typing import Any, NamedTuple
 
 import greenlet  # type: ignore[import-untyped]
@@ -52,7 +55,7 @@ from django.utils.dateparse import parse_datetime
 
 from warehouse import matching, summaries
 from warehouse.exports import PLAYLIST_COLUMNS, ROW_COLUMNS, copied_csv_batch, json_lines_batch
-from warehouse.history import SPANS, longest_increasing
+from warehouse.history import SPANS, longest_increasing, longest_increasing_length
 from warehouse.models import (
     NAMED_TRACK_PREFIX,
     Playlist,
@@ -73,6 +76,9 @@ _DIALECTS = {
         "length": "jsonb_array_length({column})",
         "first": "({column} ->> 0)",
         "ids": "SELECT jsonb_array_elements_text(%s::jsonb)",
+        # A JSON array of strings as rows (id, ord): each element and its 0-based index.
+        "listed": "(SELECT value AS id, ord - 1 AS ord "
+        "FROM jsonb_array_elements_text(%s::jsonb) WITH ORDINALITY AS e(value, ord))",
     },
     "sqlite": {
         "each": "json_each({column}) AS {alias}",
@@ -80,6 +86,7 @@ _DIALECTS = {
         "length": "json_array_length({column})",
         "first": "json_extract({column}, '$[0]')",
         "ids": "SELECT value FROM json_each(%s)",
+        "listed": "(SELECT value AS id, key AS ord FROM json_each(%s))",
     },
 }
 
@@ -2017,26 +2024,66 @@ class Change(NamedTuple):
 class Changes:
     """A diff's tracks without their details: added and moved in the later
     version's order, removed in the earlier one's. Each kind's list is made
-    when it is first read (a page shows one kind, and the counts of all)."""
+    when it is first read (a page shows one kind, and the counts of all); a
+    page reads only its own tracks (`track_ids`, `change`). Which tracks moved
+    is worked out only when the moves are read: their count needs only the
+    length of the longest run kept in order, not the run."""
 
     def __init__(
         self,
         after: tuple[list[str], list[int]],
         before: tuple[list[str], list[int]],
         places: dict[str, list[int]],
-        moved_before: list[int],
+        olds: list[int | None],
     ) -> None:
+        """`places`: the added and removed tracks' places; `olds`: per place in the
+        later version, the place before (None for an added track)."""
         self._after, self._before = after, before
-        self._places, self._moved_before = places, moved_before
-        self.counts = {kind: len(found) for kind, found in places.items()}
+        self._added_removed, self._olds = places, olds
+        in_both = len(after[0]) - len(places["added"])
+        self.counts = {
+            "added": len(places["added"]),
+            "removed": len(places["removed"]),
+            "moved": in_both - longest_increasing_length(olds),
+        }
 
-    def _listed(self, kind: str, places_before: list[int] | None = None) -> list[Change]:
+    @cached_property
+    def _moves(self) -> tuple[list[int], list[int]]:
+        """The moved tracks' later places and their places before."""
+        # None (added) is skipped: the run is the one over the tracks in both alone.
+        kept = longest_increasing(self._olds)
+        in_both = map(is_not, self._olds, repeat(None))
+        moved = list(filterfalse(kept.__contains__, compress(itertools_count(), in_both)))
+        return moved, [old for old in map(self._olds.__getitem__, moved) if old is not None]
+
+    def _places(self, kind: str) -> list[int]:
+        return self._moves[0] if kind == "moved" else self._added_removed[kind]
+
+    def track_ids(self, kind: str) -> list[str]:
+        """The ids of one kind's tracks, in its list's order."""
+        ids = self._before[0] if kind == "removed" else self._after[0]
+        return list(map(ids.__getitem__, self._places(kind)))
+
+    def places_before(self, kind: str) -> list[int] | None:
+        """The moves' places in the earlier version, in the list's order (None for
+        the other kinds)."""
+        return self._moves[1] if kind == "moved" else None
+
+    def change(self, kind: str, index: int) -> Change:
+        """The `index`-th track of one kind's list."""
         ids, counts = self._before if kind == "removed" else self._after
-        if places_before is None:
-            return [Change(ids[place], place, counts[place]) for place in self._places[kind]]
+        place = self._places(kind)[index]
+        before = self._moves[1][index] if kind == "moved" else None
+        return Change(ids[place], place, counts[place], before)
+
+    def _listed(self, kind: str) -> list[Change]:
+        ids, counts = self._before if kind == "removed" else self._after
+        if kind != "moved":
+            return [Change(ids[place], place, counts[place]) for place in self._places(kind)]
+        moved, places_before = self._moves
         return [
             Change(ids[place], place, counts[place], old)
-            for place, old in zip(self._places[kind], places_before, strict=True)
+            for place, old in zip(moved, places_before, strict=True)
         ]
 
     @cached_property
@@ -2049,23 +2096,31 @@ class Changes:
 
     @cached_property
     def moved(self) -> list[Change]:
-        return self._listed("moved", self._moved_before)
+        return self._listed("moved")
 
 
 # A span `{s}` covering a version (parameters: the version, twice).
 _COVERS = "{s}.valid_from <= %s AND ({s}.valid_to IS NULL OR {s}.valid_to > %s)"
-# Which of two versions a span `s` covers: 1 the first, 2 the second, 3 both
-# (parameters: the first version twice, the second twice).
-_SIDE = (
-    f"CASE WHEN {_COVERS.format(s='s')} THEN 1 ELSE 0 END "
-    f"+ CASE WHEN {_COVERS.format(s='s')} THEN 2 ELSE 0 END"
-)
 
 
 # A version's spans with their 0-based place in it (parameters: playlist, version, version).
 _PLACED = (
     "SELECT track_id, occurrences, ROW_NUMBER() OVER (ORDER BY sort_key) - 1 AS place "
     f"FROM {SPANS} s WHERE s.playlist_id = %s AND {_COVERS.format(s='s')}"
+)
+# Which of two versions a span `s` covers: 1 the first, 2 the second, 3 both
+# (parameters: the first version twice, the second twice).
+_SIDE = (
+    f"CASE WHEN {_COVERS.format(s='s')} THEN 1 ELSE 0 END "
+    f"+ CASE WHEN {_COVERS.format(s='s')} THEN 2 ELSE 0 END"
+)
+# The spans covering either of two versions in order, and which (parameters: the
+# first version twice, the second twice, the playlist, then both again). On
+# PostgreSQL an index-only scan of `playlist_track_spans_order` (migration 0012):
+# no sort, no table pages.
+_EITHER = (
+    f"SELECT track_id, {_SIDE}, occurrences FROM {SPANS} s WHERE s.playlist_id = %s "
+    f"AND (({_COVERS.format(s='s')}) OR ({_COVERS.format(s='s')})) ORDER BY s.sort_key"
 )
 
 
@@ -2074,7 +2129,8 @@ def playlist_changes(*, playlist_id: str, from_version: int, to_version: int) ->
     covering either version, in order, and which; no join, no window). Each
     version's places are counted along that order in Python. A move is a track out of the longest
     run kept in order, as the loader counts it, over the places the later
-    version's tracks had in the earlier one."""
+    version's tracks had in the earlier one (found when the moves are read;
+    their count needs only the run's length)."""
     # Each version's track ids and counts in order, as flat lists, read off the
     # cursor a row at a time: a diff of far versions lists 10,000s of tracks, and
     # keeping a tuple per track (fetchall) made Python's garbage collector sweep the
@@ -2083,49 +2139,52 @@ def playlist_changes(*, playlist_id: str, from_version: int, to_version: int) ->
     before_counts: list[int] = []
     after_ids: list[str] = []
     after_counts: list[int] = []
-    place_before: dict[str, int] = {}
+    # Per place in the later version, the place before: a span covering both
+    # versions gives it as it is read; a span that begins after the earlier
+    # version (None until then) takes the place its track's ended span had.
+    olds: list[int | None] = []
+    opened: list[int] = []  # the later places of spans that begin after the earlier version
+    ended: dict[str, int] = {}  # track → earlier place, of spans that end before the later one
     versions = [from_version, from_version, to_version, to_version]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT track_id, {_SIDE}, occurrences FROM {SPANS} s WHERE s.playlist_id = %s "
-            f"AND (({_COVERS.format(s='s')}) OR ({_COVERS.format(s='s')})) ORDER BY s.sort_key",
-            [*versions, playlist_id, *versions],
-        )
+        cursor.execute(_EITHER, [*versions, playlist_id, *versions])
         # The driver's own cursor: Django's wrapper adds a generator step per row.
         for track_id, side, count in cursor.cursor:
-            if side & 1:
-                place_before[track_id] = len(before_ids)
+            if side == 3:  # most spans: in both versions, at the places counted so far
+                olds.append(len(before_ids))
                 before_ids.append(track_id)
                 before_counts.append(count)
-            if side & 2:
                 after_ids.append(track_id)
                 after_counts.append(count)
-    # The later version's tracks: new ones, and those in both with their places in the
-    # later version and in the earlier one.
+            elif side == 1:
+                ended[track_id] = len(before_ids)
+                before_ids.append(track_id)
+                before_counts.append(count)
+            else:
+                opened.append(len(after_ids))
+                olds.append(None)
+                after_ids.append(track_id)
+                after_counts.append(count)
+    # Only the tracks whose span changed are looked up by id: a track whose span
+    # ended and another began is in both versions (moved, or kept in a new span).
     added: list[int] = []
-    common: list[int] = []
-    olds: list[int] = []
-    for place, track_id in enumerate(after_ids):
-        old = place_before.get(track_id)
+    stayed: set[str] = set()
+    for place in opened:
+        track_id = after_ids[place]
+        old = ended.get(track_id)
         if old is None:
             added.append(place)
         else:
-            common.append(place)
-            olds.append(old)
-    kept = longest_increasing(olds)
-    later = set(after_ids)
-    moved = [index for index in range(len(common)) if index not in kept]
+            olds[place] = old
+            stayed.add(track_id)
     return Changes(
         after=(after_ids, after_counts),
         before=(before_ids, before_counts),
         places={
             "added": added,
-            "removed": [
-                place for place, track_id in enumerate(before_ids) if track_id not in later
-            ],
-            "moved": [common[index] for index in moved],
+            "removed": sorted(place for track_id, place in ended.items() if track_id not in stayed),
         },
-        moved_before=[olds[index] for index in moved],
+        olds=olds,
     )
 
 
@@ -2223,25 +2282,49 @@ def _moment(value: Any) -> datetime | None:
     return moment
 
 
-def _by_places(
-    rows: QuerySet[PlaylistTrack],
-    listed: list[Change],
-    sort: str,
-    descending: bool,
-    start: int,
-    size: int,
-) -> list[Row]:
-    """A page of changes by their place (now, or `before`) without sorting their
-    rows in the database: a diff can list thousands, a page shows 50 (1 query)."""
-    if sort == "before":
-        listed = sorted(listed, key=lambda change: change.position_before or 0)
-    if descending:
-        listed = listed[::-1]
-    ids = [change.track_id for change in listed[start : start + size]]
-    if not ids:
+def _rows_in_order(playlist_id: str, track_ids: list[str]) -> list[Row]:
+    """The fact rows (TRACK_COLUMNS) of a page's tracks, in the order given (1 query)."""
+    if not track_ids:
         return []
-    found = {row["track_id"]: row for row in rows.filter(track_id__in=ids).values(*TRACK_COLUMNS)}
-    return [found[track_id] for track_id in ids if track_id in found]
+    rows = PlaylistTrack.objects.filter(playlist_id=playlist_id, track_id__in=track_ids)
+    found = {row["track_id"]: row for row in rows.values(*TRACK_COLUMNS)}
+    return [found[track_id] for track_id in track_ids if track_id in found]
+
+
+def _by_places(changes: Changes, kind: str, sort: str, descending: bool) -> Sequence[int]:
+    """One kind's list indexes by place (now, or `before`): its list is already in
+    the later version's order (the earlier one's for removals), and a diff can
+    list thousands where a page shows 50, so nothing is sorted by the database."""
+    indexes: Sequence[int] = range(changes.counts[kind])
+    before = changes.places_before(kind)
+    if sort == "before" and before is not None:
+        indexes = sorted(indexes, key=before.__getitem__)
+    return indexes[::-1] if descending else indexes
+
+
+def _by_column(
+    playlist_id: str, track_ids: list[str], sort: str, descending: bool, start: int, size: int
+) -> list[int]:
+    """The list indexes of a page of tracks sorted by a column of theirs, ties in
+    the list's order (1 query). The list goes to the database as one JSON array
+    whose element numbers are that order: only the listed tracks' rows are read
+    (by their key), and no span is joined to order the ties."""
+    if not track_ids:
+        return []
+    keyed = (
+        PlaylistTrack.objects.filter(playlist_id=playlist_id)
+        .annotate(sort_value=SORTS[sort])
+        .values("track_id", "sort_value")
+        .order_by()  # the model's ordering would make the database sort every row
+    )
+    rows_sql, rows_params = keyed.query.sql_with_params()
+    found = _tuples(
+        f"SELECT listed.ord FROM {_sql('listed')} listed JOIN ({rows_sql}) k "
+        f"ON k.track_id = listed.id ORDER BY k.sort_value {'DESC' if descending else 'ASC'} "
+        "NULLS LAST, listed.ord LIMIT %s OFFSET %s",
+        [orjson.dumps(track_ids).decode(), *rows_params, size, start],
+    )
+    return [index for (index,) in found]
 
 
 DIFF_KINDS = ("added", "removed", "moved")
@@ -2273,8 +2356,10 @@ def playlist_diff_page(
     page: int | str = 1,
     page_size: int = DEFAULT_PAGE_SIZE,
 ) -> DiffPage:
-    """The diff as the track table pages it: sorted, searched and paged by the
-    database like `playlist_tracks_page` (4 queries; 3 without a search).
+    """The diff as the track table pages it: sorted, searched and paged like
+    `playlist_tracks_page`. Queries: the changes, then by place (`position`,
+    `before`) the page's rows (2 in all); by another column the page's ids, then
+    their rows (3); searched, the matches' count and their page (3).
 
     `position` is the place in the later version (the earlier one for removed
     tracks); `before` sorts moves by their place in the earlier version. Unknown
@@ -2288,6 +2373,53 @@ def playlist_diff_page(
     changes = playlist_changes(
         playlist_id=playlist_id, from_version=from_version, to_version=to_version
     )
+    if query:
+        versions = (from_version, to_version)
+        shown, total, page, pages = _searched_changes(
+            playlist_id, changes, versions, kind, (sort, direction), query, (page, page_size)
+        )
+    else:
+        total = changes.counts[kind]
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, _int(page, 1)), pages)
+        start = (page - 1) * page_size
+        descending = direction == "desc"
+        if sort in ("position", "before"):
+            indexes = _by_places(changes, kind, sort, descending)[start : start + page_size]
+        else:
+            ids = changes.track_ids(kind)
+            indexes = _by_column(playlist_id, ids, sort, descending, start, page_size)
+        listed = [changes.change(kind, index) for index in indexes]
+        shown = _rows_in_order(playlist_id, [change.track_id for change in listed])
+        _place(shown, {change.track_id: change for change in listed})
+    counts = changes.counts
+    tracks = TracksPage(shown, total, page, pages, page_size, sort, direction, query)
+    return DiffPage(from_version, to_version, kind, counts, tracks)
+
+
+def _place(rows: list[Row], by_id: Mapping[str, Change]) -> None:
+    """The page's rows at their places in the diff's versions, with their counts there."""
+    for row in rows:
+        change = by_id[row["track_id"]]
+        row["position"] = change.position
+        row["occurrences"] = change.occurrences
+        row["position_before"] = change.position_before
+
+
+def _searched_changes(
+    playlist_id: str,
+    changes: Changes,
+    versions: tuple[int, int],
+    kind: str,
+    order_by: tuple[str, str],
+    query: str,
+    paging: tuple[int | str, int],
+) -> tuple[list[Row], int, int, int]:
+    """A page of one kind's tracks that match a search, sorted and counted by the
+    database (2 queries): the rows, their total, the page and the pages."""
+    from_version, to_version = versions
+    sort, direction = order_by
+    page, page_size = paging
     listed: list[Change] = getattr(changes, kind)
     by_id = {change.track_id: change for change in listed}
     # The order keys the places come from: the later version's, the earlier's for removals.
@@ -2299,30 +2431,19 @@ def playlist_diff_page(
     if sort == "before":
         rows = _in_version(rows, from_version, alias="was")
     rows = _matching(rows, query)
-    total = rows.count() if query else len(listed)
+    total = rows.count()
     pages = max(1, -(-total // page_size))
     page = min(max(1, _int(page, 1)), pages)
     key = {"position": F("at__sort_key"), "before": F("was__sort_key")}.get(sort) or SORTS[sort]
     order = key.desc(nulls_last=True) if direction == "desc" else key.asc(nulls_last=True)
     start = (page - 1) * page_size
-    if not query and sort in ("position", "before"):
-        # The changes are already in these orders: fetch the page's rows only.
-        mine = PlaylistTrack.objects.filter(playlist_id=playlist_id)
-        shown = _by_places(mine, listed, sort, direction == "desc", start, page_size)
-    else:
-        # The page's ids sorted as narrow rows, then only their rows (in one query):
-        # sorting thousands of whole rows cost more.
-        ordered = rows.order_by(order, F("at__sort_key"))
-        page_ids = ordered.values("track_id")[start : start + page_size]
-        shown = list(ordered.filter(track_id__in=page_ids).values(*TRACK_COLUMNS)) if listed else []
-    for row in shown:
-        change = by_id[row["track_id"]]
-        row["position"] = change.position
-        row["occurrences"] = change.occurrences
-        row["position_before"] = change.position_before
-    counts = changes.counts
-    tracks = TracksPage(shown, total, page, pages, page_size, sort, direction, query)
-    return DiffPage(from_version, to_version, kind, counts, tracks)
+    # The page's ids sorted as narrow rows, then only their rows (in one query):
+    # sorting thousands of whole rows cost more.
+    ordered = rows.order_by(order, F("at__sort_key"))
+    page_ids = ordered.values("track_id")[start : start + page_size]
+    shown = list(ordered.filter(track_id__in=page_ids).values(*TRACK_COLUMNS)) if listed else []
+    _place(shown, by_id)
+    return shown, total, page, pages
 
 
 # --- exports ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from devtools.synthetic.snapshots import TrackFactory, snapshot_of
 from ingestion.transform import transform_snapshot
 from warehouse import queries
-from warehouse.history import longest_increasing
+from warehouse.history import longest_increasing, longest_increasing_length
 from warehouse.loader import load_playlist
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +115,47 @@ def test_the_diff_page_sorts_searches_and_pages_like_sorting_the_whole_list(aged
     assert [row["track_id"] for row in result.tracks.rows] == [r["track_id"] for r in matching]
 
 
+@pytest.mark.parametrize("sort", ["track", "album"])
+def test_every_page_of_a_diff_sorted_by_a_column_is_that_slice_of_the_sorted_list(
+    aged_playlist, sort
+):
+    """Page after page (the database ranks the listed tracks with an offset); by
+    album every track ties, so the pages are the diff's own order either way."""
+    column = {"track": "track_name", "album": "album_name"}[sort]
+    for from_version, to_version in ((1, aged_playlist), (aged_playlist, 2)):
+        for kind in queries.DIFF_KINDS:
+            expected = reference_diff(from_version, to_version)[kind]
+            for direction in ("asc", "desc"):
+                ordered = (
+                    _descending_with_ties_in_order(expected, column)
+                    if direction == "desc"
+                    else sorted(expected, key=lambda row: row[column].lower())
+                )
+                pages = [
+                    queries.playlist_diff_page(
+                        playlist_id=PLAYLIST,
+                        from_version=from_version,
+                        to_version=to_version,
+                        kind=kind,
+                        sort=sort,
+                        direction=direction,
+                        page=page,
+                        page_size=25,
+                    ).tracks.rows
+                    for page in range(1, -(-len(expected) // 25) + 1)
+                ]
+                seen = [_listed(row) for rows in pages for row in rows]
+                assert seen == [_listed(row) for row in ordered], (from_version, kind, direction)
+
+
+def _descending_with_ties_in_order(rows, column):
+    """Rows by `column` descending, rows of one value in their given order."""
+    groups = {}
+    for row in rows:
+        groups.setdefault(row[column].lower(), []).append(row)
+    return [row for value in sorted(groups, reverse=True) for row in groups[value]]
+
+
 def test_the_diff_pages_past_the_first_and_clamps_the_rest(aged_playlist):
     added = reference_diff(1, aged_playlist)["added"]
     assert len(added) > 25
@@ -206,7 +247,7 @@ def _longest_length(keys):
     return max(best.values(), default=0)
 
 
-def test_longest_increasing_keeps_its_choice_and_is_longest():
+def test_longest_increasing_keeps_its_choice_and_is_longest_and_its_length_is_counted_alone():
     rng = random.Random(3)
     for size in (0, 1, 2, 5, 30, 200):
         for _ in range(20):
@@ -216,6 +257,7 @@ def test_longest_increasing_keeps_its_choice_and_is_longest():
             keys = [None if rng.random() < 0.1 else key for key in keys]
             kept = longest_increasing(keys)
             assert kept == _longest_increasing_before(keys)
+            assert longest_increasing_length(keys) == len(kept)
             chosen = [keys[i] for i in sorted(kept)]
             assert None not in chosen and chosen == sorted(set(chosen))
             if size <= 30:
