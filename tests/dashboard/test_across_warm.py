@@ -62,9 +62,8 @@ def broker(monkeypatch):
 
 
 def warm_tasks():
-    return [
-        task.task["args"] for task in OrmQ.objects.all() if task.task["func"] == across_warm.WARM_TASK
-    ]
+    queued = [task.task for task in OrmQ.objects.all()]
+    return [task["args"] for task in queued if task["func"] == across_warm.WARM_TASK]
 
 
 def kept(user, what):
@@ -137,9 +136,9 @@ def test_a_file_of_many_playlists_warms_its_importer_once(
     assert run.status == RunStatus.SUCCEEDED, run.error
 
     results = list(
-        Task.objects.filter(func=across_warm.WARM_TASK).order_by("started").values_list(
-            "result", flat=True
-        )
+        Task.objects.filter(func=across_warm.WARM_TASK)
+        .order_by("started")
+        .values_list("result", flat=True)
     )
     assert len(results) == 2 and "deferred" in results[0], results
     assert f"12 playlists: {WARMED}" in results[1]
