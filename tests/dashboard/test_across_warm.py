@@ -23,7 +23,7 @@ from ingestion.transform import transform_snapshot
 from warehouse import across_cache
 from warehouse.loader import load_playlist
 
-pytestmark = [pytest.mark.usefixtures("database_cache")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("database_cache")]
 
 ARTIST = ArtistRef(id="art1", name="Queen")
 WARMED = "computed library, overlap, duplicates:strict, duplicates:loose"
@@ -44,7 +44,7 @@ def load(playlist_id, numbers, name="A playlist"):
 
 
 @pytest.fixture
-def shelves(db, alice, bob):
+def shelves(alice, bob):
     """alice: "pa" (t1 t2 t3) and "pshared" (t2 t3 t4); bob: "pshared" and his
     private "pbob" (t2 and t9, which only he may see). Loaded without asking for a
     warm (the test's transaction never commits)."""
