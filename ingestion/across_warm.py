@@ -16,7 +16,7 @@ under the new stamp, before they ask.
   requests that follow while it is pending add nothing. The task defers itself
   (a one-off schedule ACROSS_WARM_DELAY_SECONDS later, the marker kept) while runs
   that will load the person's playlists are queued and due, or running; the end of
-  a run brings a deferred warm forward (`release_deferred`). So a daily refresh of
+  a run brings a deferred warm forward (`release_after_commit`). So a daily refresh of
   200 playlists, or a file of 200 playlists, warms each person once, after the last
   run. Then the task clears the marker and counts against the newest stamp; a load
   committing meanwhile asks for its own warm.
@@ -27,7 +27,6 @@ under the new stamp, before they ask.
   ACROSS_CACHE_SECONDS=0 there is nothing to warm.
 """
 
-import ast
 import logging
 import time
 from datetime import timedelta
@@ -110,30 +109,36 @@ def _schedule(user_id, delay):
     )
 
 
-def release_deferred():
-    """A run ended: a deferred warm whose person has no more loads coming runs now
-    (not at its schedule's next check). Called on the commit of a run's end."""
+def release_after_commit(run):
+    """Once the end of `run` commits, bring forward the deferred warms of the people
+    it loaded for: those who see its playlist, and whoever asked for it (a file run
+    names no playlist)."""
     if not enabled():
         return
+    playlist_id, requester = run.playlist_id, run.requested_by_id
+    transaction.on_commit(lambda: _release_for(playlist_id, requester), robust=True)
+
+
+def _release_for(playlist_id, requester):
     try:
-        for scheduled in Schedule.objects.filter(func=WARM_TASK):
-            user_id = _user_of(scheduled)
-            if user_id is None or _loads_coming(user_id):
-                continue
-            # Deleted first: if the cluster took it meanwhile, this one goes no
-            # further, and at worst the figures are found kept already.
-            if Schedule.objects.filter(pk=scheduled.pk).delete()[0]:
-                async_task(WARM_TASK, user_id, task_name=f"warm-across-user-{user_id}")
+        people = set(library.viewers([playlist_id])) if playlist_id else set()
+        people.update([requester] if requester else [])
+        release_deferred(people)
     except Exception:
         logger.exception("across warm: bringing deferred warms forward failed")
 
 
-def _user_of(scheduled):
-    try:
-        (user_id,) = ast.literal_eval(scheduled.args or "()")
-    except (ValueError, SyntaxError, TypeError):
-        return None
-    return user_id if isinstance(user_id, int) else None
+def release_deferred(user_ids):
+    """A deferred warm of one of `user_ids` whose person has no more loads coming runs
+    now (not at its schedule's next check)."""
+    for user_id in sorted(user_ids):
+        deferred = Schedule.objects.filter(func=WARM_TASK, args=repr((user_id,)))
+        if not deferred.exists() or _loads_coming(user_id):
+            continue
+        # Deleted first: if the cluster took it meanwhile, it is not enqueued twice
+        # here, and at worst the figures are found kept already.
+        if deferred.delete()[0]:
+            async_task(WARM_TASK, user_id, task_name=f"warm-across-user-{user_id}")
 
 
 def _loads_coming(user_id):

@@ -452,7 +452,7 @@ def finish_run(run, result: IngestResult, *, retries=True):
         discard_upload(run)  # over: an uploaded file is not read again
         export_runs.discard_unless_succeeded(run)  # a failed export keeps no file
         # A warm of the pages across playlists held back by this run may run now.
-        transaction.on_commit(across_warm.release_deferred, robust=True)
+        across_warm.release_after_commit(run)
 
 
 def _outcome_fields(result):

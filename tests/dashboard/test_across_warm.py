@@ -14,14 +14,17 @@ from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule, Task
 
 from accounts import library
+from devtools.sandbox import DEMO_PLAYLISTS
 from devtools.synthetic.mpd import generate_slices
 from devtools.synthetic.snapshots import TrackFactory, snapshot_of
 from ingestion import across_warm, runs, tasks
-from ingestion.models import RunStatus, Trigger
+from ingestion.models import IngestRun, RunStatus, Trigger
+from ingestion.pipeline import ingest_playlist
 from ingestion.snapshot import ArtistRef
 from ingestion.transform import transform_snapshot
 from warehouse import across_cache
 from warehouse.loader import load_playlist
+from warehouse.models import Playlist
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("database_cache")]
 
@@ -144,6 +147,31 @@ def test_a_file_of_many_playlists_warms_its_importer_once(
     assert f"12 playlists: {WARMED}" in results[1]
     assert not Schedule.objects.filter(func=across_warm.WARM_TASK).exists()
     assert_views_are_cache_hits(client, alice, django_assert_num_queries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_daily_refresh_warms_each_person_once_after_its_last_load(
+    sandbox, alice, clean_cache, broker
+):
+    """The refresh queues a run per playlist; a worker takes them in turn, and a
+    second one takes the warm the first load asked for while the others still wait."""
+    playlist_ids = [DEMO_PLAYLISTS[n] for n in (50, 51, 237)]
+    for playlist_id in playlist_ids:
+        assert ingest_playlist(playlist_id).status == "succeeded"
+        library.grant(alice.pk, playlist_id, add=True)
+    # A stale snapshot each: every run of the refresh reads and loads its playlist.
+    Playlist.objects.filter(pk__in=playlist_ids).update(snapshot_id="stale")
+    runs.refresh_tracked_playlists(trigger=Trigger.SCHEDULE)
+    first, *others = IngestRun.objects.filter(trigger=Trigger.SCHEDULE).order_by("pk")
+
+    tasks.run_ingest(first.pk)
+    assert warm_tasks() == [(alice.pk,)]
+    assert "deferred" in tasks.warm_across(alice.pk)  # the other runs are still queued
+    for run in others:
+        tasks.run_ingest(run.pk)  # their loads find the warm pending; the last one ends it
+    assert warm_tasks() == [(alice.pk,)] * 2  # brought forward once, by the last run's end
+    assert not Schedule.objects.filter(func=across_warm.WARM_TASK).exists()
+    assert f"3 playlists: {WARMED}" in tasks.warm_across(alice.pk)
 
 
 def test_the_warm_of_a_shared_playlist_warms_both_people_with_their_own_figures(
