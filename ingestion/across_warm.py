@@ -61,25 +61,34 @@ def pending_key(user_id):
 
 # --- asking for a warm --------------------------------------------------------------
 def on_playlists_loaded(sender, *, playlist_ids, **kwargs):
-    """`warehouse.signals.playlists_loaded`'s receiver (inside the load's transaction)."""
-    warm_after_commit(playlist_ids=playlist_ids)
-
-
-def warm_after_commit(*, playlist_ids=(), user_ids=()):
-    """Once the current transaction commits, ask for a warm for everyone who then
-    sees one of `playlist_ids`, and for `user_ids`. Never raises."""
+    """`warehouse.signals.playlists_loaded`'s receiver (inside the load's transaction):
+    the people who see these playlists are asked for once it commits; nobody (a first
+    import, before its grant; a bulk load no one listed): nothing to do."""
     if not enabled():
         return
-    playlist_ids, user_ids = list(playlist_ids), list(user_ids)
-    transaction.on_commit(lambda: _request(playlist_ids, user_ids), robust=True)
-
-
-def _request(playlist_ids, user_ids):
     try:
-        people = set(user_ids)
-        if playlist_ids:
-            people.update(library.viewers(playlist_ids))
-        for user_id in sorted(people):
+        # In a savepoint: a failure here leaves the load's transaction usable.
+        with transaction.atomic():
+            people = library.viewers(playlist_ids)
+    except Exception:
+        logger.exception("across warm: asking for a warm after a load failed")
+        return
+    if people:
+        warm_after_commit(user_ids=people)
+
+
+def warm_after_commit(*, user_ids):
+    """Once the current transaction commits, ask for a warm for each of `user_ids`.
+    Never raises."""
+    if not enabled():
+        return
+    user_ids = sorted(set(user_ids))
+    transaction.on_commit(lambda: _request(user_ids), robust=True)
+
+
+def _request(user_ids):
+    try:
+        for user_id in user_ids:
             request_warm(user_id)
     except Exception:  # the load is committed: a warm it cannot ask for costs a cold view
         logger.exception("across warm: asking for a warm after a load failed")
@@ -112,28 +121,30 @@ def _schedule(user_id, delay):
 def release_after_commit(run):
     """Once the end of `run` commits, bring forward the deferred warms of the people
     it loaded for: those who see its playlist, and whoever asked for it (a file run
-    names no playlist)."""
+    names no playlist). Never raises."""
     if not enabled():
         return
-    playlist_id, requester = run.playlist_id, run.requested_by_id
-    transaction.on_commit(lambda: _release_for(playlist_id, requester), robust=True)
-
-
-def _release_for(playlist_id, requester):
     try:
-        people = set(library.viewers([playlist_id])) if playlist_id else set()
-        people.update([requester] if requester else [])
-        release_deferred(people)
+        people = set(library.viewers([run.playlist_id])) if run.playlist_id else set()
+        people.update([run.requested_by_id] if run.requested_by_id else [])
+        deferred = [user_id for user_id in sorted(people) if _deferred(user_id).exists()]
     except Exception:
-        logger.exception("across warm: bringing deferred warms forward failed")
+        logger.exception("across warm: finding deferred warms failed")
+        return
+    if deferred:
+        transaction.on_commit(lambda: release_deferred(deferred), robust=True)
+
+
+def _deferred(user_id):
+    return Schedule.objects.filter(func=WARM_TASK, args=repr((user_id,)))
 
 
 def release_deferred(user_ids):
     """A deferred warm of one of `user_ids` whose person has no more loads coming runs
     now (not at its schedule's next check)."""
-    for user_id in sorted(user_ids):
-        deferred = Schedule.objects.filter(func=WARM_TASK, args=repr((user_id,)))
-        if not deferred.exists() or _loads_coming(user_id):
+    for user_id in user_ids:
+        deferred = _deferred(user_id)
+        if _loads_coming(user_id):
             continue
         # Deleted first: if the cluster took it meanwhile, it is not enqueued twice
         # here, and at worst the figures are found kept already.
