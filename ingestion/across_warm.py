@@ -87,11 +87,11 @@ def warm_after_commit(*, user_ids):
 
 
 def _request(user_ids):
-    try:
-        for user_id in user_ids:
+    for user_id in user_ids:
+        try:
             request_warm(user_id)
-    except Exception:  # the load is committed: a warm it cannot ask for costs a cold view
-        logger.exception("across warm: asking for a warm after a load failed")
+        except Exception:  # the load is committed: a warm it cannot ask for costs a cold view
+            logger.exception("across warm: asking for a warm after a load failed")
 
 
 def request_warm(user_id):
@@ -101,7 +101,7 @@ def request_warm(user_id):
     if not cache.add(pending_key(user_id), timezone.now().isoformat(), delay + PENDING_SECONDS):
         return False
     if delay <= 0:
-        async_task(WARM_TASK, user_id, task_name=f"warm-across-user-{user_id}")
+        async_task(WARM_TASK, user_id, task_name=_task_name(user_id))
     else:
         _schedule(user_id, delay)
     return True
@@ -115,7 +115,13 @@ def _schedule(user_id, delay):
         name=f"warm-across-user-{user_id}-at-{at:%Y%m%dT%H%M%S}",
         schedule_type=Schedule.ONCE,
         next_run=at,
+        # The task the schedule turns into is named like the others in the history.
+        q_options={"task_name": _task_name(user_id)},
     )
+
+
+def _task_name(user_id):
+    return f"warm-across-user-{user_id}"
 
 
 def release_after_commit(run):
@@ -149,7 +155,7 @@ def release_deferred(user_ids):
         # Deleted first: if the cluster took it meanwhile, it is not enqueued twice
         # here, and at worst the figures are found kept already.
         if deferred.delete()[0]:
-            async_task(WARM_TASK, user_id, task_name=f"warm-across-user-{user_id}")
+            async_task(WARM_TASK, user_id, task_name=_task_name(user_id))
 
 
 def _loads_coming(user_id):

@@ -174,6 +174,18 @@ def test_a_daily_refresh_warms_each_person_once_after_its_last_load(
     assert f"3 playlists: {WARMED}" in tasks.warm_across(alice.pk)
 
 
+def test_a_deferred_warm_comes_due_as_a_task_named_like_the_others(alice, shelves):
+    """What the cluster's scheduler does with a deferral (here in this process, sync)."""
+    from django_q.brokers import get_broker
+    from django_q.scheduler import scheduler
+
+    across_warm._schedule(alice.pk, 0)
+    scheduler(broker=get_broker())
+    (task,) = Task.objects.filter(func=across_warm.WARM_TASK)
+    assert task.name == f"warm-across-user-{alice.pk}" and WARMED in task.result
+    assert kept(alice, "library") is not None
+
+
 def test_the_warm_of_a_shared_playlist_warms_both_people_with_their_own_figures(
     client, alice, bob, shelves, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
