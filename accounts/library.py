@@ -32,6 +32,20 @@ def may_see(user, playlist_id):
     return UserPlaylist.objects.visible().filter(user=user, playlist_id=playlist_id).exists()
 
 
+def viewers(playlist_ids):
+    """The ids of the people who may see the data of any of these playlists (the
+    same rule, asked the other way round: whose pages a load of them changes)."""
+    ids = list(dict.fromkeys(playlist_ids))
+    found = set()
+    for start in range(0, len(ids), 500):  # under SQLite's parameter limit
+        found.update(
+            UserPlaylist.objects.visible()
+            .filter(playlist_id__in=ids[start : start + 500])
+            .values_list("user_id", flat=True)
+        )
+    return sorted(found)
+
+
 def add_to_list(user, playlist_id):
     """Put the playlist on the user's list (waiting, unless it was there already)."""
     entry, _ = UserPlaylist.objects.get_or_create(user=user, playlist_id=playlist_id)
@@ -68,7 +82,8 @@ def restore_entry(user, state):
 
 
 def grant(user_id, playlist_id, *, add=False):
-    """`user_id` loaded the playlist themselves: they may see its data.
+    """`user_id` loaded the playlist themselves: they may see its data. Returns
+    whether their entry changed.
 
     Only entries already on the list change, unless `add` (a file the person
     imported joins their list): a playlist removed from the list while its run
@@ -76,16 +91,19 @@ def grant(user_id, playlist_id, *, add=False):
     """
     if add:
         UserPlaylist.objects.get_or_create(user_id=user_id, playlist_id=playlist_id)
-    _set(user_id, playlist_id, Access.GRANTED, "")
+    return _set(user_id, playlist_id, Access.GRANTED, "")
 
 
 def refuse(user_id, playlist_id, reason):
     """Spotify refused `user_id`'s token for the playlist: hide its data from them."""
-    _set(user_id, playlist_id, Access.REFUSED, reason)
+    return _set(user_id, playlist_id, Access.REFUSED, reason)
 
 
 def _set(user_id, playlist_id, access, reason):
+    """Whether the entry changed (grant and refuse return it: a change of what the
+    person sees is worth warming their pages for)."""
     entries = UserPlaylist.objects.filter(user_id=user_id, playlist_id=playlist_id)
-    entries.exclude(access=access, access_reason=reason).update(
+    changed = entries.exclude(access=access, access_reason=reason).update(
         access=access, access_reason=reason, access_changed_at=timezone.now()
     )
+    return changed > 0

@@ -394,6 +394,13 @@ CACHES = {
 # a stamp of their playlists' loads (a load makes new keys; nothing is ever stale).
 # 0: no caching, every view counts again.
 ACROSS_CACHE_SECONDS = env.int("ACROSS_CACHE_SECONDS", default=7 * 24 * 3600)
+# After a load commits, a queue task counts those figures for everyone who sees the
+# playlist, so that their next view is warm (ingestion.across_warm); false: never.
+ACROSS_WARM_ON_LOAD = env.bool("ACROSS_WARM_ON_LOAD", default=True)
+# How long a requested warm waits before it runs, and how often a warm held back by
+# runs still loading the person's playlists looks again (debounce; the end of a run
+# brings it forward). 0: at once.
+ACROSS_WARM_DELAY_SECONDS = env.int("ACROSS_WARM_DELAY_SECONDS", default=30)
 
 # --- Security: HTTPS behind a proxy, headers, throttles ---------------------------
 # Everything the browser is told to refuse, and how the app learns it is served

@@ -29,6 +29,8 @@ SPOTIFY_RETRY_BACKOFF = 0
 INGEST_RETRY_BACKOFF_SECONDS = 1
 INGEST_HEARTBEAT_SECONDS = 1
 INGEST_STALE_AFTER_SECONDS = 2
+# A warm of the pages across playlists is enqueued at once (its deferral is a schedule).
+ACROSS_WARM_DELAY_SECONDS = 0
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not an in-memory database: the integration tests start real

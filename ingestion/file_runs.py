@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from accounts import library
+from ingestion import across_warm
 from ingestion.files import iter_ingest_path
 from ingestion.models import FILE_RUN_PLAYLISTS_LISTED
 from ingestion.pipeline import IngestResult, Status
@@ -54,8 +55,10 @@ def discard_upload(run):
 
 def _add_to_user(user_id, result):
     """A playlist the user imported joins their list, and they may see it."""
-    if result.status != Status.FAILED and result.playlist_id:
-        library.grant(user_id, result.playlist_id, add=True)
+    if result.status == Status.FAILED or not result.playlist_id:
+        return
+    if library.grant(user_id, result.playlist_id, add=True):  # their pages across playlists too
+        across_warm.warm_after_commit(user_ids=[user_id])
 
 
 @dataclass

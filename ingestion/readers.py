@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from accounts import library
 from accounts.connections import client_for_connection
 from accounts.models import ConnectionStatus, SpotifyConnection, UserPlaylist
+from ingestion import across_warm
 from ingestion.models import Kind, Trigger
 from ingestion.pipeline import IngestResult, Status
 from spotify_client import SpotifyAuthError, SpotifyClient
@@ -77,9 +78,13 @@ def record_reader_access(run, result: IngestResult):
     if run.kind != Kind.PLAYLIST or result.read_by is None:
         return
     if result.status in (Status.SUCCEEDED, Status.PARTIAL, Status.UNCHANGED):
-        library.grant(result.read_by, run.playlist_id)
+        changed = library.grant(result.read_by, run.playlist_id)
     elif result.refused:
-        library.refuse(result.read_by, run.playlist_id, result.error or "")
+        changed = library.refuse(result.read_by, run.playlist_id, result.error or "")
+    else:
+        changed = False
+    if changed:  # what the reader sees changed: their pages across playlists too
+        across_warm.warm_after_commit(user_ids=[result.read_by])
 
 
 # --- which connection reads a tracked playlist -----------------------------------------

@@ -36,7 +36,7 @@ from django_q.tasks import async_task, schedule
 
 from accounts import library
 from config.logs import run_context
-from ingestion import export_runs
+from ingestion import across_warm, export_runs
 from ingestion.enrichment import enrich_playlist
 from ingestion.file_runs import discard_upload, import_file_run
 from ingestion.models import IngestRun, Kind, RunStatus, Step, Trigger
@@ -451,6 +451,8 @@ def finish_run(run, result: IngestResult, *, retries=True):
         record_reader_access(run, result)
         discard_upload(run)  # over: an uploaded file is not read again
         export_runs.discard_unless_succeeded(run)  # a failed export keeps no file
+        # A warm of the pages across playlists held back by this run may run now.
+        across_warm.release_after_commit(run)
 
 
 def _outcome_fields(result):

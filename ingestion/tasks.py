@@ -1,6 +1,6 @@
 """django-q2 entry points: thin adapters that take ids and call ingestion.runs."""
 
-from ingestion import export_runs, runs
+from ingestion import across_warm, export_runs, runs
 from ingestion.models import Trigger
 from ingestion.shutdown import stop_requested
 
@@ -28,3 +28,8 @@ def reap_stale_runs():
     reaped = runs.reap_stale_runs()
     expired = export_runs.delete_expired_exports()
     return f"{reaped} stale runs reaped, {expired} expired export files deleted"
+
+
+def warm_across(user_id):
+    """Count the person's figures across their playlists after a load (ingestion.across_warm)."""
+    return across_warm.warm_person(user_id)

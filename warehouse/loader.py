@@ -14,7 +14,10 @@ by bulk imports such as the Million Playlist Dataset), inside one transaction:
    minus the rows they replace;
 5. a playlist that changed gets its next version (`warehouse.history`): one
    `playlist_versions` row, and spans closed and opened for the tracks added,
-   removed, moved or recounted only.
+   removed, moved or recounted only;
+6. every load raises each playlist's `loads` (the caches' stamp) and sends
+   `warehouse.signals.playlists_loaded` (the warm of the pages across playlists
+   listens, after the commit).
 Positions are stored as order keys that unmoved tracks keep, so a refresh
 writes rows in proportion to what changed (`warehouse.history`).
 A failure anywhere rolls the whole batch back.
@@ -40,6 +43,7 @@ from warehouse import summaries
 from warehouse.history import OrderPlan, Present, VersionMade, plan_order, record_versions
 from warehouse.models import Playlist
 from warehouse.schema import COLUMN_NAMES, COLUMNS, TABLE
+from warehouse.signals import playlists_loaded
 
 STAGING = "playlist_tracks_staging"
 KEY = ("playlist_id", "track_id")
@@ -157,6 +161,9 @@ def load_playlists(
         known = _locked_playlists(playlist_ids)
         seen_at = _upsert_playlists(snapshots, known, now)
         _count_load(playlist_ids)
+        # In the transaction: a receiver acting after the commit registers on_commit.
+        # Robust: a receiver that fails is logged by Django and never fails the load.
+        playlists_loaded.send_robust(sender=load_playlists, playlist_ids=playlist_ids)
         with connection.cursor() as cursor:
             existing, present = _stored_rows(cursor, playlist_ids)
             plans = [

@@ -8,13 +8,10 @@ from `warehouse.queries`; this module shapes them for the templates.
 
 import csv
 import hashlib
-import logging
 from html import escape
 from urllib.parse import quote_plus
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,7 +20,7 @@ from django.utils.safestring import mark_safe
 
 from dashboard.access import visible_playlist_ids
 from dashboard.views import analytics
-from warehouse import queries
+from warehouse import across_cache, queries
 from warehouse.models import Playlist
 
 MAX_COMPARED = 10
@@ -44,46 +41,15 @@ LIBRARY_COLUMNS = (
 )
 
 
-logger = logging.getLogger(__name__)
-# Raised whenever what is cached changes shape: older entries are then never read.
-CACHE_FORMAT = 1
-
-
 def _visible(user):
     return set(visible_playlist_ids(user))
 
 
-def _cache_key(user, what, ids):
-    """The cache key of `what` over the playlists `ids` for `user`: the person, and
-    the stamp of the playlists' loads (`queries.playlists_stamp`, read now, before
-    the data). Another person, another playlist, an access change or any load of
-    one of them: another key."""
-    stamp = queries.playlists_stamp(playlist_ids=ids)
-    return f"across:{CACHE_FORMAT}:user-{user.pk}:{what}:{stamp}"
-
-
 def _cached(user, what, ids, compute, *, compute_if_missing=True):
-    """`compute()`, a function of the present rows of the playlists `ids` alone (the
-    ones `user` may see: the caller asked the access rule), kept in the shared cache
-    (settings.CACHES["default"]) for ACROSS_CACHE_SECONDS. Only the first view
-    after a change counts; a cache that fails only costs the counting."""
-    seconds = settings.ACROSS_CACHE_SECONDS
-    if seconds <= 0:
-        return compute() if compute_if_missing else None
-    key = _cache_key(user, what, ids)
-    try:
-        found = cache.get(key)
-    except Exception:  # an unreachable Redis must not take the pages down
-        logger.warning("across cache: reading %s failed", what, exc_info=True)
-        found = None
-    if found is not None or not compute_if_missing:
-        return found
-    value = compute()
-    try:
-        cache.set(key, value, seconds)
-    except Exception:
-        logger.warning("across cache: writing %s failed", what, exc_info=True)
-    return value
+    """`compute()` over the playlists `ids` (the access rule's), kept in the shared
+    cache per person and stamp (`warehouse.across_cache`, where the warm task after
+    a load fills the same keys)."""
+    return across_cache.cached(user.pk, what, ids, compute, compute_if_missing=compute_if_missing)
 
 
 def _ordered(ids):

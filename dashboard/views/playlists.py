@@ -25,6 +25,7 @@ from dashboard.access import (
 from dashboard.forms import AddPlaylistForm
 from dashboard.library import user_playlist_add
 from dashboard.views.runs import retry_helps, run_status
+from ingestion import across_warm
 from ingestion.models import FINAL_STATUSES, IngestRun, Kind, RunStatus, Trigger
 from ingestion.references import InvalidPlaylistReference
 from ingestion.runs import request_enrichment
@@ -292,6 +293,8 @@ def remove(request, playlist_id):
     request.session["removed_entry"] = {**library.entry_state(entry), "name": name}
     request.session["offer_undo"] = True
     entry.delete()
+    # What the user sees changed: their pages across playlists are counted again.
+    across_warm.warm_after_commit(user_ids=[request.user.pk])
     messages.success(request, f"Removed {name} from your list.")
     return redirect("dashboard:home")
 
@@ -304,6 +307,7 @@ def restore(request, playlist_id):
     if not removed or removed["playlist_id"] != playlist_id:
         raise Http404("Nothing to undo.")
     library.restore_entry(request.user, removed)
+    across_warm.warm_after_commit(user_ids=[request.user.pk])
     del request.session["removed_entry"]
     messages.success(request, f"{removed['name']} is back on your list.")
     return redirect("dashboard:home")

@@ -182,7 +182,7 @@ def test_without_caching_every_view_counts_again(
 
 
 def test_a_cache_that_fails_costs_only_the_counting(client, alice, shelves, monkeypatch, caplog):
-    from dashboard.views import across
+    from warehouse import across_cache
 
     class Down:
         def get(self, *args, **kwargs):
@@ -190,7 +190,7 @@ def test_a_cache_that_fails_costs_only_the_counting(client, alice, shelves, monk
 
         set = get
 
-    monkeypatch.setattr(across, "cache", Down())
+    monkeypatch.setattr(across_cache, "cache", Down())
     client.force_login(alice)
     assert library_total(client) == 4
     assert "across cache: reading library failed" in caplog.text

@@ -27,7 +27,7 @@ from django.db import connection
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.conf import Conf
-from django_q.models import OrmQ, Schedule
+from django_q.models import OrmQ, Schedule, Task
 from django_q.scheduler import scheduler
 from django_q.tasks import async_task
 
@@ -44,9 +44,11 @@ from devtools.synthetic.exports import (
     export_playlist,
     write_export_json,
 )
-from ingestion import export_runs, runs
+from devtools.synthetic.mpd import generate_slices
+from ingestion import across_warm, export_runs, runs
 from ingestion.models import IngestRun, Kind, RunStatus, Trigger
 from ingestion.pipeline import ingest_playlist
+from warehouse import across_cache
 from warehouse.models import Playlist, PlaylistTrack
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -91,6 +93,7 @@ class Cluster:
                     "INGEST_HEARTBEAT_SECONDS",
                     "INGEST_STALE_AFTER_SECONDS",
                     "INGEST_RETRY_BACKOFF_SECONDS",
+                    "ACROSS_WARM_DELAY_SECONDS",
                 )
             },
             # Where export runs write (a test's own folder, see export_dir).
@@ -207,6 +210,36 @@ def test_a_queued_run_succeeds(start_cluster):
     run = wait_for(lambda: finished(run), "the run to finish")
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.tracks_loaded == PlaylistTrack.objects.filter(playlist_id=run.playlist_id).count()
+
+
+@pytest.mark.parametrize("queue", ["orm"], indirect=True)
+def test_a_file_import_warms_its_importers_pages_across_playlists(
+    start_cluster, django_user_model, tmp_path
+):
+    """The cluster's own process asks for the warm (the loader's signal, connected in
+    every process), runs it as a django-q2 task once the run is over, and keeps it in
+    the task history; the figures are then there for the importer's next view."""
+    importer = django_user_model.objects.create_user("importer")
+    (path,) = generate_slices(tmp_path / "mpd", slices=1, playlists_per_slice=8)
+    start_cluster()
+    run = runs.request_file_import(path, trigger=Trigger.SHELL, user=importer)
+    run = wait_for(lambda: finished(run), "the import to finish")
+    assert run.status == RunStatus.SUCCEEDED, run.error
+
+    def warmed():
+        done = Task.objects.filter(func=across_warm.WARM_TASK)
+        return next((task for task in done if "computed library" in str(task.result)), None)
+
+    task = wait_for(warmed, "the warm task")
+    wait_for(queue_is_empty, "the queue to drain")
+    assert task.success and task.name == f"warm-across-user-{importer.pk}"
+    assert "8 playlists" in task.result
+    ids = sorted(library.visible_playlist_ids(importer))
+    assert len(ids) == 8
+    for what in across_cache.WARMED:
+        assert across_cache.cached(importer.pk, what, ids, None, compute_if_missing=False), what
+    assert not Schedule.objects.filter(func=across_warm.WARM_TASK).exists()
+    cache.clear()  # not emptied between transactional tests: leave no figure behind
 
 
 def test_an_export_run_writes_its_requesters_library(
