@@ -1,0 +1,353 @@
+"""Bulk loads of playlists new to the warehouse, set-based: an MPD slice at COPY speed.
+
+`warehouse.loader.load_playlists` serves every case (refreshes, removals, moves)
+and pays for it per playlist and per value: a frame per playlist, an order plan
+per playlist, each value turned into a Python object and back into text. An MPD
+slice is 1,000 playlists the warehouse has never seen, whose rows the reader has
+already collapsed (one row per track, its occurrences counted, its rank in the
+playlist known). For them every step of the loader reduces to a few statements:
+
+1. the dimension rows: `INSERT … ON CONFLICT DO NOTHING RETURNING`: any playlist
+   already there (or leftovers of one: rows, versions) and nothing is written:
+   `load_new_playlists` returns None and the caller takes the loader's path,
+   which handles refreshes (so a re-import makes the same versions as it would);
+2. the rows: COPY text built column by column, straight into `playlist_tracks`
+   (nothing of these playlists is stored, so nothing to merge), BULK_CHUNK_ROWS
+   rows at a time (SQLite: executemany);
+3. the warehouse-wide counts: `summaries.record_written`, as the loader's first load;
+4. version 1 of each playlist (`playlist_versions`) and its spans, copied from the
+   rows just written (`history._open_first_spans`, as the loader's first load).
+
+All in one transaction: a failure anywhere leaves nothing of the batch. The rows,
+order keys, snapshot ids, versions, spans and counts are those `load_playlists`
+writes for the same playlists (tests/warehouse/test_bulk.py compares the tables).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
+from django.utils import timezone
+
+from warehouse import summaries
+from warehouse.history import VersionMade, _drop_spans, _open_first_spans
+from warehouse.loader import _copy_escaped
+from warehouse.models import PlaylistVersion
+from warehouse.schema import ORDER_GAP, TABLE
+
+# The columns a bulk load writes; every other column takes its default (NULL, or
+# `[]` for the JSON lists, `false` for is_local), as the loader writes them for a
+# source that says nothing of them.
+ROW_COLUMNS = (
+    "playlist_id",
+    "track_id",
+    "track_name",
+    "track_duration_ms",
+    "track_duration_sec",
+    "album_id",
+    "album_name",
+    "artist_ids",
+    "artist_names",
+    "position",
+    "occurrences",
+    "is_local",
+    "source",
+    "first_seen_at",
+    "last_seen_at",
+    "loaded_at",
+)
+PLAYLIST_COLUMNS = (
+    "playlist_id",
+    "name",
+    "description",
+    "owner_id",
+    "owner_name",
+    "image_url",
+    "public",
+    "collaborative",
+    "source",
+    "snapshot_id",
+    "snapshot_seen_at",
+    "total_items",
+    "last_ingested_at",
+    "created_at",
+    "loads",
+)
+# Dimension rows per INSERT on SQLite (its bound-parameter limit is 999 on old builds).
+SQLITE_PLAYLIST_CHUNK = 60
+_COPY_NULL = "\\N"
+
+
+@dataclass
+class NewPlaylists:
+    """Playlists and their rows as columns, filled by a reader (`ingestion.files.mpd`).
+
+    Playlist `i` owns `row_counts[i]` consecutive rows, in playlist order: one
+    row per distinct track, at the place of its first occurrence (`ranks` are
+    0, 1, … within each playlist), with the number of its `occurrences`.
+    """
+
+    source: str
+    # per playlist
+    playlist_ids: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    descriptions: list[str] = field(default_factory=list)
+    collaborative: list[bool] = field(default_factory=list)
+    snapshot_ids: list[str] = field(default_factory=list)
+    total_items: list[int] = field(default_factory=list)
+    row_counts: list[int] = field(default_factory=list)
+    # per row
+    track_ids: list[str] = field(default_factory=list)
+    track_names: list[str] = field(default_factory=list)
+    durations_ms: list[int | None] = field(default_factory=list)
+    album_ids: list[str | None] = field(default_factory=list)
+    album_names: list[str | None] = field(default_factory=list)
+    # The primary artist: None when its URI names no Spotify artist (no id
+    # listed, the name still is), as the transform does.
+    artist_ids: list[str | None] = field(default_factory=list)
+    artist_names: list[str] = field(default_factory=list)
+    ranks: list[int] = field(default_factory=list)
+    occurrences: list[int] = field(default_factory=list)
+
+
+class _NotNew(Exception):
+    """Something of the batch is already stored: roll back, use the loader."""
+
+
+def chunk_rows() -> int:
+    """Rows serialized and written at a time (BULK_CHUNK_ROWS): what bounds the
+    COPY text held in memory, whatever the batch's size."""
+    return max(1, int(settings.BULK_CHUNK_ROWS))
+
+
+def load_new_playlists(
+    batch: NewPlaylists, *, now: datetime | None = None
+) -> list[VersionMade] | None:
+    """Write the batch as version 1 of each of its playlists, in one transaction;
+    the versions made, in the batch's order. None, with nothing written, when any
+    playlist of the batch is already in the warehouse (load it with the loader)."""
+    now = now or timezone.now()
+    ids = batch.playlist_ids
+    if len(set(ids)) != len(ids):
+        raise ValueError("Playlists appear more than once in one bulk load.")
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # First: claiming the dimension rows also queues a concurrent load
+            # of the same playlists behind this one (the unique key).
+            if _insert_playlists(cursor, batch, now) != len(ids) or _has_leftovers(cursor, ids):
+                raise _NotNew
+            _write_rows(cursor, batch, now)
+            summaries.record_written(cursor, ids)
+            # A playlist without versions has no spans; left-overs would clash.
+            _drop_spans(cursor, ids)
+            _open_first_spans(cursor, ids)
+            versions = _versions(batch)
+            PlaylistVersion.objects.bulk_create(_version_rows(batch, now), batch_size=500)
+    except _NotNew:
+        return None
+    return versions
+
+
+def _insert_playlists(cursor: CursorWrapper, batch: NewPlaylists, now: datetime) -> int:
+    """Insert the dimension rows that do not exist yet; how many were inserted."""
+    stamp = _db_datetime(now)
+    rows = [
+        (pid, name, description, "", "", "", None, collaborative, batch.source)
+        + (snapshot_id, stamp, total, stamp, stamp, 1)
+        for pid, name, description, collaborative, snapshot_id, total in zip(
+            batch.playlist_ids,
+            batch.names,
+            batch.descriptions,
+            batch.collaborative,
+            batch.snapshot_ids,
+            batch.total_items,
+            strict=True,
+        )
+    ]
+    size = len(rows) if connection.vendor == "postgresql" else SQLITE_PLAYLIST_CHUNK
+    one = f"({', '.join(['%s'] * len(PLAYLIST_COLUMNS))})"
+    inserted = 0
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
+        cursor.execute(
+            f"INSERT INTO warehouse_playlists ({', '.join(PLAYLIST_COLUMNS)}) VALUES "
+            + ", ".join([one] * len(chunk))
+            + " ON CONFLICT (playlist_id) DO NOTHING RETURNING playlist_id",
+            [value for row in chunk for value in row],
+        )
+        inserted += len(cursor.fetchall())
+    return inserted
+
+
+def _has_leftovers(cursor: CursorWrapper, playlist_ids: Sequence[str]) -> bool:
+    """Rows or versions of these ids without a dimension row: the loader knows
+    what to do with them (it merges into the rows, numbers after the versions)."""
+    for table in (TABLE, "playlist_versions"):
+        for where, params in _in_chunks(playlist_ids):
+            cursor.execute(f"SELECT 1 FROM {table} WHERE {where} LIMIT 1", params)
+            if cursor.fetchone():
+                return True
+    return False
+
+
+def _in_chunks(playlist_ids: Sequence[str]) -> list[tuple[str, list[Any]]]:
+    if connection.vendor == "postgresql":
+        return [("playlist_id = ANY(%s)", [list(playlist_ids)])]
+    return [
+        (f"playlist_id IN ({', '.join(['%s'] * len(chunk))})", list(chunk))
+        for chunk in (playlist_ids[i : i + 500] for i in range(0, len(playlist_ids), 500))
+    ]
+
+
+def _versions(batch: NewPlaylists) -> list[VersionMade]:
+    return [VersionMade(version=1, added=rows, removed=0, moved=0) for rows in batch.row_counts]
+
+
+def _version_rows(batch: NewPlaylists, now: datetime) -> list[PlaylistVersion]:
+    """Version 1 of each playlist, as `history.record_versions` writes a first one."""
+    versions, start = [], 0
+    for index, count in enumerate(batch.row_counts):
+        durations = batch.durations_ms[start : start + count]
+        start += count
+        versions.append(
+            PlaylistVersion(
+                playlist_id=batch.playlist_ids[index],
+                version=1,
+                snapshot_id=batch.snapshot_ids[index],
+                seen_at=now,
+                source=batch.source,
+                name=batch.names[index],
+                description=batch.descriptions[index],
+                image_url="",
+                tracks=count,
+                # Missing durations count 0, as the loader's pandas sum skips them.
+                duration_ms=sum(ms for ms in durations if ms is not None),
+                added=count,
+                removed=0,
+                moved=0,
+            )
+        )
+    return versions
+
+
+# --- the rows ----------------------------------------------------------------------------
+def _write_rows(cursor: CursorWrapper, batch: NewPlaylists, now: datetime) -> None:
+    owners = _row_playlist_ids(batch)
+    size = chunk_rows()
+    for start in range(0, len(batch.track_ids), size):
+        stop = min(start + size, len(batch.track_ids))
+        if connection.vendor == "postgresql":
+            _copy_chunk(cursor, batch, owners, start, stop, now)
+        else:
+            _insert_chunk(cursor, batch, owners, start, stop, now)
+
+
+def _row_playlist_ids(batch: NewPlaylists) -> list[str]:
+    owners: list[str] = []
+    for pid, count in zip(batch.playlist_ids, batch.row_counts, strict=True):
+        owners += [pid] * count
+    return owners
+
+
+def _keys(ranks: list[int]) -> list[int]:
+    # A first load's keys: ORDER_GAP apart in playlist order (history.plan_order
+    # with nothing present before).
+    return [(rank + 1) * ORDER_GAP for rank in ranks]
+
+
+def _copy_chunk(
+    cursor: CursorWrapper,
+    batch: NewPlaylists,
+    owners: list[str],
+    start: int,
+    stop: int,
+    now: datetime,
+) -> None:
+    """COPY rows start…stop, in PostgreSQL's text format, built a column at a time."""
+    durations = batch.durations_ms[start:stop]
+    fields = [
+        # Playlist ids are the reader's (`mpd:<int>`); track and album ids are
+        # whatever a file's URIs end with, so they are escaped like any text.
+        owners[start:stop],
+        _copy_escaped(batch.track_ids[start:stop]),
+        _copy_escaped(batch.track_names[start:stop]),
+        [_COPY_NULL if ms is None else str(ms) for ms in durations],
+        # ms / 1000 is the double the transform's round(ms / 1000, 3) gives.
+        [_COPY_NULL if ms is None else repr(ms / 1000) for ms in durations],
+        _copy_escaped(batch.album_ids[start:stop]),
+        _copy_escaped(batch.album_names[start:stop]),
+        _copy_escaped(_json_lists(batch.artist_ids[start:stop], skip_none=True)),
+        _copy_escaped(_json_lists(batch.artist_names[start:stop], skip_none=False)),
+        list(map(str, _keys(batch.ranks[start:stop]))),
+        list(map(str, batch.occurrences[start:stop])),
+    ]
+    # The same for every row: written once, appended to each line.
+    stamp = now.isoformat()
+    tail = f"\tf\t{batch.source}\t{stamp}\t{stamp}\t{stamp}\n"
+    text = tail.join(map("\t".join, zip(*fields, strict=True))) + tail
+    buffer = io.BytesIO(text.encode())
+    del text, fields
+    with connection.wrap_database_errors:
+        cursor.cursor.copy_expert(
+            f"COPY {TABLE} ({', '.join(ROW_COLUMNS)}) FROM STDIN WITH (FORMAT text)", buffer
+        )
+
+
+def _json_lists(values: list[str | None], *, skip_none: bool) -> list[str]:
+    """Each value as a one-element JSON list (`[]` for None when `skip_none`),
+    serialized as the loader does (orjson), equal values once."""
+    done: dict[str | None, str] = {}
+    out = []
+    for value in values:
+        text = done.get(value)
+        if text is None:
+            text = "[]" if value is None and skip_none else orjson.dumps([value]).decode()
+            done[value] = text
+        out.append(text)
+    return out
+
+
+def _insert_chunk(
+    cursor: CursorWrapper,
+    batch: NewPlaylists,
+    owners: list[str],
+    start: int,
+    stop: int,
+    now: datetime,
+) -> None:
+    """SQLite: the same rows through executemany."""
+    stamp = _db_datetime(now)
+    durations = batch.durations_ms[start:stop]
+    columns = [
+        owners[start:stop],
+        batch.track_ids[start:stop],
+        batch.track_names[start:stop],
+        durations,
+        [None if ms is None else ms / 1000 for ms in durations],
+        batch.album_ids[start:stop],
+        batch.album_names[start:stop],
+        _json_lists(batch.artist_ids[start:stop], skip_none=True),
+        _json_lists(batch.artist_names[start:stop], skip_none=False),
+        _keys(batch.ranks[start:stop]),
+        batch.occurrences[start:stop],
+    ]
+    constant = (False, batch.source, stamp, stamp, stamp)
+    cursor.executemany(
+        f"INSERT INTO {TABLE} ({', '.join(ROW_COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(ROW_COLUMNS))})",
+        [row + constant for row in zip(*columns, strict=True)],
+    )
+
+
+def _db_datetime(value: datetime) -> Any:
+    if connection.vendor == "postgresql":
+        return value
+    return connection.ops.adapt_datetimefield_value(value)
