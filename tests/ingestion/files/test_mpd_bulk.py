@@ -260,3 +260,22 @@ def test_memory_follows_the_chunk_setting(tmp_path, settings):
     assert len(batch.track_ids) > 10_000
     # The whole batch's COPY text (or parameter tuples) at once, against 500 rows'.
     assert peaks[500] < peaks[100_000] / 2
+
+
+def test_a_playlist_deleted_by_hand_leaves_its_rows_to_the_loader(slice_path, settings):
+    """Rows and spans outlive a dimension row deleted in the admin: the bulk path
+    writes nothing and the loader takes the slice (it merges into those rows)."""
+    steps = []
+    for bulk in (True, False):
+        settings.IMPORT_MPD_BULK = bulk
+        _empty_warehouse()
+        ingest_path(slice_path)
+        Playlist.objects.filter(pk="mpd:7").delete()  # its versions go with it
+        batch, _ = slice_rows(read_slice_document(slice_path)[0], slice_path)
+        rows = PlaylistTrack.objects.count()
+        assert load_new_playlists(batch) is None
+        assert PlaylistTrack.objects.count() == rows
+        steps.append((_results(ingest_path(slice_path)), _state()))
+        assert summaries.differences() == {}
+    assert steps[0] == steps[1]
+    assert Playlist.objects.get(pk="mpd:7").versions.count() == 1
