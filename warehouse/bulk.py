@@ -8,19 +8,23 @@ already collapsed (one row per track, its occurrences counted, its rank in the
 playlist known). For them every step of the loader reduces to a few statements:
 
 1. the dimension rows: `INSERT … ON CONFLICT DO NOTHING RETURNING`: any playlist
-   already there (or leftovers of one: rows, versions) and nothing is written:
-   `load_new_playlists` returns None and the caller takes the loader's path,
-   which handles refreshes (so a re-import makes the same versions as it would);
-2. the rows: COPY text built column by column, straight into `playlist_tracks`
-   (nothing of these playlists is stored, so nothing to merge), BULK_CHUNK_ROWS
-   rows at a time (SQLite: executemany);
-3. the warehouse-wide counts: `summaries.record_written`, as the loader's first load;
-4. version 1 of each playlist (`playlist_versions`) and its spans, copied from the
-   rows just written (`history._open_first_spans`, as the loader's first load).
+   already there (or leftovers of one: rows, versions, spans) and nothing is
+   written: `load_new_playlists` returns None and the caller takes the loader's
+   path, which handles refreshes (so a re-import makes the same versions);
+2. the rows (nothing of these playlists is stored, so nothing to merge).
+   PostgreSQL: their own values COPY into a temp table, text built a column at a
+   time, BULK_CHUNK_ROWS rows per COPY; one `INSERT … SELECT` writes them into
+   `playlist_tracks` with what every row shares, another opens version 1's spans
+   from them. SQLite: executemany into the table, spans copied from it
+   (`history._open_first_spans`, as the loader's first load);
+3. the warehouse-wide counts: from the staged rows (PostgreSQL), or
+   `summaries.record_written` (SQLite, as the loader's first load);
+4. version 1 of each playlist (`playlist_versions`).
 
 All in one transaction: a failure anywhere leaves nothing of the batch. The rows,
 order keys, snapshot ids, versions, spans and counts are those `load_playlists`
-writes for the same playlists (tests/warehouse/test_bulk.py compares the tables).
+writes for the same playlists (tests/ingestion/files/test_mpd_bulk.py compares
+the tables on both databases).
 """
 
 from __future__ import annotations
