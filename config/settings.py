@@ -295,6 +295,12 @@ IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=200 * 1024 * 10
 # tests/ingestion/test_import_memory.py; 16 MB reached 405 MB once history landed, and
 # 12 MB 412 MB in a freshly installed venv, whose libraries' pages count more).
 IMPORT_MAX_DECOMPRESSED_BYTES = env.int("IMPORT_MAX_DECOMPRESSED_BYTES", default=10 * 1024 * 1024)
+# Rows an MPD slice's bulk load (warehouse.bulk) serializes and COPYs at a time, in
+# the slice's one transaction: it bounds the COPY text held at once (~200 bytes a row).
+BULK_CHUNK_ROWS = env.int("BULK_CHUNK_ROWS", default=20_000)
+# Off: every MPD slice takes the snapshot path (read, pandas transform, loader), as
+# before the bulk path; for comparisons. The two write the same tables.
+IMPORT_MPD_BULK = env.bool("IMPORT_MPD_BULK", default=True)
 
 # Uploads one user may make per hour (counted from the runs they start), and
 # bytes they may upload per hour; past either the upload page answers 429 with

@@ -9,23 +9,33 @@ IngestResult whose `error` says what is wrong and what to do; and a refused
 file loads nothing.
 """
 
+import functools
 import re
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 
 from ingestion.enrichment import fill_details
 from ingestion.files.errors import InvalidImportFile
 from ingestion.files.exportify import looks_like_exportify, read_exportify
-from ingestion.files.mpd import SLICE_FILE, read_slice, slice_paths
+from ingestion.files.mpd import (
+    SLICE_FILE,
+    read_slice,
+    read_slice_document,
+    slice_paths,
+    slice_rows,
+)
 from ingestion.files.reading import too_deep
 from ingestion.files.spotify_export import LIBRARY_FILE, PLAYLIST_FILE, iter_export
 from ingestion.pipeline import IngestResult, Status, record_version, transform_and_load
 from ingestion.snapshot import ItemKind
 from ingestion.sources.spotify_api import noop_progress
 from ingestion.transform import transform_snapshots, without_control_characters
+from warehouse.bulk import load_new_playlists
 from warehouse.loader import load_playlists
 from warehouse.models import Source
 
@@ -107,17 +117,24 @@ def iter_ingest_path(
     except (InvalidImportFile, OSError) as error:
         yield _refused(path, error)
         return
-    for done, (unit_format, paths) in enumerate(units):
-        progress("files", done, len(units))
-        try:
-            yield from _IMPORTERS[unit_format](paths, owner_key=owner_key, progress=progress)
-        except (InvalidImportFile, OSError) as error:
-            yield _refused(paths[0] if len(paths) == 1 else path, error)
-        except RecursionError:
-            # Deep nesting that parsed can still be too deep for what follows
-            # (hashing a playlist's items recurses as deep as they nest).
-            unit = paths[0] if len(paths) == 1 else path
-            yield _refused(unit, too_deep(unit.name))
+    slices = _SliceReader([paths[0] for unit_format, paths in units if unit_format == "mpd"])
+    try:
+        for done, (unit_format, paths) in enumerate(units):
+            progress("files", done, len(units))
+            importer = _IMPORTERS[unit_format]
+            if unit_format == Source.MPD.value:
+                importer = functools.partial(_import_mpd, slices=slices)
+            try:
+                yield from importer(paths, owner_key=owner_key, progress=progress)
+            except (InvalidImportFile, OSError) as error:
+                yield _refused(paths[0] if len(paths) == 1 else path, error)
+            except RecursionError:
+                # Deep nesting that parsed can still be too deep for what follows
+                # (hashing a playlist's items recurses as deep as they nest).
+                unit = paths[0] if len(paths) == 1 else path
+                yield _refused(unit, too_deep(unit.name))
+    finally:
+        slices.close()
     progress("files", len(units), len(units))
 
 
@@ -219,9 +236,23 @@ def _say_what_was_unreadable(result):
     )
 
 
-def _import_mpd(paths, *, owner_key, progress):
-    """One slice per call: read and validate it all, then load it in one transaction."""
+def _import_mpd(paths, *, owner_key, progress, slices=None):
+    """One slice per call: read and validate it all, then load it in one transaction.
+
+    A slice of playlists new to the warehouse (a first import) goes from the file
+    to COPY as columns (`warehouse.bulk`); anything else (a re-import, a slice
+    with control characters to strip) takes the snapshot path, which handles
+    refreshes. Both write the same rows, versions, spans and counts."""
     started = time.monotonic()
+    columns = (slices or _SliceReader([])).columns(paths[0])
+    if columns is not None:
+        batch, unavailable = columns
+        progress("playlists", 0, len(batch.playlist_ids))
+        versions = load_new_playlists(batch)
+        if versions is not None:
+            progress("playlists", len(batch.playlist_ids), len(batch.playlist_ids))
+            return _bulk_new_results(str(paths[0]), batch, unavailable, versions, started)
+        del batch, columns
     snapshots = [without_control_characters(snapshot) for snapshot in read_slice(paths[0])]
     progress("playlists", 0, len(snapshots))
     # One pandas pass for the whole slice: ~12× faster than playlist by playlist.
@@ -230,12 +261,78 @@ def _import_mpd(paths, *, owner_key, progress):
         [(snapshot, result.rows) for snapshot, result in zip(snapshots, transformed, strict=True)]
     )
     progress("playlists", len(snapshots), len(snapshots))
-    # The slice loads as one unit; each playlist is credited an equal share of its time.
-    seconds = round((time.monotonic() - started) / max(1, len(snapshots)), 3)
+    seconds = _share(started, len(snapshots))
     return [
         _bulk_result(str(paths[0]), snapshot, rows, load, seconds)
         for snapshot, rows, load in zip(snapshots, transformed, loaded, strict=True)
     ]
+
+
+class _SliceReader:
+    """MPD slices as columns for the bulk path, read one slice ahead in a thread.
+
+    While a slice loads, its process mostly waits on the database (psycopg2 and
+    sqlite3 release the GIL), so the next slice's parse, rows and content hashes
+    (a third of a slice's time) are done meanwhile. One slice ahead at most: its
+    columns, not its parsed JSON, are what waits (the document is freed once read).
+    """
+
+    def __init__(self, paths):
+        self._next = {path: later for path, later in zip(paths, paths[1:], strict=False)}
+        self._executor = ThreadPoolExecutor(max_workers=1) if len(paths) > 1 else None
+        self._pending = {}
+
+    def columns(self, path):
+        """`slice_rows` of the slice at `path`, or None: the snapshot path must read it."""
+        future = self._pending.pop(path, None)
+        try:
+            return future.result() if future is not None else _slice_columns(path)
+        finally:
+            later = self._next.get(path)
+            if self._executor is not None and later is not None:
+                self._pending[later] = self._executor.submit(_slice_columns, later)
+
+    def close(self):
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _slice_columns(path):
+    if not settings.IMPORT_MPD_BULK:
+        return None
+    document, plain = read_slice_document(path)
+    return slice_rows(document, path) if plain else None
+
+
+def _share(started, playlists):
+    # The slice loads as one unit; each playlist is credited an equal share of its time.
+    return round((time.monotonic() - started) / max(1, playlists), 3)
+
+
+def _bulk_new_results(reference, batch, unavailable, versions, started):
+    """What `_bulk_result` says of a first load, for a slice loaded from columns."""
+    seconds = _share(started, len(batch.playlist_ids))
+    results = []
+    for index, version in enumerate(versions):
+        result = IngestResult(
+            reference=reference,
+            playlist_id=batch.playlist_ids[index],
+            name=batch.names[index],
+            status=Status.SUCCEEDED,
+            tracks_loaded=batch.row_counts[index],
+            items_total=batch.total_items[index],
+            items_skipped=(
+                {ItemKind.UNAVAILABLE.value: unavailable[index]} if unavailable[index] else {}
+            ),
+            rows_inserted=batch.row_counts[index],
+            rows_updated=0,
+            rows_unchanged=0,
+            rows_removed=0,
+            seconds=seconds,
+        )
+        record_version(result, version)
+        results.append(result)
+    return results
 
 
 def _bulk_result(reference, snapshot, transformed, loaded, seconds):
