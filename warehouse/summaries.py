@@ -211,7 +211,8 @@ def _counts_of(rows: pd.DataFrame) -> Counts:
     tenth of the same in SQL; whole columns at a time (Counter counts in C)."""
 
     def column(name: str) -> list[Any]:
-        return rows[name].to_numpy(dtype=object, na_value=None).tolist()
+        values: list[Any] = rows[name].to_numpy(dtype=object, na_value=None).tolist()
+        return values
 
     def named(keys: list[str], names: list[str | None]) -> tuple[Counter[str], dict[str, str]]:
         entries = Counter(keys)
@@ -509,9 +510,10 @@ def _stored(kind: str, keys: Sequence[str]) -> dict[str, tuple[str | None, int]]
     """The stored (name, entries) of these keys of one kind."""
     found: dict[str, tuple[str | None, int]] = {}
     with connection.cursor() as cursor:
-        for chunk in _chunks(list(keys)):
+        for chunk in _chunks(keys):
             if not chunk:
                 continue
+            params: list[Any]
             if connection.vendor == "postgresql":
                 where, params = "key = ANY(%s)", [list(chunk)]
             else:
