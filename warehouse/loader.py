@@ -532,15 +532,17 @@ def _merge_staging(cursor: CursorWrapper, now: datetime, *, noted: str | None) -
     )
     if noted is None:
         cursor.execute(f"{merge} RETURNING {TABLE}.playlist_id", {"now": _db_datetime(now)})
-    else:
-        returned = ", ".join(f"{TABLE}.{column}" for column in summaries.COUNTED)
+        return Counter(playlist_id for (playlist_id,) in cursor.fetchall())
+    returned = ", ".join(f"{TABLE}.{column}" for column in summaries.COUNTED)
+    # Its estimate (a probe per staged row) would have it JIT-compiled.
+    with summaries.no_jit(cursor):
         cursor.execute(
             f"WITH merged AS ({merge} RETURNING {TABLE}.playlist_id, {returned}), "
             f"noted AS ({summaries.noting_written(noted, 'merged')}) "
             "SELECT playlist_id FROM merged",
             {"now": _db_datetime(now)},
         )
-    return Counter(playlist_id for (playlist_id,) in cursor.fetchall())
+        return Counter(playlist_id for (playlist_id,) in cursor.fetchall())
 
 
 def _mark_removed(

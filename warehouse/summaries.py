@@ -338,13 +338,21 @@ def noting_written(noted: str, merged: str) -> str:
     inserted or updated: note +1 for each new version and -1 for the version
     present before, leaving out pairs that agree. Reads of the table in the same
     statement see it as it was before the merge (one snapshot)."""
-    pairs = "o.playlist_id = m.playlist_id AND o.track_id = m.track_id AND o.removed_at IS NULL"
+    # LATERAL … LIMIT 1 on the primary key (whether the version was present is
+    # asked outside, or the planner takes a partial index of present rows and
+    # walks a playlist's rows per probe; the limit keeps it from flattening the
+    # lateral into a join, which hashed every present row of the table): one
+    # probe per row written, none for a no-op reload.
+    before = (
+        f"LATERAL (SELECT o.playlist_id, o.removed_at, {_counted('o')} FROM {TABLE} o "
+        "WHERE o.playlist_id = m.playlist_id AND o.track_id = m.track_id LIMIT 1) o ON true"
+    )
     return (
         f"INSERT INTO {noted} (sign, {', '.join(COUNTED)}) "
-        f"SELECT 1, {_counted('m')} FROM {merged} m WHERE NOT EXISTS ("
-        f"SELECT 1 FROM {TABLE} o WHERE {pairs} AND {_agrees('o', 'm')}) "
-        f"UNION ALL SELECT -1, {_counted('o')} FROM {merged} m JOIN {TABLE} o ON {pairs} "
-        f"WHERE NOT ({_agrees('o', 'm')})"
+        f"SELECT 1, {_counted('m')} FROM {merged} m LEFT JOIN {before} "
+        f"WHERE o.track_id IS NULL OR o.removed_at IS NOT NULL OR NOT ({_agrees('o', 'm')}) "
+        f"UNION ALL SELECT -1, {_counted('o')} FROM {merged} m JOIN {before} "
+        f"WHERE o.removed_at IS NULL AND NOT ({_agrees('o', 'm')})"
     )
 
 
@@ -371,7 +379,7 @@ def _apply(cursor: CursorWrapper, sides: list[tuple[str, list[Any]]]) -> None:
     place to the counts, and append those of the FOLDED kinds to the log."""
     changed = " UNION ALL ".join(sql for sql, _ in sides)
     params = [param for _, side_params in sides for param in side_params]
-    with _no_jit(cursor):
+    with no_jit(cursor):
         # MATERIALIZED: the kinds read the changed rows once, not once each.
         # WHERE true keeps SQLite from reading ON CONFLICT as a join constraint.
         cursor.execute(
@@ -406,7 +414,7 @@ def _apply(cursor: CursorWrapper, sides: list[tuple[str, list[Any]]]) -> None:
 
 
 @contextmanager
-def _no_jit(cursor: CursorWrapper) -> Iterator[None]:
+def no_jit(cursor: CursorWrapper) -> Iterator[None]:
     """PostgreSQL estimates 100 rows per set of JSON array elements, so it
     JIT-compiles the upkeep's statements: 50-120 ms each for a 10,000-row load,
     more than they take to run. Off for them, and as before after them."""
@@ -415,10 +423,10 @@ def _no_jit(cursor: CursorWrapper) -> Iterator[None]:
         return
     cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
     (before, _) = cursor.fetchone()
-    try:
-        yield
-    finally:
-        cursor.execute("SELECT set_config('jit', %s, true)", [before])
+    yield
+    # Only after success: a failed statement aborted the transaction, whose
+    # rollback (to a savepoint, too) undoes the setting with everything else.
+    cursor.execute("SELECT set_config('jit', %s, true)", [before])
 
 
 def _db_now() -> Any:
