@@ -66,6 +66,8 @@ SUMMARY = "warehouse_summary"
 LOG = "warehouse_summary_log"
 # A reload's rows noted by its merge (PostgreSQL): `start_noting`.
 NOTED = "warehouse_summary_noted"
+# A load's changed rows, computed once for `_apply`'s two statements (SQLite).
+CHANGED = "warehouse_summary_changed"
 KINDS = ("artist", "genre", "track", "album", "year")
 # Kinds with a key for nearly every row (a first load of a new catalog makes
 # one count per track): their changes are appended to the log and folded into
@@ -379,6 +381,12 @@ def _apply(cursor: CursorWrapper, sides: list[tuple[str, list[Any]]]) -> None:
     place to the counts, and append those of the FOLDED kinds to the log."""
     changed = " UNION ALL ".join(sql for sql, _ in sides)
     params = [param for _, side_params in sides for param in side_params]
+    if connection.vendor == "sqlite":
+        # Two statements read the changed rows: on SQLite (a reload's comparison
+        # of staged and stored rows) computed once. PostgreSQL's sides are cheap
+        # reads (the noted table, a first load's rows by playlist).
+        cursor.execute(f"CREATE TEMP TABLE {CHANGED} AS {changed}", params)
+        changed, params = f"SELECT * FROM {CHANGED}", []
     with no_jit(cursor):
         # MATERIALIZED: the kinds read the changed rows once, not once each.
         # WHERE true keeps SQLite from reading ON CONFLICT as a join constraint.
@@ -409,6 +417,8 @@ def _apply(cursor: CursorWrapper, sides: list[tuple[str, list[Any]]]) -> None:
             """,
             [*params, _db_now()],
         )
+    if connection.vendor == "sqlite":
+        cursor.execute(f"DROP TABLE {CHANGED}")
     # Served by the partial index on entries = 0: only keys this load emptied.
     cursor.execute(f"DELETE FROM {SUMMARY} WHERE entries = 0")
 
