@@ -109,7 +109,13 @@ class Bench:
 
         # Every table a load writes (history's and the summaries' too, if this
         # loader has them), so each run starts from an empty warehouse.
-        tables = [TABLE, "playlist_track_spans", "playlist_versions", "warehouse_summary"]
+        tables = [
+            TABLE,
+            "playlist_track_spans",
+            "playlist_versions",
+            "warehouse_summary",
+            "warehouse_summary_log",
+        ]
         with self.connection.cursor() as cursor:
             existing = set(self.connection.introspection.table_names(cursor))
             tables = [table for table in tables if table in existing]
@@ -168,6 +174,9 @@ class Bench:
         # The summaries' own seconds within each timed load: their share of the
         # same load does not depend on how busy the machine was at that moment.
         shares = {key: [] for key, *_ in steps}
+        # The log of the folded kinds (the four steps' changes) added up after
+        # them: outside the loads, as a worker does after its run; timed on its own.
+        folds = []
         for run in range(self.repeat):
             for prefix in variants:
                 self.clear()
@@ -179,11 +188,20 @@ class Bench:
                     if not prefix and variants != ("",):
                         summary = spent.get("summaries", 0.0)
                         shares[key].append(summary / max(1e-9, timer.seconds - summary))
+                if not prefix:
+                    # After the four steps, not between them: a fold's writes
+                    # (and the vacuum they set off) would slow the next timed
+                    # step, which the loads without summaries never meet.
+                    fold_seconds = _fold()
+                    if fold_seconds is not None:
+                        folds.append(fold_seconds)
                 assert self.count() == self.rows_total
             summary = ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items())
             log(f"loader run {run + 1}: {summary}")
         if any(shares.values()):
             self.results["summary_share"] = {key: median(v) for key, v in shares.items() if v}
+        if folds:
+            self.results["summary_fold_seconds"] = median(folds)
         for prefix in variants:
             for key, label, *_ in steps:
                 if prefix:
@@ -512,13 +530,20 @@ class Bench:
         batch = [(snapshot, rows) for snapshot, rows, _ in self.data]
         variants = ("", "nosummary_") if _has_summaries() else ("",)
         times = {prefix: [] for prefix in variants}
+        shares = []
         for _run in range(self.repeat):
             for prefix in variants:
                 self.clear()
-                with _summaries_kept(not prefix), Timer() as timer:
+                spent = {}
+                with _summaries_kept(not prefix, spent), Timer() as timer:
                     loader.load_playlists(batch)
                 times[prefix].append(timer.seconds)
+                if not prefix and variants != ("",):
+                    summary = spent.get("summaries", 0.0)
+                    shares.append(summary / max(1e-9, timer.seconds - summary))
                 assert self.count() == self.rows_total
+        if shares and "summary_share" in self.results:
+            self.results["summary_share"]["loader_batch_first"] = median(shares)
         for prefix in variants:
             self.record(
                 f"{prefix}loader_batch_first",
@@ -578,6 +603,17 @@ class Bench:
         return self.results
 
 
+def _fold():
+    """Seconds `summaries.fold` takes now (None for a loader without it)."""
+    from warehouse import summaries
+
+    if not hasattr(summaries, "fold"):
+        return None
+    with Timer() as timer:
+        summaries.fold()
+    return timer.seconds
+
+
 def _has_summaries():
     import importlib.util
 
@@ -590,7 +626,10 @@ def _summaries_kept(kept, spent=None):
     to `spent["summaries"]`), or with that upkeep made a no-op."""
     from warehouse import summaries
 
-    originals = {name: getattr(summaries, name) for name in ("record_staged", "record_written")}
+    # Every hook the loader calls (those this loader has): off, a reload on
+    # PostgreSQL gets no noting table (start_noting None) and notes nothing.
+    hooks = ("record_staged", "record_written", "start_noting", "record_noted")
+    originals = {name: getattr(summaries, name) for name in hooks if hasattr(summaries, name)}
 
     def timed(function):
         def wrapper(*args, **kwargs):
@@ -828,6 +867,11 @@ def render(all_results, machine, args):
             out.append(
                 "summaries' upkeep as a share of the rest of the same load (target ≤ 15%): "
                 + ", ".join(f"{key} {share:.1%}" for key, share in results["summary_share"].items())
+            )
+        if "summary_fold_seconds" in results:
+            out.append(
+                "folding the four steps' logged counts after them (outside the loads, median): "
+                f"{results['summary_fold_seconds']:.3f} s"
             )
         profile = results.get("profile")
         if profile:

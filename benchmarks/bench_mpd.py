@@ -139,6 +139,8 @@ def child_queries(args):
             f"summaries vs a fresh aggregation: {report['summary_differences'] or 'exact'}"
             f" (checked in {checking.seconds:.1f} s)"
         )
+    if _has_summaries():
+        report.update(_time_fold(args.runs))
     if _has_summaries() and args.summary_scale > 1:
         report["scaled_summaries"] = _time_scaled_summaries(args.runs, args.summary_scale)
     playlists = _chosen_playlists()
@@ -256,6 +258,23 @@ def _time_warehouse_wide(runs, *, from_scratch):
                 lambda kind=kind: summaries.from_scratch(kind=kind, limit=20), FROM_SCRATCH_RUNS
             )
     return results
+
+
+def _time_fold(runs):
+    """The reads with the import's log of track, album and artist changes not
+    folded yet (as between two runs of the reaper's schedule), then the fold
+    itself; the later timings read the folded counts. Nothing for a loader
+    without the log."""
+    from warehouse import summaries
+
+    if not hasattr(summaries, "fold"):
+        return {}
+    loads = summaries.pending()["loads"]
+    unfolded = _time_warehouse_wide(runs, from_scratch=False)
+    with Timer() as folding:
+        folded = summaries.fold()
+    log(f"fold of {folded} loads' changes in {folding.seconds:.2f} s (unfolded before: {loads})")
+    return {"unfolded_reads": unfolded, "fold": {"loads": folded, "seconds": folding.seconds}}
 
 
 def _time_scaled_summaries(runs, scale):

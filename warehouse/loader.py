@@ -10,8 +10,9 @@ by bulk imports such as the Million Playlist Dataset), inside one transaction:
    writes nothing;
 3. present rows of these playlists missing from the staging table are marked
    `removed_at`; a track that comes back has it cleared by step 2;
-4. the warehouse-wide counts (`warehouse.summaries`) change by the staged rows
-   minus the rows they replace;
+4. the warehouse-wide counts (`warehouse.summaries`) change by the rows
+   written minus the rows they replace (PostgreSQL: noted by the statements of
+   steps 2 and 3 themselves; SQLite: compared before step 2);
 5. a playlist that changed gets its next version (`warehouse.history`): one
    `playlist_versions` row, and spans closed and opened for the tracks added,
    removed, moved or recounted only;
@@ -188,7 +189,7 @@ def load_playlists(
                 # Nothing of these playlists is stored yet: nothing to merge or
                 # mark removed, so the rows go straight into the table.
                 _write(cursor, rows, TABLE, COLUMN_NAMES, seen_at=seen_at, now=now)
-                summaries.record_written(cursor, playlist_ids)
+                summaries.record_written(cursor, playlist_ids, rows=rows)
                 written, removed = Counter(rows["playlist_id"]), Counter[str]()
             versions = record_versions(cursor, snapshots, frames, plans, known, now)
     return [
@@ -350,10 +351,16 @@ def _merge(
     cursor.execute(f"CREATE INDEX {STAGING}_key ON {STAGING} (playlist_id, track_id)")
     if connection.vendor == "postgresql":
         cursor.execute(f"ANALYZE {STAGING} (playlist_id, track_id)")
-    # The warehouse-wide counts, from what the merge is about to change.
-    summaries.record_staged(cursor, staging=STAGING, reloaded=reloaded)
-    written = _merge_staging(cursor, now)
-    removed = _mark_removed(cursor, reloaded, now)
+    # The warehouse-wide counts: on PostgreSQL from what the merge and the
+    # marking write (noted by their statements), on SQLite from what the
+    # merge is about to change.
+    noted = summaries.start_noting(cursor)
+    if noted is None:
+        summaries.record_staged(cursor, staging=STAGING, reloaded=reloaded)
+    written = _merge_staging(cursor, now, noted=noted)
+    removed = _mark_removed(cursor, reloaded, now, noted=noted)
+    if noted is not None:
+        summaries.record_noted(cursor, noted)
     cursor.execute(f"DROP TABLE {STAGING}")
     return written, removed
 
@@ -511,8 +518,10 @@ def _sqlite_columns(values: list[Any], columns: Sequence[str]) -> list[list[Any]
     return adapted
 
 
-def _merge_staging(cursor: CursorWrapper, now: datetime) -> Counter[str]:
-    """Merge staging into the table; rows inserted or changed, by playlist id."""
+def _merge_staging(cursor: CursorWrapper, now: datetime, *, noted: str | None) -> Counter[str]:
+    """Merge staging into the table; rows inserted or changed, by playlist id.
+    With `noted` (PostgreSQL), the statement also notes the rows it writes there
+    for the warehouse-wide counts (`summaries.noting_written`)."""
     distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     updated = [column for column in COLUMN_NAMES if column not in KEY + INSERT_ONLY]
     compared = [column for column in COLUMN_NAMES if column not in NOT_COMPARED]
@@ -521,31 +530,50 @@ def _merge_staging(cursor: CursorWrapper, now: datetime) -> Counter[str]:
     # "WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint.
     # RETURNING yields exactly the rows inserted or updated (not those the
     # DO UPDATE … WHERE skipped), so a batch gets per-playlist counts.
-    cursor.execute(
+    merge = (
         f"INSERT INTO {TABLE} ({', '.join(COLUMN_NAMES)}) SELECT {selected} FROM {STAGING} "
         "WHERE true ON CONFLICT (playlist_id, track_id) DO UPDATE SET "
         + ", ".join(f"{column} = excluded.{column}" for column in updated)
         + " WHERE "
         + " OR ".join(f"{TABLE}.{column} {distinct} excluded.{column}" for column in compared)
-        + f" RETURNING {TABLE}.playlist_id",
-        {"now": _db_datetime(now)},
     )
-    return Counter(playlist_id for (playlist_id,) in cursor.fetchall())
+    if noted is None:
+        cursor.execute(f"{merge} RETURNING {TABLE}.playlist_id", {"now": _db_datetime(now)})
+        return Counter(playlist_id for (playlist_id,) in cursor.fetchall())
+    returned = ", ".join(f"{TABLE}.{column}" for column in summaries.COUNTED)
+    # Its estimate (a probe per staged row) would have it JIT-compiled.
+    with summaries.no_jit(cursor):
+        cursor.execute(
+            f"WITH merged AS ({merge} RETURNING {TABLE}.playlist_id, {returned}), "
+            f"noted AS ({summaries.noting_written(noted, 'merged')}) "
+            "SELECT playlist_id FROM merged",
+            {"now": _db_datetime(now)},
+        )
+        return Counter(playlist_id for (playlist_id,) in cursor.fetchall())
 
 
-def _mark_removed(cursor: CursorWrapper, playlist_ids: list[str], now: datetime) -> Counter[str]:
-    """Mark present rows of these playlists that are not staged; count by playlist id."""
+def _mark_removed(
+    cursor: CursorWrapper, playlist_ids: list[str], now: datetime, *, noted: str | None
+) -> Counter[str]:
+    """Mark present rows of these playlists that are not staged; count by playlist id.
+    With `noted`, the rows marked are noted there too (`summaries.noting_removed`)."""
     removed: Counter[str] = Counter()
     if not playlist_ids:
         return removed
     for chunk in _chunks(playlist_ids):
-        cursor.execute(
+        mark = (
             f"UPDATE {TABLE} SET removed_at = %s, loaded_at = %s "
             f"WHERE playlist_id IN ({_marks(chunk)}) AND removed_at IS NULL AND NOT EXISTS ("
             f"SELECT 1 FROM {STAGING} s WHERE s.playlist_id = {TABLE}.playlist_id "
-            f"AND s.track_id = {TABLE}.track_id) RETURNING playlist_id",
-            [_db_datetime(now), _db_datetime(now), *chunk],
+            f"AND s.track_id = {TABLE}.track_id) RETURNING playlist_id"
         )
+        if noted is not None:
+            mark = (
+                f"WITH removed AS ({mark}, {', '.join(summaries.COUNTED)}), "
+                f"noted AS ({summaries.noting_removed(noted, 'removed')}) "
+                "SELECT playlist_id FROM removed"
+            )
+        cursor.execute(mark, [_db_datetime(now), _db_datetime(now), *chunk])
         removed.update(playlist_id for (playlist_id,) in cursor.fetchall())
     return removed
 

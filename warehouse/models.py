@@ -278,6 +278,26 @@ class SummaryCount(models.Model):
         return f"{self.kind} {self.key}: {self.entries}"
 
 
+class SummaryChange(models.Model):
+    """One load's changes to the counts of the FOLDED kinds (`warehouse.summaries`:
+    tracks, albums, artists), appended by the loader in its transaction and added
+    into `SummaryCount` by `summaries.fold`; the reads add the unfolded ones in."""
+
+    # JSON [[kind, key, name or null, entries added (negative: taken away)], ...],
+    # one entry per key: one row per load, however many keys it changes. Text,
+    # stored uncompressed on PostgreSQL (migration 0012): jsonb's parse and the
+    # compression of ~1 MB for a 10,000-row first load took 5× the append.
+    changes = models.TextField()
+    logged_at = models.DateTimeField()
+
+    class Meta:
+        # No index but the id's: the loader only appends, `fold` reads them all.
+        db_table = "warehouse_summary_log"
+
+    def __str__(self) -> str:
+        return f"{len(self.changes)} changes logged at {self.logged_at:%Y-%m-%d %H:%M:%S}"
+
+
 # The key prefix of tracks a file names without an id (made by
 # ingestion.files.identity.named_track_id); such rows are matched by TrackMatch.
 NAMED_TRACK_PREFIX = "named:"

@@ -12,6 +12,7 @@ from django_q.scheduler import scheduler
 from devtools.sandbox import DEMO_PLAYLISTS, EDITORIAL_PLAYLIST_ID
 from ingestion import runs, tasks
 from ingestion.models import IngestRun, RunStatus, Trigger
+from warehouse import summaries
 from warehouse.models import PlaylistTrack
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,14 @@ def test_a_requested_run_is_enqueued_on_commit_and_succeeds(
     assert run.api_calls == 1 + 2 + run.artists_total
     assert run.started_at <= run.heartbeat_at <= run.finished_at
     assert "attempt 1 started" in run.log and "attempt 1 succeeded" in run.log
+
+
+def test_a_queued_run_folds_the_counts_its_load_logged(sandbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        runs.request_ingest(PLAYLIST, trigger=Trigger.SHELL)
+    assert summaries.pending()["loads"] == 0
+    assert summaries.top(kind="track", limit=1)[0]["entries"] == 1
+    assert summaries.differences() == {}
 
 
 def test_asking_again_while_a_run_is_active_returns_that_run(sandbox):

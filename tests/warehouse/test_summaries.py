@@ -52,7 +52,10 @@ def counted_in_python():
 
 
 def stored():
-    return {(c.kind, c.key): c.entries for c in SummaryCount.objects.all()}
+    """The counts now: the stored ones with the log not folded yet added."""
+    return {
+        (kind, key): n for kind in summaries.KINDS for key, n in summaries.counts(kind=kind).items()
+    }
 
 
 def assert_exact():
@@ -163,6 +166,7 @@ def test_the_overview_reads_the_counts():
 
 def test_rebuild_repairs_counts_and_check_tells_when_they_differ():
     load([TrackFactory(artists=(LEAD,)), TrackFactory(artists=(GUEST,))], playlist_id="p1")
+    summaries.fold()  # the artists' counts move from the log into the table
     expected = stored()
     with connection.cursor() as cursor:
         cursor.execute("UPDATE warehouse_summary SET entries = entries + 5 WHERE kind = 'artist'")
@@ -205,3 +209,77 @@ def test_the_migration_builds_the_counts_of_an_existing_warehouse():
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert stored() == expected
     assert stored()[("artist", "lead")] == 2
+
+
+def table():
+    """What `warehouse_summary` itself holds, the log left out."""
+    return {(c.kind, c.key): c.entries for c in SummaryCount.objects.all()}
+
+
+def test_a_fold_moves_the_logged_changes_into_the_table():
+    duet = TrackFactory(artists=(LEAD, GUEST))
+    solo = TrackFactory(artists=(SOLO,))
+    load([duet, solo], playlist_id="p1", snapshot_id="a")
+    load([duet], playlist_id="p2")
+    load([solo], playlist_id="p1", snapshot_id="b", day=1)  # the duet removed from p1
+    assert summaries.pending()["loads"] == 3
+    assert ("track", duet.id) not in table()  # logged, not folded yet
+    assert_exact()
+    assert summaries.fold() == 3
+    assert summaries.pending() == {"loads": 0, "since": None}
+    assert table() == counted_in_python()
+    assert_exact()
+    assert summaries.fold() == 0
+
+
+def test_the_reads_count_the_unfolded_log_in_exactly():
+    popular, rising = TrackFactory(artists=(LEAD,)), TrackFactory(artists=(SOLO,))
+    for n in range(3):
+        load([popular, rising] if n == 0 else [popular], playlist_id=f"old{n}")
+    summaries.fold()
+    renamed = replace(rising, name="Rising (live)")
+    for n in range(3):  # only in the log: rising overtakes popular, renamed
+        load([renamed], playlist_id=f"new{n}")
+    load([], playlist_id="old2", snapshot_id="gone", day=1)  # popular loses one
+    assert summaries.top(kind="track", limit=1) == [
+        {"key": rising.id, "name": "Rising (live)", "entries": 4}
+    ]
+    for kind in summaries.KINDS:  # names aside (from scratch: the greatest)
+        ranked = [(row["key"], row["entries"]) for row in summaries.top(kind=kind)]
+        expected = summaries.from_scratch(kind=kind, limit=20)
+        assert ranked == [(row["key"], row["entries"]) for row in expected], kind
+        assert summaries.distinct(kind=kind) == len(summaries.from_scratch(kind=kind)), kind
+    summaries.fold()
+    assert summaries.top(kind="track", limit=1)[0]["name"] == "Rising (live)"
+    assert summaries.distinct(kind="artist") == 2
+
+
+def test_the_reaper_folds_and_the_shell_says_what_is_not_folded(capsys):
+    from ingestion import tasks
+
+    load([TrackFactory(artists=(LEAD,))], playlist_id="p1")
+    call_command("warehouse_top")
+    out = capsys.readouterr().out
+    assert "1 loads' changes to tracks, albums and artists not folded yet" in out
+    assert "1 loads' counts folded" in tasks.reap_stale_runs()
+    call_command("warehouse_top", "--json")
+    assert json.loads(capsys.readouterr().out)["unfolded_loads"] == 0
+    load([TrackFactory(artists=(SOLO,))], playlist_id="p2")
+    call_command("warehouse_top", "--fold")
+    assert "not folded" not in capsys.readouterr().out
+    assert table() == counted_in_python()
+
+
+def test_a_first_load_counted_from_the_table_equals_the_loaders_count_of_its_frame():
+    # record_written without the frame (a bulk path that wrote rows itself) reads
+    # the rows back in SQL: the same counts as the loader's Python ones.
+    duet = TrackFactory(artists=(LEAD, GUEST), album_release_date="1999")
+    load([duet, TrackFactory(artists=(SOLO,)), LocalTrackFactory()], playlist_id="p1")
+    once = counted_in_python()
+    assert stored() == once
+    with connection.cursor() as cursor:
+        summaries.record_written(cursor, ["p1"])
+    assert stored() == {key: 2 * n for key, n in once.items()}
+    assert summaries.top(kind="artist", limit=1) == [
+        {"key": "guest", "name": "Guest", "entries": 2}
+    ]
