@@ -16,10 +16,11 @@ playlist known). For them every step of the loader reduces to a few statements:
    time, BULK_CHUNK_ROWS rows per COPY; one `INSERT … SELECT` writes them into
    `playlist_tracks` with what every row shares, another opens version 1's spans
    from them. SQLite: executemany into the table, spans copied from it
-   (`history._open_first_spans`, as the loader's first load);
+   (`history.open_first_spans`, as the loader's first load);
 3. the warehouse-wide counts: from the staged rows (PostgreSQL), or
    `summaries.record_written` (SQLite, as the loader's first load);
-4. version 1 of each playlist (`playlist_versions`).
+4. version 1 of each playlist (`playlist_versions`), and
+   `warehouse.signals.playlists_loaded`, as the loader sends it.
 
 All in one transaction: a failure anywhere leaves nothing of the batch. The rows,
 order keys, snapshot ids, versions, spans and counts are those `load_playlists`
@@ -42,10 +43,11 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from warehouse import history, summaries
-from warehouse.history import VersionMade, _open_first_spans
-from warehouse.loader import _copy_escaped
+from warehouse.history import VersionMade, open_first_spans
+from warehouse.loader import copy_escaped
 from warehouse.models import PlaylistVersion
 from warehouse.schema import ORDER_GAP, TABLE
+from warehouse.signals import playlists_loaded
 
 # The columns a bulk load writes; every other column takes its default (NULL, or
 # `[]` for the JSON lists, `false` for is_local), as the loader writes them for a
@@ -154,10 +156,13 @@ def load_new_playlists(
                 _insert_staged(cursor, batch.source, now)
             else:
                 _write_rows(cursor, batch, now)
-                _open_first_spans(cursor, ids)
+                open_first_spans(cursor, ids)
                 summaries.record_written(cursor, ids)
             versions = _versions(batch)
             PlaylistVersion.objects.bulk_create(_version_rows(batch, now), batch_size=500)
+            # As every load does: whoever already sees one of them has their
+            # pages across playlists warmed once this commits.
+            playlists_loaded.send_robust(sender=load_new_playlists, playlist_ids=ids)
     except _NotNew:
         return None
     return versions
@@ -358,7 +363,7 @@ def _copy_chunk(
 
 def _escaped(values: Sequence[str | None]) -> list[str]:
     # The loader's escaping, one pass over the joined column (a list is not copied).
-    return _copy_escaped(cast(list[str | None], values))
+    return copy_escaped(cast(list[str | None], values))
 
 
 # SQLite: the rows straight into the table with executemany, then the spans

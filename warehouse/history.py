@@ -230,7 +230,7 @@ def record_versions(
     firsts = [version.playlist_id for version in versions if version.version == 1]
     # A playlist without versions has no spans; left-overs of a deleted playlist would clash.
     _drop_spans(cursor, firsts)
-    _open_first_spans(cursor, firsts)
+    open_first_spans(cursor, firsts)
     PlaylistVersion.objects.bulk_create(versions, batch_size=ID_CHUNK)
     # In chunks: a first import of a large file opens a span per row.
     spans = itertools.chain.from_iterable(opened)
@@ -239,7 +239,7 @@ def record_versions(
     return made
 
 
-def _open_first_spans(cursor: CursorWrapper, playlist_ids: list[str]) -> None:
+def open_first_spans(cursor: CursorWrapper, playlist_ids: list[str]) -> None:
     """Version 1 opens a span per present row, copied from the rows the loader
     has just written (set-based: a first import of an MPD slice opens 60,000)."""
     for start in range(0, len(playlist_ids), ID_CHUNK):
@@ -326,7 +326,7 @@ def _opened_spans(
     playlist_id: str, rows: pd.DataFrame, plan: OrderPlan, number: int
 ) -> Iterator[tuple[Any, ...]]:
     """New spans of a later version: every track for a renumbering, else the
-    tracks added, moved or recounted (a first version's: `_open_first_spans`)."""
+    tracks added, moved or recounted (a first version's: `open_first_spans`)."""
     opening = None if plan.renumbered else set(plan.added) | plan.reopened()
     return (
         (playlist_id, track_id, number, None, int(key), int(occurrences))

@@ -19,6 +19,7 @@ from ingestion.files.mpd import read_slice_document, slice_rows
 from warehouse import summaries
 from warehouse.bulk import load_new_playlists
 from warehouse.models import Playlist, PlaylistTrack, PlaylistTrackSpan, PlaylistVersion
+from warehouse.signals import playlists_loaded
 
 pytestmark = pytest.mark.django_db
 
@@ -166,6 +167,25 @@ def test_the_bulk_path_is_what_a_first_import_takes(slice_path):
     assert load_new_playlists(batch) is None
     assert PlaylistTrack.objects.count() == rows
     assert PlaylistVersion.objects.filter(version__gt=1).count() == 0
+
+
+def test_a_bulk_load_tells_what_it_loaded_as_the_loader_does(slice_path):
+    """The pages across playlists of whoever sees them are warmed after it
+    (ingestion.across_warm listens): sent with the batch's ids, once written."""
+    batch, _ = slice_rows(read_slice_document(slice_path)[0], slice_path)
+    told = []
+
+    def receiver(sender, *, playlist_ids, **kwargs):
+        told.append((list(playlist_ids), PlaylistTrack.objects.count()))
+
+    playlists_loaded.connect(receiver)
+    try:
+        assert load_new_playlists(batch) is not None
+        assert load_new_playlists(batch) is None  # nothing new: nothing told
+    finally:
+        playlists_loaded.disconnect(receiver)
+    assert told == [(batch.playlist_ids, PlaylistTrack.objects.count())]
+    assert told[0][1] > 0
 
 
 def test_history_as_of_version_1_is_the_file(slice_path):
