@@ -293,21 +293,28 @@ def _apply_counts(cursor: CursorWrapper, counts: Counts) -> None:
             )
         return out
 
-    in_place = sorted(entries(IN_PLACE))
-    if in_place:
-        # WHERE true keeps SQLite from reading ON CONFLICT as a join constraint.
-        cursor.execute(
-            f"INSERT INTO {SUMMARY} (kind, key, name, entries) "
-            f"SELECT {_dialect('entry')} FROM {_dialect('entries_of_param')} WHERE true "
-            f"ORDER BY 1, 2 {_ADDED}",
-            [orjson.dumps(in_place).decode()],
-        )
+    _add_entries(cursor, sorted(entries(IN_PLACE)))
     folded = entries(FOLDED)
     if folded:
         cursor.execute(
             f"INSERT INTO {LOG} (changes, logged_at) VALUES (%s, %s)",
             [orjson.dumps(folded).decode(), _db_now()],
         )
+
+
+def _add_entries(cursor: CursorWrapper, entries: Sequence[Sequence[Any]]) -> None:
+    """Add sorted (kind, key, name, n) entries to the counts with one upsert. In key
+    order, like every upsert of the counts: concurrent loads and folds queue instead
+    of deadlocking."""
+    if not entries:
+        return
+    # WHERE true keeps SQLite from reading ON CONFLICT as a join constraint.
+    cursor.execute(
+        f"INSERT INTO {SUMMARY} (kind, key, name, entries) "
+        f"SELECT {_dialect('entry')} FROM {_dialect('entries_of_param')} WHERE true "
+        f"ORDER BY 1, 2 {_ADDED}",
+        [orjson.dumps(entries).decode()],
+    )
 
 
 # Adds a load's entries to the counts (an upsert's conflict clause).
@@ -464,14 +471,7 @@ def fold() -> int:
         entries = sorted(
             [kind, key, name, n] for (kind, key), (name, n) in totals.items() if n != 0
         )
-        if entries:
-            # In key order, like the loads' upserts: concurrent folds queue.
-            cursor.execute(
-                f"INSERT INTO {SUMMARY} (kind, key, name, entries) "
-                f"SELECT {_dialect('entry')} FROM {_dialect('entries_of_param')} WHERE true "
-                f"ORDER BY 1, 2 {_ADDED}",
-                [orjson.dumps(entries).decode()],
-            )
+        _add_entries(cursor, entries)
         cursor.execute(f"DELETE FROM {SUMMARY} WHERE entries = 0")
     return len(logged)
 
