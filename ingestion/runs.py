@@ -442,13 +442,20 @@ def finish_run(run, result: IngestResult, *, retries=True):
         line = f"attempt {run.attempt} failed: {result.error}"
     if result.error:
         fields["error"] = result.error
-    if not _owned(run).update(**fields):
-        return  # cancelled or reaped meanwhile: that decision stands
-    _append_log(run, line)
-    if fields["status"] == RunStatus.QUEUED:
+    final = fields["status"] != RunStatus.QUEUED
+    # The outcome and what it says of the reader's access commit together: a page
+    # that sees the run over sees the playlist it loaded (never "not loaded yet").
+    with transaction.atomic():
+        if not _owned(run).update(**fields):
+            return  # cancelled or reaped meanwhile: that decision stands
+        _append_log(run, line)
+        if final:
+            record_reader_access(run, result)
+    # After the commit: a queue (Redis) may deliver the next attempt at once, and its
+    # claim must find the run queued.
+    if not final:
         enqueue_run(run.pk, at=fields["not_before"])
     else:
-        record_reader_access(run, result)
         discard_upload(run)  # over: an uploaded file is not read again
         export_runs.discard_unless_succeeded(run)  # a failed export keeps no file
         # A warm of the pages across playlists held back by this run may run now.

@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 
 from accounts.models import Access, ConnectionStatus, SpotifyConnection, UserPlaylist
@@ -130,3 +131,23 @@ def test_the_shell_refuses_a_user_who_cannot_read(alice, sandbox, username, mess
     with pytest.raises(CommandError, match=message):
         call_command("ingest", "--user", username, PLAYLIST, stdout=StringIO())
     assert not IngestRun.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # commits as a worker's would: no outer transaction
+def test_a_run_is_over_only_with_the_access_its_read_gave(client, alice, connect_spotify, sandbox):
+    """The outcome and the reader's access commit together: a page that sees the run
+    succeeded sees the playlist too. Here the grant fails: the run must not stay
+    succeeded with its playlist hidden (it fails, and says so)."""
+    connect_spotify(alice, DEMO_USER_ID)
+    client.force_login(alice)
+
+    def refuse_the_grant(execute, sql, params, many, context):
+        if sql.startswith('UPDATE "dashboard_userplaylist"') and "access" in sql:
+            raise RuntimeError("the access write failed")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse_the_grant):
+        client.post(reverse("dashboard:add"), {"reference": PLAYLIST})
+    run = IngestRun.objects.get()
+    assert run.status == RunStatus.FAILED, run.status
+    assert UserPlaylist.objects.get(user=alice).access != Access.GRANTED
