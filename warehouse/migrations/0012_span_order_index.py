@@ -7,6 +7,11 @@ fast"; numbers in docs/benchmarks.md, section 6). SQLite has no INCLUDE: a plain
 `(playlist_id, sort_key)` index there would make its planner trade its sort for
 a table lookup per span, so SQLite gets none. Plain DDL, not in the model's
 state, for that reason: the index exists on one database only.
+
+Built CONCURRENTLY (outside a transaction: `atomic = False`), so that a warehouse
+already holding millions of spans keeps loading while it builds (a plain CREATE
+INDEX locks the spans table against writes, ~20 s per 6 M spans here). A build
+that failed half-way leaves an invalid index behind: it is dropped and built again.
 """
 
 from django.db import migrations
@@ -17,18 +22,28 @@ INDEX = "playlist_track_spans_order"
 def create_index(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [INDEX]
+        )
+        invalid = cursor.fetchone()
+    if invalid and invalid[0]:
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY {INDEX}")
     schema_editor.execute(
-        f"CREATE INDEX IF NOT EXISTS {INDEX} ON playlist_track_spans (playlist_id, sort_key) "
+        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} "
+        "ON playlist_track_spans (playlist_id, sort_key) "
         "INCLUDE (track_id, valid_from, valid_to, occurrences)"
     )
 
 
 def drop_index(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY cannot run in a transaction
+
     dependencies = [("warehouse", "0011_across_playlist_loads")]
 
     operations = [migrations.RunPython(create_index, drop_index)]
