@@ -301,8 +301,6 @@ def _execute_run(run, client, retries, progress, on_result):
     if run.kind == Kind.EXPORT:
         # Cancelled between the file's completion and its outcome: not kept.
         export_runs.discard_unless_succeeded(run)
-    if run.kind == Kind.FILE and run.parameters.get("enrich"):
-        request_enrichment_of_imported(run, result)
     return result
 
 
@@ -458,6 +456,9 @@ def finish_run(run, result: IngestResult, *, retries=True):
     else:
         discard_upload(run)  # over: an uploaded file is not read again
         export_runs.discard_unless_succeeded(run)  # a failed export keeps no file
+        if run.kind == Kind.FILE and run.parameters.get("enrich"):
+            # Queued before the release below: the warm it holds back waits for them.
+            request_enrichment_of_imported(run, result)
         # A warm of the pages across playlists held back by this run may run now.
         across_warm.release_after_commit(run)
 

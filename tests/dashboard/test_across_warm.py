@@ -15,6 +15,12 @@ from django_q.models import OrmQ, Schedule, Task
 
 from accounts import library
 from devtools.sandbox import DEMO_PLAYLISTS
+from devtools.synthetic.exports import (
+    catalog_tracks,
+    export_item,
+    export_playlist,
+    write_export_json,
+)
 from devtools.synthetic.mpd import generate_slices
 from devtools.synthetic.snapshots import TrackFactory, snapshot_of
 from ingestion import across_warm, runs, tasks
@@ -147,6 +153,32 @@ def test_a_file_of_many_playlists_warms_its_importer_once(
     assert f"12 playlists: {WARMED}" in results[1]
     assert not Schedule.objects.filter(func=across_warm.WARM_TASK).exists()
     assert_views_are_cache_hits(client, alice, django_assert_num_queries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_with_enrichment_warms_its_importer_once_after_both_loads(
+    sandbox, alice, clean_cache, tmp_path
+):
+    """The enrichment the import asks for is queued before the import's end releases
+    the warm: the warm waits for it, and counts once, after the enrichment's load."""
+    catalog = sandbox.catalog
+    items = [export_item(catalog, track) for track in catalog_tracks(catalog)]
+    path = write_export_json(tmp_path / "Playlist1.json", [export_playlist("To enrich", items)])
+    run = runs.request_file_import(
+        path, trigger=Trigger.SHELL, user=alice, enrich=True, enqueue=False
+    )
+    runs.execute_run(runs.claim_run(run.pk))  # the enrichment runs inline (sync mode)
+
+    enrichment = IngestRun.objects.exclude(pk=run.pk).get()
+    assert enrichment.status == RunStatus.SUCCEEDED, enrichment.error
+    results = list(
+        Task.objects.filter(func=across_warm.WARM_TASK)
+        .order_by("started")
+        .values_list("result", flat=True)
+    )
+    counted = [result for result in results if WARMED in result]
+    assert len(counted) == 1 and counted[0] == results[-1], results
+    assert f"user {alice.pk}, 1 playlists" in counted[0]
 
 
 @pytest.mark.django_db(transaction=True)
