@@ -493,7 +493,10 @@ def _warm_task_report(results):
     headers = ["database", "warm task p50 / p95 ms", "runs", "4 cold pages p50 sum ms"]
     headers += ["warm ÷ cold sum", "4 naive p50 sum ms", "warm ÷ naive sum", "load average"]
     rows = []
-    for task in (r for r in results if r["page"] == WARM_TASK):
+    tasks = [r for r in results if r["page"] == WARM_TASK]
+    if not tasks:  # only the comparison timed: nothing warmed
+        return ""
+    for task in tasks:
         warmed = [
             r for r in results if r["vendor"] == task["vendor"] and r.get("after_warm_p50_ms")
         ]
