@@ -4,6 +4,7 @@ on SQLite and PostgreSQL, each beside its naive alternative measured in the same
     .venv/bin/python -m benchmarks.bench_across [--playlists 200] [--rows 100000]
         [--big 10000] [--requests 15] [--warmup 3] [--cold-requests 5]
         [--database sqlite|postgresql|both] [--cache database|redis] [--vacuum]
+        [--pages overlap,duplicates,duplicates-loose,library,compare]
 
 One user owns `--playlists` playlists holding `--rows` rows in all: two of
 `--big` tracks each (for the 10,000 × 10,000 comparison; they share about a
@@ -51,6 +52,14 @@ TARGETS_MS = {"overlap map": 500, "duplicates": 1000, "duplicates loose": 1000, 
 TARGETS_MS["compare 2 big"] = 200
 REDIS_URL = "redis://127.0.0.1:6379/0"
 WARM_TASK = "warm task"  # the row of the warm task's own duration per person
+# --pages: the short names of the pages timed (all by default).
+PAGE_NAMES = {
+    "overlap": "overlap map",
+    "duplicates": "duplicates",
+    "duplicates-loose": "duplicates loose",
+    "library": "library",
+    "compare": "compare 2 big",
+}
 
 
 # === child: generate, load, time ======================================================
@@ -315,6 +324,8 @@ def child(args):
         "library": (page(client, reverse("dashboard:library")), lambda: naive_library(ids)),
         "compare 2 big": (page(client, compare), lambda: naive_compare(ids[0], ids[1])),
     }
+    chosen = {PAGE_NAMES[short] for short in args.pages.split(",")}
+    pages = {name: timed_page for name, timed_page in pages.items() if name in chosen}
     results = []
     warm_seconds = []  # the warm task's duration, once per reload before an "after warm"
     for name, (ours, naive) in pages.items():
@@ -351,17 +362,18 @@ def child(args):
             f"{after}, warm p95 {timing['p95_ms']:.0f} ms (naive "
             f"{naive_timing['p95_ms']:.0f} ms); load {_load_average()}"
         )
-    results.append(
-        {
-            "vendor": connection.vendor,
-            "page": WARM_TASK,
-            "rows": total,
-            "p50_ms": statistics.median(warm_seconds) * 1000,
-            "p95_ms": _percentile(warm_seconds, 95) * 1000,
-            "runs": len(warm_seconds),
-            "load_average": _load_average(),
-        }
-    )
+    if warm_seconds:  # not when only the comparison (never warmed) is timed
+        results.append(
+            {
+                "vendor": connection.vendor,
+                "page": WARM_TASK,
+                "rows": total,
+                "p50_ms": statistics.median(warm_seconds) * 1000,
+                "p95_ms": _percentile(warm_seconds, 95) * 1000,
+                "runs": len(warm_seconds),
+                "load_average": _load_average(),
+            }
+        )
     Path(args.result).write_text(json.dumps(results))
 
 
@@ -382,11 +394,25 @@ def main():
     parser.add_argument("--vacuum", action="store_true", help="VACUUM ANALYZE after loading")
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--pages",
+        type=_page_names,
+        default=",".join(PAGE_NAMES),
+        help=f"comma-separated, of: {', '.join(PAGE_NAMES)} (default: all)",
+    )
     _common.run_parent_or_child(parser, None, parent=parent, child=child)
+
+
+def _page_names(text):
+    unknown = [name for name in text.split(",") if name not in PAGE_NAMES]
+    if unknown or not text:
+        raise argparse.ArgumentTypeError(f"not a page: {', '.join(unknown) or text!r}")
+    return text
 
 
 def parent(args):
     passthrough = ["--playlists", str(args.playlists), "--rows", str(args.rows)]
+    passthrough += ["--pages", args.pages]
     passthrough += ["--big", str(args.big), "--requests", str(args.requests)]
     passthrough += ["--warmup", str(args.warmup), "--cold-requests", str(args.cold_requests)]
     passthrough += ["--vacuum"] if args.vacuum else []
@@ -467,7 +493,10 @@ def _warm_task_report(results):
     headers = ["database", "warm task p50 / p95 ms", "runs", "4 cold pages p50 sum ms"]
     headers += ["warm ÷ cold sum", "4 naive p50 sum ms", "warm ÷ naive sum", "load average"]
     rows = []
-    for task in (r for r in results if r["page"] == WARM_TASK):
+    tasks = [r for r in results if r["page"] == WARM_TASK]
+    if not tasks:  # only the comparison timed: nothing warmed
+        return ""
+    for task in tasks:
         warmed = [
             r for r in results if r["vendor"] == task["vendor"] and r.get("after_warm_p50_ms")
         ]

@@ -189,7 +189,7 @@ def compare(request):
             for pid in ids
         ],
         "figures": _comparison_figures(result),
-        "table": _comparison_table(request, ids, names, visible),
+        "table": _comparison_table(request, ids, names, visible, result),
     }
     return render(request, "dashboard/compare.html", context)
 
@@ -201,22 +201,31 @@ def compare_tracks(request):
     ids = _asked_or_404(visible, request.GET.getlist("p"))[:MAX_COMPARED]
     if len(ids) < 2:
         raise Http404("Compare at least two playlists.")
-    table = _comparison_table(request, ids, _names(ids), visible)
+    # The comparison's counts, if they are at hand, hold the table's size (a search
+    # counts its own).
+    result = None
+    if not request.GET.get("q", "").strip():
+        what = f"compare:{_ordered(ids)}"
+        result = _cached(request.user, what, ids, None, compute_if_missing=False)
+    table = _comparison_table(request, ids, _names(ids), visible, result)
     if request.GET.get("format") == "json":
         return analytics.json_table(table["page"])
     return render(request, "dashboard/_track_table.html", {"table": table})
 
 
-def _comparison_table(request, ids, names, visible):
-    """The shared tracks (`?set=shared`) or those only in one playlist (`?set=N`)."""
+def _comparison_table(request, ids, names, visible, result=None):
+    """The shared tracks (`?set=shared`) or those only in one playlist (`?set=N`);
+    `result`, the comparison of `ids` if at hand, says how many each list has."""
     chosen = request.GET.get("set", "shared")
     index = analytics._int(chosen, -1)
     if 0 <= index < len(ids):
         base, also_in, not_in = ids[index], (), [pid for pid in ids if pid != ids[index]]
         title = f"Only in {names.get(ids[index], ids[index])}"
+        known_total = result.only_in[base] if result else None
     else:
         chosen, base, also_in, not_in = "shared", ids[0], ids[1:], ()
         title = "In all of them"
+        known_total = result.tracks.shared if result else None
     query = [("p", pid) for pid in ids]
     table = analytics._table_context(
         request,
@@ -226,6 +235,7 @@ def _comparison_table(request, ids, names, visible):
         page_url=reverse("dashboard:compare"),
         tracks_url=reverse("dashboard:compare-tracks"),
         visible=visible,
+        known_total=known_total,
     )
     table["hidden"] = [*query, ("set", chosen)]
     table["sets"] = [

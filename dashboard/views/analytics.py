@@ -437,9 +437,11 @@ def _table_context(
     tracks_url=None,
     visible=None,
     audio=False,
+    known_total=None,
 ):
     """The track table of one playlist; `also_in`/`not_in` narrow it to the tracks
-    also in those playlists or in none of them (a comparison's lists)."""
+    also in those playlists or in none of them (a comparison's lists), of which the
+    caller may know how many there are (`known_total`: not counted again)."""
     params = request.GET
     # A chart bar's filter: only a playlist's own table (not a comparison's lists).
     filters = {} if also_in or not_in else queries.track_filters(params)
@@ -453,6 +455,7 @@ def _table_context(
         also_in=also_in,
         not_in=not_in,
         filters=filters,
+        known_total=known_total,
     )
     # "Also in" is the other playlists as they are now, even on a past version's
     # table (their version numbers are their own).

@@ -92,20 +92,32 @@ def test_the_duplicates_page_costs_a_fixed_number_of_queries(
 # --- compare ---------------------------------------------------------------------------
 def test_compare_two_of_mine(client, alice, shelves, django_assert_num_queries):
     client.force_login(alice)
-    # session, user, visible, names, stamp, cache, comparison (3, kept), table count,
-    # page and ranks, also in
-    with django_assert_num_queries(13 + CACHE_WRITE):
+    # session, user, visible, names, stamp, cache, comparison (1, kept), the table's
+    # page and ranks (its size is the comparison's), also in
+    with django_assert_num_queries(10 + CACHE_WRITE):
         response = client.get(compare_url("pa", "pb"))
-    with django_assert_num_queries(10):  # the comparison read back from the cache
+    with django_assert_num_queries(9):  # the comparison read back from the cache
         again = client.get(compare_url("pa", "pb"))
     assert again.context["comparison"] == response.context["comparison"]
     result = response.context["comparison"]
     assert (result.tracks.shared, result.tracks.union) == (2, 4)
     assert result.tracks.jaccard == 0.5
-    assert [row["track_id"] for row in response.context["table"]["page"].rows] == ["t2", "t3"]
-    only_b = client.get(compare_url("pa", "pb", set=1))
-    assert [row["track_id"] for row in only_b.context["table"]["page"].rows] == ["t4"]
+    page = response.context["table"]["page"]
+    assert [row["track_id"] for row in page.rows] == ["t2", "t3"]
+    assert page.total == 2
+    only_b = client.get(compare_url("pa", "pb", set=1)).context["table"]["page"]
+    assert ([row["track_id"] for row in only_b.rows], only_b.total) == (["t4"], 1)
     assert "Bob" not in response.content.decode()
+
+
+def test_a_searched_comparison_table_counts_what_it_finds(client, alice, shelves):
+    """The table's size comes from the comparison's counts, but not once searched."""
+    client.force_login(alice)
+    page = client.get(compare_url("pa", "pb", q="song+3")).context["table"]["page"]
+    assert ([row["track_id"] for row in page.rows], page.total) == (["t3"], 1)
+    fragment = reverse("dashboard:compare-tracks") + "?p=pa&p=pb&set=0&format=json"
+    assert client.get(fragment).json()["total"] == 1  # the comparison kept: its count
+    assert client.get(fragment + "&q=nothing").json()["total"] == 0
 
 
 def test_comparing_with_another_persons_playlist_answers_404(client, alice, bob, shelves):
@@ -120,12 +132,12 @@ def test_comparing_with_another_persons_playlist_answers_404(client, alice, bob,
 def test_the_comparison_table_fragment_sorts_and_searches(client, alice, shelves):
     client.force_login(alice)
     url = reverse("dashboard:compare-tracks") + "?p=pa&p=pb&set=0&format=json"
-    data = client.get(url).json()
-    assert [row["track_id"] for row in data["rows"]] == ["t1"]
+    data = client.get(url).json()  # no comparison kept yet: the table counts itself
+    assert ([row["track_id"] for row in data["rows"]], data["total"]) == (["t1"], 1)
     data = client.get(
         reverse("dashboard:compare-tracks") + "?p=pa&p=pb&q=song+3&format=json"
     ).json()
-    assert [row["track_id"] for row in data["rows"]] == ["t3"]
+    assert ([row["track_id"] for row in data["rows"]], data["total"]) == (["t3"], 1)
 
 
 def test_compare_with_fewer_than_two_offers_my_playlists(client, alice, shelves):

@@ -165,8 +165,8 @@ def test_comparing_identical_playlists(django_assert_num_queries):
     tracks = [track(f"t{n}", f"Song {n}", artist=QUEEN if n % 2 else OTHER) for n in range(4)]
     load("p1", tracks)
     load("p2", tracks)
-    # the tracks; the artists and the genres each exploded once (counts and shared values)
-    with django_assert_num_queries(3):
+    # one: the tracks, artists and genres counted from one read of the rows
+    with django_assert_num_queries(1):
         result = queries.compare_playlists(playlist_ids=["p1", "p2"])
     assert (result.tracks.shared, result.tracks.union, result.tracks.jaccard) == (4, 4, 1.0)
     assert (result.artists.shared, result.artists.jaccard) == (2, 1.0)
@@ -206,6 +206,23 @@ def test_three_playlists_share_what_all_three_have_and_removed_rows_do_not_count
     assert result.only_in == {"p1": 1, "p2": 0, "p3": 0}
 
 
+def test_a_comparison_lists_the_first_shared_artists_and_genres_by_name_and_counts_all():
+    artists = [ArtistRef(id=f"a{n}", name=name) for n, name in enumerate(["Cher", "ABBA", "Bjork"])]
+    tracks = [
+        TrackFactory(id=f"t{n}", name=f"Song {n}", artists=(artist,))
+        for n, artist in enumerate(artists)
+    ]
+    genres = {"a0": ["pop"], "a1": ["disco", "pop"], "a2": ["art pop"]}
+    for playlist_id in ("p1", "p2"):
+        snapshot = snapshot_of(tracks, playlist_id=playlist_id, genres=genres)
+        load_playlist(snapshot, transform_snapshot(snapshot).rows, now=T0)
+    result = queries.compare_playlists(playlist_ids=["p1", "p2"], limit=2)
+    assert [a["name"] for a in result.shared_artists] == ["ABBA", "Bjork"]
+    assert (result.artists.shared, result.artists.union) == (3, 3)
+    assert result.shared_genres == ["art pop", "disco"]
+    assert (result.genres.shared, result.genres.per_playlist) == (3, {"p1": 3, "p2": 3})
+
+
 def test_the_track_table_lists_shared_and_only_in_tracks():
     a, b, c = track("a", "Alpha"), track("b", "Beta"), track("c", "Gamma")
     load("p1", [a, b, c])
@@ -216,6 +233,19 @@ def test_the_track_table_lists_shared_and_only_in_tracks():
     assert [row["track_id"] for row in shared.rows] == ["b"]
     searched = queries.playlist_tracks_page(playlist_id="p1", not_in=["p2"], query="gam")
     assert [row["track_id"] for row in searched.rows] == ["c"]
+
+
+def test_a_track_table_whose_size_is_known_does_not_count_it(django_assert_num_queries):
+    load("p1", [track("a", "Alpha"), track("b", "Beta"), track("c", "Gamma")])
+    load("p2", [track("b", "Beta")])
+    with django_assert_num_queries(2):  # the page and its places, no count
+        only = queries.playlist_tracks_page(playlist_id="p1", not_in=["p2"], known_total=2)
+    assert (only.total, [row["track_id"] for row in only.rows]) == (2, ["a", "c"])
+    # searched, the table counts what it finds: the known size is the unsearched one
+    searched = queries.playlist_tracks_page(
+        playlist_id="p1", not_in=["p2"], query="gam", known_total=2
+    )
+    assert (searched.total, [row["track_id"] for row in searched.rows]) == (1, ["c"])
 
 
 # --- the overlap matrix ----------------------------------------------------------------
