@@ -126,6 +126,9 @@ class NewPlaylists:
     artist_names: list[str] = field(default_factory=list)
     ranks: list[int] = field(default_factory=list)
     occurrences: list[int] = field(default_factory=list)
+    # What the rows add to the warehouse-wide counts, when counted ahead
+    # (`count_ahead`); counted in the load otherwise.
+    counted: summaries.Counted | None = None
 
 
 class _NotNew(Exception):
@@ -160,7 +163,7 @@ def load_new_playlists(
             else:
                 _write_rows(cursor, batch, now)
                 open_first_spans(cursor, ids)
-            summaries.record_columns(cursor, _counted(batch))
+            summaries.record_counted(cursor, batch.counted or count_ahead(batch))
             versions = _versions(batch)
             PlaylistVersion.objects.bulk_create(_version_rows(batch, now), batch_size=500)
             # As every load does: whoever already sees one of them has their
@@ -224,6 +227,14 @@ def _in_chunks(playlist_ids: Sequence[str]) -> list[tuple[str, list[Any]]]:
         (f"playlist_id IN ({', '.join(['%s'] * len(chunk))})", list(chunk))
         for chunk in (playlist_ids[i : i + 500] for i in range(0, len(playlist_ids), 500))
     ]
+
+
+def count_ahead(batch: NewPlaylists) -> summaries.Counted:
+    """Count what the batch adds to the warehouse-wide counts, before its load
+    (no database): the importer does it in its reader thread, so the counting
+    runs while the slice before loads instead of inside this one's transaction."""
+    batch.counted = summaries.count_columns(_counted(batch))
+    return batch.counted
 
 
 def _counted(batch: NewPlaylists) -> summaries.NewRows:

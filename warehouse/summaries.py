@@ -236,13 +236,42 @@ class NewRows:
     genres: Iterable[str]
 
 
+@dataclass(frozen=True)
+class Counted:
+    """Rows' change to the counts, ready to write: the kinds in place as sorted
+    (kind, key, name, n) entries, the FOLDED kinds as one log row's JSON (None:
+    nothing to log)."""
+
+    in_place: list[tuple[str, str, str | None, int]]
+    logged: str | None
+
+
 def record_columns(cursor: CursorWrapper, rows: NewRows) -> None:
     """Add rows new to the table to the counts, from their columns: the loader's
-    first load (its frame's columns) and the bulk path (its batch's) alike. The
-    kinds in place get one upsert, the FOLDED kinds one log row (`_apply_counts`)."""
+    first load (its frame's columns) and the bulk path (its batch's) alike."""
+    record_counted(cursor, count_columns(rows))
+
+
+def count_columns(rows: NewRows) -> Counted:
+    """Count rows new to the table (no database: a bulk import counts the next
+    slice in its reader thread while this one loads)."""
     with _collector_paused():  # a slice's 64,000 rows make ~200,000 tuples
         counts = _counts_of(rows)
-    _apply_counts(cursor, counts)
+        folded = _entries(counts, FOLDED)
+        return Counted(
+            in_place=sorted(_entries(counts, IN_PLACE)),
+            logged=orjson.dumps(folded).decode() if folded else None,
+        )
+
+
+def record_counted(cursor: CursorWrapper, counted: Counted) -> None:
+    """Write counted rows: the kinds in place with one upsert in key order, the
+    FOLDED ones as one log row."""
+    _add_entries(cursor, counted.in_place)
+    if counted.logged is not None:
+        cursor.execute(
+            f"INSERT INTO {LOG} (changes, logged_at) VALUES (%s, %s)", [counted.logged, _db_now()]
+        )
 
 
 def _columns_of(rows: pd.DataFrame) -> NewRows:
@@ -328,34 +357,23 @@ def _artists(
     return flat_ids, list(itertools.chain.from_iterable(fitted))
 
 
-def _apply_counts(cursor: CursorWrapper, counts: Counts) -> None:
-    """Add counts summed in Python: the kinds in place with one upsert in key
-    order, the FOLDED ones as one log row."""
-
-    def entries(kinds: Sequence[str]) -> list[tuple[str, str, str | None, int]]:
-        # zip and map build the 4-tuples in C: a comprehension took as long as the counting.
-        out: list[tuple[str, str, str | None, int]] = []
-        for kind in kinds:
-            counted, names = counts[kind]
-            keys = list(counted)
-            out.extend(
-                zip(
-                    itertools.repeat(kind, len(keys)),
-                    keys,
-                    map(names.get, keys),
-                    counted.values(),
-                    strict=True,
-                )
+def _entries(counts: Counts, kinds: Sequence[str]) -> list[tuple[str, str, str | None, int]]:
+    """The counts of these kinds as (kind, key, name, n) entries."""
+    # zip and map build the 4-tuples in C: a comprehension took as long as the counting.
+    out: list[tuple[str, str, str | None, int]] = []
+    for kind in kinds:
+        counted, names = counts[kind]
+        keys = list(counted)
+        out.extend(
+            zip(
+                itertools.repeat(kind, len(keys)),
+                keys,
+                map(names.get, keys),
+                counted.values(),
+                strict=True,
             )
-        return out
-
-    _add_entries(cursor, sorted(entries(IN_PLACE)))
-    folded = entries(FOLDED)
-    if folded:
-        cursor.execute(
-            f"INSERT INTO {LOG} (changes, logged_at) VALUES (%s, %s)",
-            [orjson.dumps(folded).decode(), _db_now()],
         )
+    return out
 
 
 def _add_entries(cursor: CursorWrapper, entries: Sequence[Sequence[Any]]) -> None:
@@ -578,7 +596,8 @@ def _collector_paused() -> Iterator[None]:
     bulk slices makes a million lists (orjson's entries, the totals), and the
     collector, run every 700 allocations, walked the growing totals again and
     again: 8.4 s of CPU for one fold, 3.6 s without it (nothing here makes a
-    cycle). Back as it was after."""
+    cycle). Back as it was after (the switch is the process's: a thread that
+    finds it off leaves it to the one that turned it off)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -36,7 +36,7 @@ from ingestion.snapshot import ItemKind
 from ingestion.sources.spotify_api import noop_progress
 from ingestion.transform import transform_snapshots, without_control_characters
 from warehouse import summaries
-from warehouse.bulk import load_new_playlists
+from warehouse.bulk import count_ahead, load_new_playlists
 from warehouse.loader import load_playlists
 from warehouse.models import Source
 
@@ -318,7 +318,13 @@ def _slice_columns(path):
     if not settings.IMPORT_MPD_BULK:
         return None
     document, plain = read_slice_document(path)
-    return slice_rows(document, path) if plain else None
+    if not plain:
+        return None
+    columns = slice_rows(document, path)
+    if columns is not None:
+        # Counted here, in the reader thread, while the slice before loads.
+        count_ahead(columns[0])
+    return columns
 
 
 def _share(started, playlists):
