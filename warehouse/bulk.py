@@ -18,7 +18,8 @@ playlist known). For them every step of the loader reduces to a few statements:
    from them. SQLite: executemany into the table, spans copied from it
    (`history.open_first_spans`, as the loader's first load);
 3. the warehouse-wide counts, counted in Python from the batch's own columns
-   (`summaries.record_columns`, as the loader's first load counts its frame):
+   (`summaries.count_columns`, as the loader's first load counts its frame;
+   ahead, in the importer's reader thread: `count_ahead`):
    the year kind upserted in place, tracks, albums and artists appended as one
    row to the counts' log, which the import folds every IMPORT_FOLD_EVERY_SLICES
    slices and at its end (`ingestion.files.iter_ingest_path`);
