@@ -82,6 +82,7 @@ def child_import(args):
     baseline_rss = _rss_mb()
     slices, playlists, rows, failed = [], 0, 0, []
     current = None
+    folds = _timing_folds()
     log(f"importing {args.data} (RSS {baseline_rss:.0f} MB after set-up)")
     with Timer() as total:
         slice_started = total.started
@@ -99,6 +100,12 @@ def child_import(args):
                 continue
             playlists += 1
             rows += result.tracks_loaded
+        # The counts exact and folded: an import that left its log unfolded
+        # (a loader folding nowhere) has it folded here, inside the total.
+        if _has_summaries() and summaries_pending():
+            from warehouse import summaries
+
+            summaries.fold()
     if failed:
         raise SystemExit(f"{len(failed)} failed: {failed[:3]}")
     report = {
@@ -108,9 +115,42 @@ def child_import(args):
         "slice_seconds": slices,
         "baseline_rss_mb": baseline_rss,
         "peak_rss_mb": _peak_rss_mb(),
+        # (seconds, loads folded) of each fold during the import, the last one
+        # at its end (after the last slice's time: in the total, in no slice).
+        "folds": folds,
     }
     log(f"imported {rows:,} rows in {total.seconds:.1f} s; peak RSS {report['peak_rss_mb']:.0f} MB")
     Path(args.result).write_text(json.dumps(report, indent=2))
+
+
+def summaries_pending():
+    from warehouse import summaries
+
+    return hasattr(summaries, "pending") and summaries.pending()["loads"] > 0
+
+
+def _timing_folds():
+    """The list each `summaries.fold()` of the import appends (seconds, loads
+    folded) to: the importer calls it through the module, so a timed wrapper in
+    its place sees every fold. Empty for a loader without the log."""
+    folds = []
+    if not _has_summaries():
+        return folds
+    from warehouse import summaries
+
+    if not hasattr(summaries, "fold"):
+        return folds
+    untimed = summaries.fold
+
+    def timed():
+        started = time.perf_counter()
+        loads = untimed()
+        folds.append((time.perf_counter() - started, loads))
+        log(f"  fold of {loads} loads' counts in {folds[-1][0]:.2f} s, RSS {_rss_mb():.0f} MB")
+        return loads
+
+    summaries.fold = timed
+    return folds
 
 
 def _log_progress(done, total_slices, rows, started):
@@ -478,6 +518,19 @@ def render(report):
             f"slice time, first {tenth} vs last {tenth} slices: "
             f"{statistics.mean(slices[:tenth]):.2f} s vs {statistics.mean(slices[-tenth:]):.2f} s"
         )
+        out.append(
+            "seconds per ten slices: "
+            + ", ".join(f"{sum(slices[i : i + 10]):.1f}" for i in range(0, len(slices), 10))
+        )
+        folds = result.get("folds", [])
+        if folds:
+            out.append(
+                f"folds of the counts' log (in the total; each after a slice is in the next "
+                f"slice's time, the last after the last slice's): {len(folds)}, "
+                f"{sum(seconds for seconds, _ in folds):.1f} s in all, the last "
+                f"{folds[-1][0]:.2f} s ({folds[-1][1]} loads); each: "
+                + ", ".join(f"{seconds:.2f}" for seconds, _ in folds)
+            )
     queries = report["queries"]
     sizes = queries["sizes"]
     out.append(

@@ -301,6 +301,11 @@ BULK_CHUNK_ROWS = env.int("BULK_CHUNK_ROWS", default=20_000)
 # Off: every MPD slice takes the snapshot path (read, pandas transform, loader), as
 # before the bulk path; for comparisons. The two write the same tables.
 IMPORT_MPD_BULK = env.bool("IMPORT_MPD_BULK", default=True)
+# An import of many files (MPD slices) folds the warehouse-wide counts' log
+# (warehouse.summaries.fold) after every this many files, and always at its end:
+# each fold adds up what the slices since the last one logged (keys shared by
+# slices upserted once), and its memory grows with them. 0: only at the end.
+IMPORT_FOLD_EVERY_SLICES = env.int("IMPORT_FOLD_EVERY_SLICES", default=10)
 
 # Uploads one user may make per hour (counted from the runs they start), and
 # bytes they may upload per hour; past either the upload page answers 429 with

@@ -17,8 +17,12 @@ playlist known). For them every step of the loader reduces to a few statements:
    `playlist_tracks` with what every row shares, another opens version 1's spans
    from them. SQLite: executemany into the table, spans copied from it
    (`history.open_first_spans`, as the loader's first load);
-3. the warehouse-wide counts: from the staged rows (PostgreSQL), or
-   `summaries.record_written` (SQLite, as the loader's first load);
+3. the warehouse-wide counts, counted in Python from the batch's own columns
+   (`summaries.count_columns`, as the loader's first load counts its frame;
+   ahead, in the importer's reader thread: `count_ahead`):
+   the year kind upserted in place, tracks, albums and artists appended as one
+   row to the counts' log, which the import folds every IMPORT_FOLD_EVERY_SLICES
+   slices and at its end (`ingestion.files.iter_ingest_path`);
 4. version 1 of each playlist (`playlist_versions`), and
    `warehouse.signals.playlists_loaded`, as the loader sends it.
 
@@ -31,6 +35,7 @@ the tables on both databases).
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -122,6 +127,9 @@ class NewPlaylists:
     artist_names: list[str] = field(default_factory=list)
     ranks: list[int] = field(default_factory=list)
     occurrences: list[int] = field(default_factory=list)
+    # What the rows add to the warehouse-wide counts, when counted ahead
+    # (`count_ahead`); counted in the load otherwise.
+    counted: summaries.Counted | None = None
 
 
 class _NotNew(Exception):
@@ -152,12 +160,11 @@ def load_new_playlists(
                 raise _NotNew
             if connection.vendor == "postgresql":
                 _stage_rows(cursor, batch)
-                _count_staged(cursor)
                 _insert_staged(cursor, batch.source, now)
             else:
                 _write_rows(cursor, batch, now)
                 open_first_spans(cursor, ids)
-                summaries.record_written(cursor, ids)
+            summaries.record_counted(cursor, batch.counted or count_ahead(batch))
             versions = _versions(batch)
             PlaylistVersion.objects.bulk_create(_version_rows(batch, now), batch_size=500)
             # As every load does: whoever already sees one of them has their
@@ -221,6 +228,32 @@ def _in_chunks(playlist_ids: Sequence[str]) -> list[tuple[str, list[Any]]]:
         (f"playlist_id IN ({', '.join(['%s'] * len(chunk))})", list(chunk))
         for chunk in (playlist_ids[i : i + 500] for i in range(0, len(playlist_ids), 500))
     ]
+
+
+def count_ahead(batch: NewPlaylists) -> summaries.Counted:
+    """Count what the batch adds to the warehouse-wide counts, before its load
+    (no database): the importer does it in its reader thread, so the counting
+    runs while the slice before loads instead of inside this one's transaction."""
+    batch.counted = summaries.count_columns(_counted(batch))
+    return batch.counted
+
+
+def _counted(batch: NewPlaylists) -> summaries.NewRows:
+    """The batch's rows as the counts read them, from its own columns (nothing
+    read back from the table: mid-import, with the growing table's statistics
+    stale, PostgreSQL read a slice's rows back with a bitmap scan of every
+    present row). Bulk rows have no genres and no release year; their artist is
+    the primary one (none counted for a URI naming no Spotify artist)."""
+    return summaries.NewRows(
+        track_ids=batch.track_ids,
+        track_names=cast(list[str | None], batch.track_names),
+        album_ids=batch.album_ids,
+        album_names=batch.album_names,
+        artist_ids=batch.artist_ids,
+        artist_names=cast(list[str | None], batch.artist_names),
+        release_years=itertools.repeat(None, len(batch.track_ids)),
+        genres=(),
+    )
 
 
 def _versions(batch: NewPlaylists) -> list[VersionMade]:
@@ -303,36 +336,6 @@ def _insert_staged(cursor: CursorWrapper, source: str, now: datetime) -> None:
     )
     # Dropped now, not only at commit: a caller's outer transaction may load more.
     cursor.execute(f"DROP TABLE {STAGING}")
-
-
-def _count_staged(cursor: CursorWrapper) -> None:
-    """Add the staged rows to the warehouse-wide counts (`warehouse.summaries`):
-    what `summaries.record_written` adds for them, read from the staged columns
-    instead of the table. Read back from the table by playlist id, the rows cost
-    a bitmap scan of every present row once the planner's statistics lagged the
-    growing table (1.7 s a slice at 1.8 M rows, growing). Bulk rows have no
-    genres and no release year (the year kind's key is '' for every row); the
-    artist is the primary one, its name the row's; keys in order, as the loader
-    upserts them, so concurrent loads queue instead of deadlocking."""
-    summary = summaries.SUMMARY
-    cursor.execute(
-        f"""
-        WITH contributions AS (
-            SELECT 'track' AS kind, track_id AS key, track_name AS name FROM {STAGING}
-            UNION ALL SELECT 'album', album_id, album_name FROM {STAGING}
-                WHERE album_id IS NOT NULL
-            UNION ALL SELECT 'year', '', NULL FROM {STAGING}
-            UNION ALL SELECT 'artist', artist_id, artist_name FROM {STAGING}
-                WHERE artist_id IS NOT NULL
-        )
-        INSERT INTO {summary} (kind, key, name, entries)
-        SELECT kind, key, MAX(name), COUNT(*) FROM contributions
-        GROUP BY kind, key ORDER BY kind, key
-        ON CONFLICT (kind, key) DO UPDATE SET
-            entries = {summary}.entries + excluded.entries,
-            name = COALESCE(excluded.name, {summary}.name)
-        """
-    )
 
 
 def _copy_chunk(

@@ -35,7 +35,8 @@ from ingestion.pipeline import IngestResult, Status, record_version, transform_a
 from ingestion.snapshot import ItemKind
 from ingestion.sources.spotify_api import noop_progress
 from ingestion.transform import transform_snapshots, without_control_characters
-from warehouse.bulk import load_new_playlists
+from warehouse import summaries
+from warehouse.bulk import count_ahead, load_new_playlists
 from warehouse.loader import load_playlists
 from warehouse.models import Source
 
@@ -110,6 +111,12 @@ def iter_ingest_path(
     `format` forces a format (one of FORMATS) instead of detecting it; `owner_key`
     (e.g. the uploading user's id) keeps different people's exports apart, since
     export playlists have no ids of their own (see `identity`).
+
+    The warehouse-wide counts' log (`warehouse.summaries`) is folded after every
+    IMPORT_FOLD_EVERY_SLICES files and at the end: the counts are exact either
+    way, but a long unfolded log makes their reads slow and the fold's memory
+    grows with it; folded, what the slices since the last fold share is upserted
+    once instead of once a slice.
     """
     path = Path(path)
     try:
@@ -133,9 +140,19 @@ def iter_ingest_path(
                 # (hashing a playlist's items recurses as deep as they nest).
                 unit = paths[0] if len(paths) == 1 else path
                 yield _refused(unit, too_deep(unit.name))
+            if _fold_now(done + 1, len(units)):
+                summaries.fold()
     finally:
         slices.close()
+    summaries.fold()
     progress("files", len(units), len(units))
+
+
+def _fold_now(imported: int, units: int) -> bool:
+    """After this many files of an import: fold the counts' log now? (Not after
+    the last: the end of the import folds.)"""
+    every = int(settings.IMPORT_FOLD_EVERY_SLICES)
+    return every > 0 and imported % every == 0 and imported < units
 
 
 def _units(path, file_format):
@@ -301,7 +318,13 @@ def _slice_columns(path):
     if not settings.IMPORT_MPD_BULK:
         return None
     document, plain = read_slice_document(path)
-    return slice_rows(document, path) if plain else None
+    if not plain:
+        return None
+    columns = slice_rows(document, path)
+    if columns is not None:
+        # Counted here, in the reader thread, while the slice before loads.
+        count_ahead(columns[0])
+    return columns
 
 
 def _share(started, playlists):

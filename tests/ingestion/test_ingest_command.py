@@ -14,7 +14,9 @@ from devtools.synthetic.exports import (
     export_track_item,
     write_export_json,
 )
+from devtools.synthetic.mpd import generate_slices
 from ingestion.models import IngestRun, Kind, RunStatus, Trigger
+from warehouse import summaries
 from warehouse.models import PlaylistTrack
 
 pytestmark = pytest.mark.django_db
@@ -224,3 +226,14 @@ def test_enrich_queues_an_enrichment_run_per_imported_playlist(
     assert not PlaylistTrack.objects.filter(
         playlist_id=enrichment.playlist_id, track_duration_ms__isnull=True
     ).exists()
+
+
+def test_a_folder_of_mpd_slices_from_the_shell_leaves_the_counts_folded(tmp_path, settings):
+    settings.IMPORT_FOLD_EVERY_SLICES = 2
+    generate_slices(tmp_path / "mpd", slices=3, playlists_per_slice=5, seed=9)
+    _, _, error = run_ingest(str(tmp_path / "mpd"))
+    assert error is None
+    assert PlaylistTrack.objects.filter(source="mpd").exists()
+    # Nothing left for the reaper: the reads are one index read each at once.
+    assert summaries.pending()["loads"] == 0
+    assert summaries.differences() == {}

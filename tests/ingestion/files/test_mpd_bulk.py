@@ -14,11 +14,17 @@ import pytest
 from django.db import DataError, connection
 
 from devtools.synthetic.mpd import generate_slices
-from ingestion.files import ingest_path
+from ingestion.files import ingest_path, iter_ingest_path
 from ingestion.files.mpd import read_slice_document, slice_rows
 from warehouse import summaries
 from warehouse.bulk import load_new_playlists
-from warehouse.models import Playlist, PlaylistTrack, PlaylistTrackSpan, PlaylistVersion
+from warehouse.models import (
+    Playlist,
+    PlaylistTrack,
+    PlaylistTrackSpan,
+    PlaylistVersion,
+    SummaryCount,
+)
 from warehouse.signals import playlists_loaded
 
 pytestmark = pytest.mark.django_db
@@ -301,3 +307,72 @@ def test_a_playlist_deleted_by_hand_leaves_its_rows_to_the_loader(slice_path, se
         assert summaries.differences() == {}
     assert steps[0] == steps[1]
     assert Playlist.objects.get(pk="mpd:7").versions.count() == 1
+
+
+def test_a_bulk_slice_logs_its_track_album_and_artist_counts(slice_path):
+    """One log row per slice, on both databases: no upsert per track, album and
+    artist key inside the slice's transaction (the year kind's one key is
+    upserted in place)."""
+    batch, _ = slice_rows(read_slice_document(slice_path)[0], slice_path)
+    assert load_new_playlists(batch) is not None
+    assert summaries.pending()["loads"] == 1
+    in_table = set(SummaryCount.objects.values_list("kind", flat=True))
+    assert in_table == {"year"}
+    assert summaries.differences() == {}  # the reads add the log in
+    summaries.fold()
+    assert summaries.differences() == {}
+    assert set(SummaryCount.objects.values_list("kind", flat=True)) == {
+        "year",
+        "track",
+        "album",
+        "artist",
+    }
+
+
+def test_a_multi_slice_import_folds_every_n_slices_and_at_its_end(tmp_path, settings):
+    settings.IMPORT_FOLD_EVERY_SLICES = 2
+    generate_slices(tmp_path / "mpd", slices=5, playlists_per_slice=6, seed=2)
+    unfolded, current = [], None
+    for result in iter_ingest_path(tmp_path / "mpd"):
+        assert result.status == "succeeded"
+        if result.reference != current:  # a slice's first result: it is loaded
+            current = result.reference
+            unfolded.append(summaries.pending()["loads"])
+    # Folded after slices 2 and 4, and after the last.
+    assert unfolded == [1, 2, 1, 2, 1]
+    assert summaries.pending()["loads"] == 0
+    assert _table_counts() == _fresh_counts()
+    assert summaries.differences() == {}
+
+
+def test_an_import_folds_at_its_end_only_when_told_zero(tmp_path, settings):
+    settings.IMPORT_FOLD_EVERY_SLICES = 0
+    generate_slices(tmp_path / "mpd", slices=3, playlists_per_slice=6, seed=2)
+    unfolded = {}
+    for result in iter_ingest_path(tmp_path / "mpd"):
+        unfolded.setdefault(result.reference, summaries.pending()["loads"])
+    assert list(unfolded.values()) == [1, 2, 3]
+    assert summaries.pending()["loads"] == 0
+    assert _table_counts() == _fresh_counts()
+
+
+def test_a_fold_of_many_keys_upserts_them_in_chunks_exactly(tmp_path, monkeypatch):
+    generate_slices(tmp_path / "mpd", slices=2, playlists_per_slice=20, seed=4)
+    monkeypatch.setattr(summaries, "ENTRIES_CHUNK", 7)
+    ingest_path(tmp_path / "mpd")
+    assert summaries.pending()["loads"] == 0
+    assert SummaryCount.objects.filter(kind="track").count() > 7 * 3
+    assert _table_counts() == _fresh_counts()
+
+
+def _table_counts():
+    """What `warehouse_summary` holds itself, the log left out."""
+    return {(row.kind, row.key): row.entries for row in SummaryCount.objects.all()}
+
+
+def _fresh_counts():
+    return {
+        (kind, row["key"]): row["entries"]
+        for kind in summaries.KINDS
+        for row in summaries.from_scratch(kind=kind)
+    }
