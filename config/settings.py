@@ -412,6 +412,9 @@ ACROSS_WARM_ON_LOAD = env.bool("ACROSS_WARM_ON_LOAD", default=True)
 # runs still loading the person's playlists looks again (debounce; the end of a run
 # brings it forward). 0: at once.
 ACROSS_WARM_DELAY_SECONDS = env.int("ACROSS_WARM_DELAY_SECONDS", default=30)
+# The warm also compares this many pairs of the person's playlists, those sharing
+# the most tracks (the overlap map's first); 0: no comparison is warmed.
+ACROSS_WARM_COMPARISONS = env.int("ACROSS_WARM_COMPARISONS", default=10)
 
 # --- Security: HTTPS behind a proxy, headers, throttles ---------------------------
 # Everything the browser is told to refuse, and how the app learns it is served

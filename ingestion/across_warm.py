@@ -5,7 +5,8 @@ in the shared cache under a stamp of the person's playlists' loads
 (`warehouse.across_cache`): the first view after each load used to count them all
 again (0.4–5.4 s at 200 playlists). Here, once a load commits, a django-q2 task
 (`ingestion.tasks.warm_across`) counts them for everyone who sees a loaded playlist,
-under the new stamp, before they ask.
+under the new stamp, before they ask; and the comparisons of the ACROSS_WARM_COMPARISONS
+pairs sharing the most tracks (the overlap map's first).
 
 - **When**: on `transaction.on_commit` of every load (`warehouse.signals.playlists_loaded`:
   Spotify reads, file imports, MPD slices, enrichments), and of every change of which

@@ -20,6 +20,8 @@ finds nothing), and the warm task after a load (`ingestion.across_warm`, through
 who may see what: its callers pass the ids the access rule returned.
 """
 
+import dataclasses
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -76,11 +78,19 @@ def cached(
     return value
 
 
+def comparison(playlist_ids: Sequence[str]) -> str:
+    """The `what` of a comparison of the playlists in this order (its columns
+    follow it): the page and the warm task keep it under the same key."""
+    ordered = hashlib.sha256("\x1f".join(playlist_ids).encode()).hexdigest()[:16]
+    return f"compare:{ordered}"
+
+
 # --- what the warm task fills after a load ----------------------------------------------
 # `what` → the figure over the person's visible playlists (sorted), exactly as the
 # pages ask for it (`dashboard.views.across`: library, overlap, duplicates without
-# `?playlist=`). A comparison is not here: it depends on which playlists are chosen
-# (19,900 pairs of 200 playlists), see docs/warehouse.md.
+# `?playlist=`). Comparisons depend on which playlists are chosen (19,900 pairs of
+# 200 playlists): only the ACROSS_WARM_COMPARISONS pairs sharing the most tracks,
+# the overlap map's first, are warmed after these (`_warm_comparisons`).
 WARMED: dict[str, Callable[[list[str]], Any]] = {
     "library": lambda ids: queries.library_summary(playlist_ids=ids),
     "overlap": lambda ids: queries.overlap_matrix(playlist_ids=ids),
@@ -97,9 +107,12 @@ class Warmed:
     computed: list[str] = field(default_factory=list)
     found: list[str] = field(default_factory=list)
     stale: bool = False
+    comparisons: int = 0  # pairs compared (each kept in both orders)
 
     def __str__(self) -> str:
         text = f"computed {', '.join(self.computed) or 'nothing'}"
+        if self.comparisons:
+            text += f"; compared {self.comparisons} pair{'s' if self.comparisons > 1 else ''}"
         if self.found:
             text += f"; already kept: {', '.join(self.found)}"
         return text + ("; stopped: a newer load moved the stamp" if self.stale else "")
@@ -133,4 +146,31 @@ def warm(user_id: int, playlist_ids: Sequence[str]) -> Warmed:
             continue
         cache.set(name, compute(ids), seconds)
         done.computed.append(what)
+    if not done.stale:
+        done.comparisons = _warm_comparisons(user_id, ids, seconds)
     return done
+
+
+def _warm_comparisons(user_id: int, playlist_ids: list[str], seconds: int) -> int:
+    """Compare the ACROSS_WARM_COMPARISONS pairs of `playlist_ids` sharing the most
+    tracks (the overlap map's first pairs, the comparisons it leads to), each kept in
+    both orders (the map links a cell either way); how many pairs were compared.
+    A pair kept already is left as it is."""
+    wanted = settings.ACROSS_WARM_COMPARISONS
+    if wanted <= 0:
+        return 0
+    overlap = cached(user_id, "overlap", playlist_ids, None, compute_if_missing=False)
+    if overlap is None:  # gone meanwhile (a newer load): that load's warm compares
+        return 0
+    compared = 0
+    for pair in overlap.pairs[:wanted]:
+        forward, backward = [pair["a"], pair["b"]], [pair["b"], pair["a"]]
+        names = [key(user_id, comparison(ids), ids) for ids in (forward, backward)]
+        if all(cache.get(name) is not None for name in names):
+            continue
+        result = queries.compare_playlists(playlist_ids=forward)
+        # The counts are keyed by playlist: the other order only lists them the other way.
+        cache.set(names[0], result, seconds)
+        cache.set(names[1], dataclasses.replace(result, playlist_ids=backward), seconds)
+        compared += 1
+    return compared

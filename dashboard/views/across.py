@@ -7,7 +7,6 @@ from `warehouse.queries`; this module shapes them for the templates.
 """
 
 import csv
-import hashlib
 from html import escape
 from urllib.parse import quote_plus
 
@@ -50,11 +49,6 @@ def _cached(user, what, ids, compute, *, compute_if_missing=True):
     cache per person and stamp (`warehouse.across_cache`, where the warm task after
     a load fills the same keys)."""
     return across_cache.cached(user.pk, what, ids, compute, compute_if_missing=compute_if_missing)
-
-
-def _ordered(ids):
-    """A short name of the ids in their order (a comparison's columns follow it)."""
-    return hashlib.sha256("\x1f".join(ids).encode()).hexdigest()[:16]
 
 
 def _asked_or_404(visible, asked):
@@ -172,7 +166,7 @@ def compare(request):
         return render(request, "dashboard/compare.html", {"choices": choices, "chosen": ids})
     result = _cached(
         request.user,
-        f"compare:{_ordered(ids)}",
+        across_cache.comparison(ids),
         ids,
         lambda: queries.compare_playlists(playlist_ids=ids),
     )
@@ -205,7 +199,7 @@ def compare_tracks(request):
     # counts its own).
     result = None
     if not request.GET.get("q", "").strip():
-        what = f"compare:{_ordered(ids)}"
+        what = across_cache.comparison(ids)
         result = _cached(request.user, what, ids, None, compute_if_missing=False)
     table = _comparison_table(request, ids, _names(ids), visible, result)
     if request.GET.get("format") == "json":

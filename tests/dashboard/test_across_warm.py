@@ -28,7 +28,7 @@ from ingestion.models import IngestRun, RunStatus, Trigger
 from ingestion.pipeline import ingest_playlist
 from ingestion.snapshot import ArtistRef
 from ingestion.transform import transform_snapshot
-from warehouse import across_cache
+from warehouse import across_cache, queries
 from warehouse.loader import load_playlist
 from warehouse.models import Playlist
 
@@ -83,8 +83,8 @@ def kept(user, what):
 
 def assert_views_are_cache_hits(client, user, django_assert_num_queries):
     client.force_login(user)
-    for name, queries in WARM_QUERIES.items():
-        with django_assert_num_queries(queries):
+    for name, count in WARM_QUERIES.items():
+        with django_assert_num_queries(count):
             assert client.get(reverse(f"dashboard:{name}")).status_code == 200
     with django_assert_num_queries(WARM_QUERIES["duplicates"]):
         client.get(reverse("dashboard:duplicates"), {"loose": "1"})
@@ -237,6 +237,43 @@ def test_the_warm_of_a_shared_playlist_warms_both_people_with_their_own_figures(
         assert "Bob&#x27;s secret" not in html and "Song 9" not in html, name
 
 
+def kept_comparison(user, ids):
+    return across_cache.cached(
+        user.pk, across_cache.comparison(ids), ids, None, compute_if_missing=False
+    )
+
+
+def test_the_warm_compares_the_pairs_sharing_the_most_tracks_in_both_orders(
+    client, alice, shelves, settings, django_assert_num_queries
+):
+    """alice's pairs: pa & pshared share 2 tracks, pa & pc and pc & pshared 1 each;
+    with one comparison warmed, only the first is kept, in both orders, and its view
+    is a cache hit (test_across_pages.py pins the kept view at 9 queries)."""
+    load("pc", [3], "Mine C")
+    library.grant(alice.pk, "pc", add=True)
+    settings.ACROSS_WARM_COMPARISONS = 1
+
+    assert "compared 1 pair in" in tasks.warm_across(alice.pk)
+
+    expected = queries.compare_playlists(playlist_ids=["pa", "pshared"])
+    assert kept_comparison(alice, ["pa", "pshared"]) == expected
+    backward = kept_comparison(alice, ["pshared", "pa"])
+    assert backward.playlist_ids == ["pshared", "pa"]
+    assert backward == queries.compare_playlists(playlist_ids=["pshared", "pa"])
+    assert kept_comparison(alice, ["pa", "pc"]) is None
+    client.force_login(alice)
+    with django_assert_num_queries(9):
+        response = client.get(reverse("dashboard:compare") + "?p=pshared&p=pa")
+    assert response.context["comparison"] == backward
+
+
+def test_no_comparison_is_warmed_when_switched_off(alice, shelves, settings):
+    settings.ACROSS_WARM_COMPARISONS = 0
+    result = tasks.warm_across(alice.pk)
+    assert WARMED in result and "compared" not in result
+    assert kept_comparison(alice, ["pa", "pshared"]) is None
+
+
 def test_warming_alice_never_counts_bobs_private_playlist(alice, bob, shelves):
     """The warm asks the access rule: what it keeps for alice is hers alone, though
     bob's private playlist shares a track with hers."""
@@ -244,6 +281,10 @@ def test_warming_alice_never_counts_bobs_private_playlist(alice, bob, shelves):
     assert kept(alice, "library").figures.distinct_tracks == 4  # t1 t2 t3 t4, not t9
     assert {p["playlist_id"] for p in kept(alice, "overlap").playlists} == {"pa", "pshared"}
     assert kept(bob, "library") is None  # bob's own figures: not counted by alice's warm
+    # Her one pair is compared; bob's pshared & pbob (sharing t2) is not, for anyone.
+    assert kept_comparison(alice, ["pa", "pshared"]) is not None
+    for user in (alice, bob):
+        assert kept_comparison(user, ["pshared", "pbob"]) is None
 
 
 def test_removing_a_playlist_from_my_list_warms_what_remains(
