@@ -189,7 +189,7 @@ def load_playlists(
                 # Nothing of these playlists is stored yet: nothing to merge or
                 # mark removed, so the rows go straight into the table.
                 _write(cursor, rows, TABLE, COLUMN_NAMES, seen_at=seen_at, now=now)
-                summaries.record_written(cursor, playlist_ids, rows=rows)
+                summaries.record_written(cursor, rows)
                 written, removed = Counter(rows["playlist_id"]), Counter[str]()
             versions = record_versions(cursor, snapshots, frames, plans, known, now)
     return [

@@ -19,7 +19,7 @@ rows they replace", where pairs that agree on every counted column cancel and
 are left out: a refresh that changes 1% of a playlist touches the counts of that
 1%. It is computed
 * on a first load (rows written straight into the table), from the loader's
-  frame in Python (`record_written(rows=…)`; from the table in SQL without it);
+  frame in Python (`record_written`), or the bulk path's columns (`record_columns`);
 * on a reload on PostgreSQL, by the merge and the marking of removed rows
   themselves: their statements note what they write in a temporary table
   (`start_noting`, `noting_written`, `noting_removed`, `record_noted`), so a
@@ -195,28 +195,11 @@ def record_staged(cursor: CursorWrapper, *, staging: str, reloaded: Sequence[str
         _apply(cursor, sides)
 
 
-def record_written(
-    cursor: CursorWrapper, playlist_ids: Sequence[str], *, rows: pd.DataFrame | None = None
-) -> None:
-    """After a first load wrote these playlists' rows straight into the table.
-    `rows`: those rows as the loader wrote them (its frame), when it has them:
-    counted in Python, without reading them back and taking JSON apart in SQL."""
-    if rows is not None:
-        record_columns(cursor, _columns_of(rows))
-        return
-    for chunk in _chunks(playlist_ids):
-        if chunk:
-            where, params = _playlists_in("t", chunk)
-            _apply(
-                cursor,
-                [
-                    (
-                        f"SELECT 1 AS sign, {_counted('t')} FROM {TABLE} t "
-                        f"WHERE {where} AND t.removed_at IS NULL",
-                        params,
-                    )
-                ],
-            )
+def record_written(cursor: CursorWrapper, rows: pd.DataFrame) -> None:
+    """After a first load wrote these rows straight into the table: counted in
+    Python from the loader's frame, without reading them back and taking JSON
+    apart in SQL."""
+    record_columns(cursor, _columns_of(rows))
 
 
 @dataclass

@@ -268,18 +268,3 @@ def test_the_reaper_folds_and_the_shell_says_what_is_not_folded(capsys):
     call_command("warehouse_top", "--fold")
     assert "not folded" not in capsys.readouterr().out
     assert table() == counted_in_python()
-
-
-def test_a_first_load_counted_from_the_table_equals_the_loaders_count_of_its_frame():
-    # record_written without the frame (a bulk path that wrote rows itself) reads
-    # the rows back in SQL: the same counts as the loader's Python ones.
-    duet = TrackFactory(artists=(LEAD, GUEST), album_release_date="1999")
-    load([duet, TrackFactory(artists=(SOLO,)), LocalTrackFactory()], playlist_id="p1")
-    once = counted_in_python()
-    assert stored() == once
-    with connection.cursor() as cursor:
-        summaries.record_written(cursor, ["p1"])
-    assert stored() == {key: 2 * n for key, n in once.items()}
-    assert summaries.top(kind="artist", limit=1) == [
-        {"key": "guest", "name": "Guest", "entries": 2}
-    ]
