@@ -43,7 +43,10 @@ def key(user_id: int, what: str, playlist_ids: Sequence[str]) -> str:
     `user_id`: the person, and the stamp of the playlists' loads (read now, before
     the data). Another person, another playlist, an access change or any load of one
     of them: another key."""
-    stamp = queries.playlists_stamp(playlist_ids=playlist_ids)
+    return _key(user_id, what, queries.playlists_stamp(playlist_ids=playlist_ids))
+
+
+def _key(user_id: int, what: str, stamp: str) -> str:
     return f"across:{CACHE_FORMAT}:user-{user_id}:{what}:{stamp}"
 
 
@@ -133,6 +136,7 @@ def warm(user_id: int, playlist_ids: Sequence[str]) -> Warmed:
     if seconds <= 0:
         return done
     first_stamp = None
+    kept: dict[str, Any] = {}
     for what, compute in WARMED.items():
         name = key(user_id, what, ids)
         stamp = name.rsplit(":", 1)[1]
@@ -141,31 +145,29 @@ def warm(user_id: int, playlist_ids: Sequence[str]) -> Warmed:
         elif stamp != first_stamp:
             done.stale = True
             break
-        if cache.get(name) is not None:  # a view got there first
+        kept[what] = cache.get(name)
+        if kept[what] is not None:  # a view got there first
             done.found.append(what)
             continue
-        cache.set(name, compute(ids), seconds)
+        kept[what] = compute(ids)
+        cache.set(name, kept[what], seconds)
         done.computed.append(what)
     if not done.stale:
-        done.comparisons = _warm_comparisons(user_id, ids, seconds)
+        done.comparisons = _warm_comparisons(user_id, kept["overlap"], seconds)
     return done
 
 
-def _warm_comparisons(user_id: int, playlist_ids: list[str], seconds: int) -> int:
-    """Compare the ACROSS_WARM_COMPARISONS pairs of `playlist_ids` sharing the most
-    tracks (the overlap map's first pairs, the comparisons it leads to), each kept in
-    both orders (the map links a cell either way); how many pairs were compared.
-    A pair kept already is left as it is."""
-    wanted = settings.ACROSS_WARM_COMPARISONS
-    if wanted <= 0:
-        return 0
-    overlap = cached(user_id, "overlap", playlist_ids, None, compute_if_missing=False)
-    if overlap is None:  # gone meanwhile (a newer load): that load's warm compares
-        return 0
+def _warm_comparisons(user_id: int, overlap: queries.Overlap, seconds: int) -> int:
+    """Compare the ACROSS_WARM_COMPARISONS pairs sharing the most tracks in
+    `overlap` (the person's overlap map, just kept: its first pairs, the comparisons
+    it leads to), each kept in both orders (the map links a cell either way); how
+    many pairs were compared. A pair kept already is left as it is."""
     compared = 0
-    for pair in overlap.pairs[:wanted]:
+    for pair in overlap.pairs[: max(0, settings.ACROSS_WARM_COMPARISONS)]:
         forward, backward = [pair["a"], pair["b"]], [pair["b"], pair["a"]]
-        names = [key(user_id, comparison(ids), ids) for ids in (forward, backward)]
+        # One stamp for both orders: it is of the pair's ids, whatever their order.
+        stamp = queries.playlists_stamp(playlist_ids=forward)
+        names = [_key(user_id, comparison(ids), stamp) for ids in (forward, backward)]
         if all(cache.get(name) is not None for name in names):
             continue
         result = queries.compare_playlists(playlist_ids=forward)
