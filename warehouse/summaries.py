@@ -19,7 +19,7 @@ rows they replace", where pairs that agree on every counted column cancel and
 are left out: a refresh that changes 1% of a playlist touches the counts of that
 1%. It is computed
 * on a first load (rows written straight into the table), from the loader's
-  frame in Python (`record_written`), or the bulk path's columns (`record_columns`);
+  frame in Python (`record_written`), or the bulk path's columns (`count_columns`);
 * on a reload on PostgreSQL, by the merge and the marking of removed rows
   themselves: their statements note what they write in a temporary table
   (`start_noting`, `noting_written`, `noting_removed`, `record_noted`), so a
@@ -198,8 +198,8 @@ def record_staged(cursor: CursorWrapper, *, staging: str, reloaded: Sequence[str
 def record_written(cursor: CursorWrapper, rows: pd.DataFrame) -> None:
     """After a first load wrote these rows straight into the table: counted in
     Python from the loader's frame, without reading them back and taking JSON
-    apart in SQL."""
-    record_columns(cursor, _columns_of(rows))
+    apart in SQL (the same counting as a bulk slice's columns: `count_columns`)."""
+    record_counted(cursor, count_columns(_columns_of(rows)))
 
 
 @dataclass
@@ -227,12 +227,6 @@ class Counted:
 
     in_place: list[tuple[str, str, str | None, int]]
     logged: str | None
-
-
-def record_columns(cursor: CursorWrapper, rows: NewRows) -> None:
-    """Add rows new to the table to the counts, from their columns: the loader's
-    first load (its frame's columns) and the bulk path (its batch's) alike."""
-    record_counted(cursor, count_columns(rows))
 
 
 def count_columns(rows: NewRows) -> Counted:
