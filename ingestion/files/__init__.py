@@ -124,6 +124,11 @@ def iter_ingest_path(
     except (InvalidImportFile, OSError) as error:
         yield _refused(path, error)
         return
+    yield from _ingest_units(path, units, owner_key=owner_key, progress=progress)
+
+
+def _ingest_units(path, units, *, owner_key, progress):
+    """Each unit imported (or refused) in turn, the counts' log folded as it goes."""
     slices = _SliceReader([paths[0] for unit_format, paths in units if unit_format == "mpd"])
     try:
         for done, (unit_format, paths) in enumerate(units):
