@@ -306,6 +306,12 @@ IMPORT_MPD_BULK = env.bool("IMPORT_MPD_BULK", default=True)
 # each fold adds up what the slices since the last one logged (keys shared by
 # slices upserted once), and its memory grows with them. 0: only at the end.
 IMPORT_FOLD_EVERY_SLICES = env.int("IMPORT_FOLD_EVERY_SLICES", default=10)
+# An import of at least this many MPD slices that at least doubles the warehouse
+# loads without the secondary indexes of the rows and spans and builds them at
+# its end, on PostgreSQL (warehouse.index_deferral); 0: never. The builds get
+# this much maintenance_work_mem each (more memory, fewer passes of the sort).
+IMPORT_DEFER_INDEXES_SLICES = env.int("IMPORT_DEFER_INDEXES_SLICES", default=20)
+IMPORT_INDEX_BUILD_MEMORY_MB = env.int("IMPORT_INDEX_BUILD_MEMORY_MB", default=256)
 
 # Uploads one user may make per hour (counted from the runs they start), and
 # bytes they may upload per hour; past either the upload page answers 429 with

@@ -53,6 +53,7 @@ class Step(models.TextChoices):
     TRANSFORM = "transform", "Transform"
     LOAD = "load", "Load"
     WRITE = "write", "Write the file"
+    INDEXES = "indexes", "Build the indexes"
 
 
 class IngestRunQuerySet(models.QuerySet):

@@ -3,7 +3,7 @@
 from ingestion import across_warm, export_runs, runs
 from ingestion.models import Trigger
 from ingestion.shutdown import stop_requested
-from warehouse import summaries
+from warehouse import index_deferral, summaries
 
 
 def run_ingest(run_id):
@@ -28,15 +28,17 @@ def refresh_tracked_playlists():
 
 
 def reap_stale_runs():
-    """The reaper's schedule: stale runs, export files past their retention, and
-    the warehouse-wide counts' log folded (their reads are exact without it,
-    only slower the longer the log: `warehouse.summaries.fold`)."""
+    """The reaper's schedule: stale runs, export files past their retention, the
+    warehouse-wide counts' log folded (their reads are exact without it, only
+    slower the longer the log: `warehouse.summaries.fold`), and the indexes an
+    import that died left dropped built again (`warehouse.index_deferral`)."""
     reaped = runs.reap_stale_runs()
     expired = export_runs.delete_expired_exports()
     folded = summaries.fold()
+    rebuilt = index_deferral.restore_abandoned()
     return (
         f"{reaped} stale runs reaped, {expired} expired export files deleted, "
-        f"{folded} loads' counts folded"
+        f"{folded} loads' counts folded, {rebuilt} deferred indexes rebuilt"
     )
 
 

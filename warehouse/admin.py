@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString
 
 from warehouse.models import (
     Artist,
+    DeferredIndex,
     Playlist,
     PlaylistTrack,
     PlaylistTrackRow,
@@ -219,3 +220,12 @@ class PlaylistVersionAdmin(ReadOnlyAdmin):
     search_help_text = "A playlist id (exact), or words of its name at that version."
     date_hierarchy = "seen_at"
     ordering = ("playlist_id", "-version")
+
+
+@admin.register(DeferredIndex)
+class DeferredIndexAdmin(ReadOnlyAdmin):
+    """Indexes an import is loading without (warehouse.index_deferral). A row
+    that stays after its import ended is one the reaper builds on its next round."""
+
+    list_display = ("name", "table_name", "dropped_at")
+    readonly_fields = ("name", "table_name", "definition", "dropped_at")

@@ -326,3 +326,20 @@ class TrackMatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.named_id} → {self.spotify_track_id or self.outcome}"
+
+
+class DeferredIndex(models.Model):
+    """A secondary index an import dropped to load without it, and how to build
+    it again (`warehouse.index_deferral`): a row exists exactly while its index
+    is missing. Written and deleted only by the importer and the reaper."""
+
+    name = models.CharField(primary_key=True, max_length=63)  # PostgreSQL's longest name
+    table_name = models.CharField(max_length=63)
+    definition = models.TextField()  # pg_get_indexdef(): the CREATE INDEX statement
+    dropped_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "warehouse_deferred_indexes"
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.table_name}, dropped {self.dropped_at:%Y-%m-%d %H:%M}"

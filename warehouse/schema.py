@@ -60,6 +60,9 @@ AUDIO_FEATURE_NAMES = tuple(name for name, _, _ in AUDIO_FEATURES)
 
 COLUMN_NAMES = tuple(name for name, _, _ in COLUMNS)
 TABLE = "playlist_tracks"
+# Present rows in playlist order (migration 0001): warehouse-wide questions
+# about what is present now.
+PRESENT_INDEX = f"{TABLE}_present_idx"
 
 
 def create_table_sql(vendor: str) -> list[str]:
@@ -68,10 +71,8 @@ def create_table_sql(vendor: str) -> list[str]:
     columns = ",\n    ".join(f"{col[0]} {col[type_index]}" for col in INITIAL_COLUMNS)
     return [
         f"CREATE TABLE {TABLE} (\n    {columns},\n    PRIMARY KEY (playlist_id, track_id)\n)",
-        # The primary key already serves lookups by playlist; this one serves
-        # warehouse-wide questions about what is present now.
-        f"CREATE INDEX {TABLE}_present_idx ON {TABLE} (playlist_id, position) "
-        "WHERE removed_at IS NULL",
+        # The primary key already serves lookups by playlist.
+        f"CREATE INDEX {PRESENT_INDEX} ON {TABLE} (playlist_id, position) WHERE removed_at IS NULL",
     ]
 
 

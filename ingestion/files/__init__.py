@@ -35,7 +35,7 @@ from ingestion.pipeline import IngestResult, Status, record_version, transform_a
 from ingestion.snapshot import ItemKind
 from ingestion.sources.spotify_api import noop_progress
 from ingestion.transform import transform_snapshots, without_control_characters
-from warehouse import summaries
+from warehouse import index_deferral, summaries
 from warehouse.bulk import count_ahead, load_new_playlists
 from warehouse.loader import load_playlists
 from warehouse.models import Source
@@ -117,6 +117,11 @@ def iter_ingest_path(
     way, but a long unfolded log makes their reads slow and the fold's memory
     grows with it; folded, what the slices since the last fold share is upserted
     once instead of once a slice.
+
+    A first import of a whole dataset (IMPORT_DEFER_INDEXES_SLICES slices or
+    more, at least doubling the warehouse) loads without the warehouse's
+    secondary indexes and builds them at its end (`warehouse.index_deferral`;
+    progress step "indexes").
     """
     path = Path(path)
     try:
@@ -124,7 +129,9 @@ def iter_ingest_path(
     except (InvalidImportFile, OSError) as error:
         yield _refused(path, error)
         return
-    yield from _ingest_units(path, units, owner_key=owner_key, progress=progress)
+    slices = sum(1 for unit_format, _ in units if unit_format == Source.MPD.value)
+    with index_deferral.deferred(slices, progress):
+        yield from _ingest_units(path, units, owner_key=owner_key, progress=progress)
 
 
 def _ingest_units(path, units, *, owner_key, progress):
