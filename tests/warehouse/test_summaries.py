@@ -232,6 +232,18 @@ def test_a_fold_moves_the_logged_changes_into_the_table():
     assert summaries.fold() == 0
 
 
+def test_a_fold_keeps_the_name_logged_last():
+    """Two loads in one fold name a track differently (renamed in between): the
+    later name is the one kept, whatever order the log's rows are read in."""
+    track = TrackFactory(artists=(SOLO,), name="Demo")
+    load([track], playlist_id="first")
+    load([replace(track, name="Demo (remastered)")], playlist_id="second")
+    load([replace(track, name="Final")], playlist_id="third")
+    assert summaries.fold() == 3
+    assert table()["track", track.id] == 3
+    assert SummaryCount.objects.get(kind="track", key=track.id).name == "Final"
+
+
 def test_the_reads_count_the_unfolded_log_in_exactly():
     popular, rising = TrackFactory(artists=(LEAD,)), TrackFactory(artists=(SOLO,))
     for n in range(3):
