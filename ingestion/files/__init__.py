@@ -419,6 +419,10 @@ class _ParallelSlices:
         self._waiting = iter(paths)
         self._in_flight: collections.deque[_InFlight] = collections.deque()
         self._stopping = threading.Event()
+        # One slice read at a time: the read is Python holding the GIL, so two at
+        # once are no faster, and they would keep the workers in step (both
+        # reading, then both loading) instead of one reading while others load.
+        self._reading = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mpd-slice")
         for _ in range(workers):
             self._submit_next()
@@ -456,8 +460,9 @@ class _ParallelSlices:
         playlists with, load it in its own transaction."""
         calls = []
         try:
-            started = time.monotonic()
-            columns = _slice_columns(task.path)
+            with self._reading:
+                started = time.monotonic()
+                columns = None if self._stopping.is_set() else _slice_columns(task.path)
             if columns is not None:
                 task.playlist_ids = frozenset(columns[0].playlist_ids)
             task.read.set()
