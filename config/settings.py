@@ -312,6 +312,16 @@ IMPORT_FOLD_EVERY_SLICES = env.int("IMPORT_FOLD_EVERY_SLICES", default=10)
 # this much maintenance_work_mem each (more memory, fewer passes of the sort).
 IMPORT_DEFER_INDEXES_SLICES = env.int("IMPORT_DEFER_INDEXES_SLICES", default=20)
 IMPORT_INDEX_BUILD_MEMORY_MB = env.int("IMPORT_INDEX_BUILD_MEMORY_MB", default=256)
+# MPD slices an import loads at once on PostgreSQL, each read, parsed and loaded on
+# its own thread, connection and transaction: one slice's Python (parse, rows,
+# counts) runs while another's statements run on the server. Each in flight holds
+# its slice in memory. 1: one at a time, the next read ahead. SQLite (one writer)
+# and an import inside a transaction always load one at a time.
+IMPORT_PARALLEL_SLICES = env.int("IMPORT_PARALLEL_SLICES", default=2)
+if IMPORT_PARALLEL_SLICES < 1:
+    raise ImproperlyConfigured(
+        f"IMPORT_PARALLEL_SLICES={IMPORT_PARALLEL_SLICES}: use 1 (one slice at a time) or more."
+    )
 
 # Uploads one user may make per hour (counted from the runs they start), and
 # bytes they may upload per hour; past either the upload page answers 429 with

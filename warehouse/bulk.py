@@ -17,14 +17,18 @@ playlist known). For them every step of the loader reduces to a few statements:
    `playlist_tracks` with what every row shares, another opens version 1's spans
    from them. SQLite: executemany into the table, spans copied from it
    (`history.open_first_spans`, as the loader's first load);
-3. the warehouse-wide counts, counted in Python from the batch's own columns
+3. version 1 of each playlist (`playlist_versions`), and
+   `warehouse.signals.playlists_loaded`, as the loader sends it;
+4. the warehouse-wide counts, counted in Python from the batch's own columns
    (`summaries.count_columns`, as the loader's first load counts its frame;
-   ahead, in the importer's reader thread: `count_ahead`):
-   the year kind upserted in place, tracks, albums and artists appended as one
-   row to the counts' log, which the import folds every IMPORT_FOLD_EVERY_SLICES
-   slices and at its end (`ingestion.files.iter_ingest_path`);
-4. version 1 of each playlist (`playlist_versions`), and
-   `warehouse.signals.playlists_loaded`, as the loader sends it.
+   ahead, off the loading thread: `count_ahead`): the year kind upserted in
+   place, tracks, albums and artists appended as one row to the counts' log,
+   which the import folds every IMPORT_FOLD_EVERY_SLICES slices and at its end
+   (`ingestion.files.iter_ingest_path`). Last: the year kind's key is a row
+   every bulk slice updates, so slices loading in parallel (on PostgreSQL,
+   IMPORT_PARALLEL_SLICES) queue on it only from there to the commit. Their
+   dimension rows are inserted in playlist id order: two loads of overlapping
+   playlists queue on the first shared key instead of deadlocking.
 
 All in one transaction: a failure anywhere leaves nothing of the batch. The rows,
 order keys, snapshot ids, versions, spans and counts are those `load_playlists`
@@ -164,21 +168,27 @@ def load_new_playlists(
             else:
                 _write_rows(cursor, batch, now)
                 open_first_spans(cursor, ids)
-            summaries.record_counted(cursor, batch.counted or count_ahead(batch))
             versions = _versions(batch)
             PlaylistVersion.objects.bulk_create(_version_rows(batch, now), batch_size=500)
             # As every load does: whoever already sees one of them has their
             # pages across playlists warmed once this commits.
             playlists_loaded.send_robust(sender=load_new_playlists, playlist_ids=ids)
+            # Last: the year kind's few keys (every bulk slice's `''`) are rows
+            # every concurrent load updates, locked from here to the commit, so
+            # slices loading in parallel queue on them only for that moment.
+            summaries.record_counted(cursor, batch.counted or count_ahead(batch))
     except _NotNew:
         return None
     return versions
 
 
 def _insert_playlists(cursor: CursorWrapper, batch: NewPlaylists, now: datetime) -> int:
-    """Insert the dimension rows that do not exist yet; how many were inserted."""
+    """Insert the dimension rows that do not exist yet; how many were inserted.
+    In playlist id order: two loads claiming some of the same playlists (two
+    imports of overlapping files) lock their keys in one order, so the later
+    waits for the earlier instead of each holding a key the other needs."""
     stamp = _db_datetime(now)
-    rows = [
+    rows = sorted(
         (pid, name, description, "", "", "", None, collaborative, batch.source)
         + (snapshot_id, stamp, total, stamp, stamp, 1)
         for pid, name, description, collaborative, snapshot_id, total in zip(
@@ -190,7 +200,7 @@ def _insert_playlists(cursor: CursorWrapper, batch: NewPlaylists, now: datetime)
             batch.total_items,
             strict=True,
         )
-    ]
+    )
     size = len(rows) if connection.vendor == "postgresql" else SQLITE_PLAYLIST_CHUNK
     one = f"({', '.join(['%s'] * len(PLAYLIST_COLUMNS))})"
     inserted = 0
