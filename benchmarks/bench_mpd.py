@@ -1,7 +1,8 @@
 """Benchmark: a synthetic Million Playlist Dataset at scale into PostgreSQL.
 
     .venv/bin/python -m benchmarks.bench_mpd [--slices 100] [--runs 20] [--keep-db]
-        [--queries-only] [--candidate-index SQL] [--summary-scale 10] [--json FILE]
+        [--queries-only] [--import-only] [--candidate-index SQL] [--summary-scale 10]
+        [--json FILE]
 
 1. `--slices` slices of 1,000 playlists (~66 tracks each: 100 slices ≈ 100,000
    playlists, ~6.35 million rows) are written by `devtools.synthetic.mpd` into a
@@ -30,7 +31,9 @@ their cost depends on the summary's keys, not on the fact table's rows).
 `BENCH_MPD_DATABASE` names the throwaway database (default `bench_mpd`).
 
 `--keep-db` keeps `bench_mpd` (e.g. for EXPLAIN by hand); `--queries-only` reruns
-step 3 on a kept database. It never touches any other database.
+step 3 on a kept database. `--import-only` stops after step 2 (the import's
+numbers only, e.g. to compare settings such as IMPORT_PARALLEL_SLICES).
+It never touches any other database.
 """
 
 import argparse
@@ -433,6 +436,8 @@ def parent(args):
             )
             shutil.rmtree(tmp / "mpd", ignore_errors=True)
         try:
+            if args.import_only:
+                return _finish(report, args)
             log("--- queries ---")
             report["queries"] = _common.run_child(
                 MODULE,
@@ -451,6 +456,10 @@ def parent(args):
         finally:
             if not args.keep_db:
                 _common.drop_pg_database(PG_DATABASE)
+    return _finish(report, args)
+
+
+def _finish(report, args):
     print(render(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, default=str))
@@ -531,6 +540,8 @@ def render(report):
                 f"{folds[-1][0]:.2f} s ({folds[-1][1]} loads); each: "
                 + ", ".join(f"{seconds:.2f}" for seconds, _ in folds)
             )
+    if "queries" not in report:  # --import-only
+        return "\n".join(out)
     queries = report["queries"]
     sizes = queries["sizes"]
     out.append(
@@ -612,6 +623,11 @@ def main(argv=None):
         default=10,
         help="also time the summary selectors with this many times the summary's keys "
         "(default 10: 10 slices stand for 100; 1 = off)",
+    )
+    parser.add_argument(
+        "--import-only",
+        action="store_true",
+        help="time the import only (no VACUUM, exactness check or queries)",
     )
     parser.add_argument("--json", help="also write all results to this JSON file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
