@@ -134,7 +134,8 @@ def iter_ingest_path(
     A first import of a whole dataset (IMPORT_DEFER_INDEXES_SLICES slices or
     more, at least doubling the warehouse) loads without the warehouse's
     secondary indexes and builds them at its end (`warehouse.index_deferral`;
-    progress step "indexes").
+    progress step "indexes"); it folds every IMPORT_FOLD_EVERY_SLICES_DEFERRED
+    files instead.
     """
     path = Path(path)
     try:
@@ -143,11 +144,20 @@ def iter_ingest_path(
         yield _refused(path, error)
         return
     slices = sum(1 for unit_format, _ in units if unit_format == Source.MPD.value)
-    with index_deferral.deferred(slices, progress):
-        yield from _ingest_units(path, units, owner_key=owner_key, progress=progress)
+    with index_deferral.deferred(slices, progress) as deferring:
+        # Ten folds of ten slices cost twice one fold of a hundred (docs/benchmarks.md):
+        # fold less often while the pages across playlists are slower anyway.
+        fold_every = int(
+            settings.IMPORT_FOLD_EVERY_SLICES_DEFERRED
+            if deferring
+            else settings.IMPORT_FOLD_EVERY_SLICES
+        )
+        yield from _ingest_units(
+            path, units, owner_key=owner_key, progress=progress, fold_every=fold_every
+        )
 
 
-def _ingest_units(path, units, *, owner_key, progress):
+def _ingest_units(path, units, *, owner_key, progress, fold_every):
     """Each unit imported (or refused) in turn, the counts' log folded as it goes.
 
     MPD slices may load several at once (`_slice_loader`); their results and
@@ -169,7 +179,7 @@ def _ingest_units(path, units, *, owner_key, progress):
                 # (hashing a playlist's items recurses as deep as they nest).
                 unit = paths[0] if len(paths) == 1 else path
                 yield _refused(unit, too_deep(unit.name))
-            if _fold_now(done + 1, len(units)):
+            if _fold_now(done + 1, len(units), every=fold_every):
                 summaries.fold()
     finally:
         slices.close()
@@ -177,10 +187,9 @@ def _ingest_units(path, units, *, owner_key, progress):
     progress("files", len(units), len(units))
 
 
-def _fold_now(imported: int, units: int) -> bool:
+def _fold_now(imported: int, units: int, *, every: int) -> bool:
     """After this many files of an import: fold the counts' log now? (Not after
     the last: the end of the import folds.)"""
-    every = int(settings.IMPORT_FOLD_EVERY_SLICES)
     return every > 0 and imported % every == 0 and imported < units
 
 

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from devtools.synthetic.mpd import generate_slices
 from ingestion import tasks
 from ingestion.files import ingest_path, iter_ingest_path
-from warehouse import index_deferral
+from warehouse import index_deferral, summaries
 from warehouse.index_deferral import DEFERRABLE
 from warehouse.models import DeferredIndex, Playlist, PlaylistTrack
 
@@ -213,3 +213,26 @@ def test_progress_beats_while_an_index_builds_and_a_cancel_waits_for_the_builds(
     assert beats == [("indexes", 0, 4)] * 3  # all during the first build, then silence
     assert sorted(_indexes()) == sorted(NAMES)
     assert not DeferredIndex.objects.exists()
+
+
+@postgres_only
+@pytest.mark.parametrize(("defer_from", "folds"), [(2, 1), (0, 3)])
+def test_an_import_without_the_indexes_folds_less_often(tmp_path, settings, defer_from, folds):
+    """Folding every slice (IMPORT_FOLD_EVERY_SLICES=1): three folds of three
+    slices, unless the import defers its indexes, which folds only at its end
+    here (IMPORT_FOLD_EVERY_SLICES_DEFERRED=0)."""
+    settings.IMPORT_DEFER_INDEXES_SLICES = defer_from
+    settings.IMPORT_FOLD_EVERY_SLICES = 1
+    settings.IMPORT_FOLD_EVERY_SLICES_DEFERRED = 0
+    fold_ends = f"DELETE FROM {summaries.SUMMARY} WHERE entries = 0"  # every fold's last
+    seen = []
+
+    def counting(execute, sql, params, many, context):
+        seen.append(sql == fold_ends)
+        return execute(sql, params, many, context)
+
+    _slices(tmp_path)
+    with connection.execute_wrapper(counting):
+        ingest_path(tmp_path / "mpd")
+    assert sum(seen) == folds
+    assert summaries.differences() == {}
