@@ -534,10 +534,11 @@ def _fold_in_sql(cursor: CursorWrapper) -> int:
     """PostgreSQL: the log taken, added up and upserted in one statement, so the
     fold's memory is the server's `work_mem` (its sort spills to disk past it),
     not the keys' sums held in Python: ten slices of the full MPD's catalog touch
-    ~1 M keys, ~450–670 bytes each in Python (docs/benchmarks.md). As fast as
-    the Python fold (16.1–18.5 s against 17.9–18.1 s for ten slices of the
-    100-slice catalog, under load) once the log is read as jsonb (the json
-    type parses an element again for each `->>`). The latest name logged
+    ~1 M keys, ~450–670 bytes each in Python (docs/benchmarks.md). About as
+    fast as the Python fold, once the log is read as jsonb (the json type
+    parses an element again for each `->>`): 16.1–18.5 s against 17.9–18.1 s
+    for ten slices of the 100-slice catalog, alternating; 11–16 s against
+    8–11 s in 100-slice imports on a less busy machine. The latest name logged
     wins, as in `_add_up`; keys in order, like every upsert of the counts, so
     concurrent loads and folds queue instead of deadlocking."""
     cursor.execute(f"SET LOCAL work_mem = '{FOLD_WORK_MEM}'")
