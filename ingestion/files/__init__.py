@@ -400,7 +400,7 @@ class _InFlight:
     # Set once nothing more of it will be written (loaded, refused, or given up).
     settled: threading.Event = field(default_factory=threading.Event)
     # The snapshot path loads it, on the caller's thread: settled there.
-    deferred: bool = False
+    left_to_caller: bool = False
     future: Future | None = None
 
 
@@ -484,16 +484,16 @@ class _ParallelSlices:
             task.read.set()
             self._wait_for_earlier(task)
             if self._stopping.is_set():
-                task.deferred = True  # given up: settled by `close`
+                task.left_to_caller = True  # given up: settled by `close`
                 return _Outcome(results=None, progress=calls)
             results = _bulk_import(
                 task.path, columns, progress=lambda *call: calls.append(call), started=started
             )
-            task.deferred = results is None
+            task.left_to_caller = results is None
             return _Outcome(results=results, progress=calls)
         finally:
             task.read.set()
-            if not task.deferred:
+            if not task.left_to_caller:
                 task.settled.set()
             task.earlier = []  # or each slice would keep every one before it alive
             # This thread's connection, closed with its slice: nothing is left
