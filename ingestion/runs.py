@@ -395,8 +395,6 @@ class Heartbeat:
         if step == "files":
             self.playlists_before = self.counts.get("playlists_done", 0)
             return {"step": Step.EXTRACT, "files_done": done, "files_total": total}
-        if step == "indexes":
-            return {"step": Step.INDEXES}
         if step == "export_rows":
             return {"step": Step.WRITE, "items_fetched": done, "items_total": total}
         if step == "export_playlists":

@@ -39,7 +39,7 @@ from django.db.backends.utils import CursorWrapper
 
 from warehouse.history import SPANS
 from warehouse.models import DeferredIndex, Playlist
-from warehouse.schema import PRESENT_INDEX, TABLE, TRACK_PRESENT_INDEX
+from warehouse.schema import PRESENT_INDEX, TABLE, TRACK_PRESENT_INDEX, build_index_concurrently
 
 logger = logging.getLogger(__name__)
 
@@ -149,11 +149,13 @@ RECORDS = DeferredIndex._meta.db_table
 
 def _drop(holder: BaseDatabaseWrapper) -> None:
     """Record and drop each DEFERRABLE index that exists, in one transaction."""
+    dropped = []
     with _transaction(holder) as cursor:
         for table, name in DEFERRABLE:
             definition = _definition(cursor, name)
             if definition is None:
                 continue  # dropped already (a dead import's, recorded) or never built
+            dropped.append(name)
             cursor.execute(
                 f"INSERT INTO {RECORDS} (name, table_name, definition, dropped_at) "
                 "VALUES (%s, %s, %s, now()) ON CONFLICT (name) DO UPDATE "
@@ -161,7 +163,7 @@ def _drop(holder: BaseDatabaseWrapper) -> None:
                 [name, table, definition],
             )
             cursor.execute(f"DROP INDEX {name}")
-    logger.info("indexes deferred for the import: %s", ", ".join(name for _, name in DEFERRABLE))
+    logger.info("indexes dropped for the import: %s", ", ".join(dropped) or "none")
 
 
 @contextmanager
@@ -179,9 +181,10 @@ def _transaction(holder: BaseDatabaseWrapper) -> Iterator[CursorWrapper]:
 
 
 def _definition(cursor: CursorWrapper, name: str) -> str | None:
+    # NULL for a name that is no index.
     cursor.execute("SELECT pg_get_indexdef(to_regclass(%s))", [name])
-    row = cursor.fetchone()
-    return row[0] if row and row[0] else None
+    definition = cursor.fetchone()[0]
+    return None if definition is None else str(definition)
 
 
 def _recorded(holder: BaseDatabaseWrapper) -> list[tuple[str, str]]:
@@ -240,19 +243,9 @@ class _Reporter:
 
 def _build(holder: BaseDatabaseWrapper, name: str, definition: str) -> None:
     memory = f"{int(settings.IMPORT_INDEX_BUILD_MEMORY_MB)}MB"
-    concurrently = definition.replace(
-        "CREATE INDEX ", "CREATE INDEX CONCURRENTLY IF NOT EXISTS ", 1
-    )
     with holder.cursor() as cursor:
         cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [memory])
-        # A concurrent build that failed half-way leaves an invalid index of the name.
-        cursor.execute(
-            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [name]
-        )
-        invalid = cursor.fetchone()
-        if invalid and invalid[0]:
-            cursor.execute(f"DROP INDEX CONCURRENTLY {name}")
-        cursor.execute(concurrently)
+        build_index_concurrently(cursor, name, definition)
         cursor.execute("RESET maintenance_work_mem")
         cursor.execute(f"DELETE FROM {RECORDS} WHERE name = %s", [name])
     logger.info("index %s built again", name)

@@ -3,6 +3,8 @@
 The column list here is the single source of truth for the loader's SQL.
 """
 
+from django.db.backends.utils import CursorWrapper
+
 # (column, PostgreSQL type, SQLite type). Order matters: it is the COPY order.
 # The table as migration 0001 created it; later columns are added by their own
 # migrations (ADD COLUMN), so a fresh database and a migrated one end up alike.
@@ -105,6 +107,20 @@ def create_track_present_index_sql() -> list[str]:
 
 def drop_track_present_index_sql() -> list[str]:
     return [f"DROP INDEX IF EXISTS {TRACK_PRESENT_INDEX}"]
+
+
+def build_index_concurrently(cursor: CursorWrapper, name: str, definition: str) -> None:
+    """PostgreSQL, outside a transaction: build the index `definition` (a plain
+    `CREATE INDEX name ON …`, as `pg_get_indexdef` gives it) without locking
+    writes out, unless a valid one of that name exists. A concurrent build that
+    failed half-way leaves an invalid index of the name: it is dropped first."""
+    cursor.execute("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [name])
+    invalid = cursor.fetchone()
+    if invalid and invalid[0]:
+        cursor.execute(f"DROP INDEX CONCURRENTLY {name}")
+    cursor.execute(
+        definition.replace("CREATE INDEX ", "CREATE INDEX CONCURRENTLY IF NOT EXISTS ", 1)
+    )
 
 
 def drop_table_sql() -> list[str]:

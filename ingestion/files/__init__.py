@@ -143,8 +143,7 @@ def iter_ingest_path(
     except (InvalidImportFile, OSError) as error:
         yield _refused(path, error)
         return
-    slices = sum(1 for unit_format, _ in units if unit_format == Source.MPD.value)
-    with index_deferral.deferred(slices, progress) as deferring:
+    with index_deferral.deferred(len(_slice_paths(units)), progress) as deferring:
         # Ten folds of ten slices cost twice one fold of a hundred (docs/benchmarks.md):
         # fold less often while the pages across playlists are slower anyway.
         fold_every = int(
@@ -163,7 +162,7 @@ def _ingest_units(path, units, *, owner_key, progress, fold_every):
     MPD slices may load several at once (`_slice_loader`); their results and
     progress still come here, in file order, and so do the folds: after a
     slice's results, every slice before it has committed."""
-    slices = _slice_loader([paths[0] for unit_format, paths in units if unit_format == "mpd"])
+    slices = _slice_loader(_slice_paths(units))
     try:
         for done, (unit_format, paths) in enumerate(units):
             progress("files", done, len(units))
@@ -185,6 +184,11 @@ def _ingest_units(path, units, *, owner_key, progress, fold_every):
         slices.close()
     summaries.fold()
     progress("files", len(units), len(units))
+
+
+def _slice_paths(units):
+    """The MPD slices among an import's units, in order."""
+    return [paths[0] for unit_format, paths in units if unit_format == Source.MPD.value]
 
 
 def _fold_now(imported: int, units: int, *, every: int) -> bool:

@@ -16,6 +16,8 @@ that failed half-way leaves an invalid index behind: it is dropped and built aga
 
 from django.db import migrations
 
+from warehouse.schema import build_index_concurrently
+
 INDEX = "playlist_track_spans_order"
 
 
@@ -23,17 +25,12 @@ def create_index(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [INDEX]
+        build_index_concurrently(
+            cursor,
+            INDEX,
+            f"CREATE INDEX {INDEX} ON playlist_track_spans (playlist_id, sort_key) "
+            "INCLUDE (track_id, valid_from, valid_to, occurrences)",
         )
-        invalid = cursor.fetchone()
-    if invalid and invalid[0]:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY {INDEX}")
-    schema_editor.execute(
-        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} "
-        "ON playlist_track_spans (playlist_id, sort_key) "
-        "INCLUDE (track_id, valid_from, valid_to, occurrences)"
-    )
 
 
 def drop_index(apps, schema_editor):
